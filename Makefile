@@ -1,0 +1,46 @@
+# pushcert: `make run` serves the demo app, `make test` runs every test a fresh machine can run.
+GO      ?= go
+BIN     := bin/pushcert
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo devel)
+LDFLAGS := -X main.version=$(VERSION)
+
+.PHONY: build run test test-go test-interop vet fuzz bench clean
+
+build:
+	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/pushcert
+
+run: build
+	./$(BIN) serve --demo
+
+vet:
+	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
+	  if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
+	$(GO) vet ./...
+
+# Unit, integration and fuzz-corpus tests with the race detector, then the real JavaScript clients.
+test: vet test-go
+
+test-go:
+	$(GO) test -race -count=1 -timeout 10m ./...
+
+interop/node_modules: interop/package-lock.json
+	cd interop && npm ci --no-audit --no-fund
+	@touch $@
+
+test-interop: build interop/node_modules
+	$(GO) build -o bin/gotrigger ./interop/gotrigger
+	cd interop && PUSHCERT_BIN=$(CURDIR)/$(BIN) PUSHCERT_GOTRIGGER=$(CURDIR)/bin/gotrigger node --test --test-concurrency=1
+
+# Coverage-guided fuzzing of the decoders of untrusted input; FUZZTIME per target.
+FUZZTIME ?= 60s
+fuzz:
+	$(GO) test -run '^$$' -fuzz '^FuzzDecodeMessage$$' -fuzztime $(FUZZTIME) ./internal/protocol
+	$(GO) test -run '^$$' -fuzz '^FuzzVerifyRequest$$' -fuzztime $(FUZZTIME) ./internal/protocol
+
+# Broadcast benchmarks (allocations per delivery, deliveries per second) and memory per connection.
+bench:
+	$(GO) test -run '^$$' -bench . -benchmem -count 3 ./refserver
+	$(GO) test -run '^TestMemoryPerConnection$$' -v -count=1 ./refserver -args -memconns 5000
+
+clean:
+	rm -rf bin out

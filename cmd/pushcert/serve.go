@@ -1,0 +1,140 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/spf13/pflag"
+
+	"github.com/pushcert/pushcert/refserver"
+)
+
+// The demo app of `pushcert serve --demo` and `make run`: ready to use, never for production.
+const (
+	demoAppID  = "pushcert-demo"
+	demoKey    = "demo-key"
+	demoSecret = "demo-secret"
+)
+
+// shutdownTimeout bounds how long in-flight requests and closing sockets may take on SIGTERM.
+const shutdownTimeout = 10 * time.Second
+
+func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	fs := pflag.NewFlagSet("serve", pflag.ContinueOnError)
+	addr := fs.String("addr", envOr("PUSHCERT_ADDR", "127.0.0.1:6001"), "listen address (WebSocket, HTTP API, /up, /metrics); env PUSHCERT_ADDR")
+	configPath := fs.String("config", os.Getenv("PUSHCERT_CONFIG"), "JSON config file with one or more apps; env PUSHCERT_CONFIG")
+	demo := fs.Bool("demo", false, "serve a ready-to-use demo app (id "+demoAppID+", key "+demoKey+", secret "+demoSecret+")")
+	var app refserver.App
+	fs.StringVar(&app.ID, "app-id", os.Getenv("PUSHCERT_APP_ID"), "app id of a single app; env PUSHCERT_APP_ID")
+	fs.StringVar(&app.Key, "key", os.Getenv("PUSHCERT_APP_KEY"), "app key; env PUSHCERT_APP_KEY")
+	fs.StringVar(&app.Secret, "secret", os.Getenv("PUSHCERT_APP_SECRET"), "app secret; env PUSHCERT_APP_SECRET")
+	clientEvents := fs.Bool("client-events", true, "accept client events on private and presence channels")
+	fs.IntVar(&app.MaxConnections, "max-connections", 0, "connection quota of the app, 0 for none (over it: 4004)")
+	fs.IntVar(&app.MaxPresenceMembers, "max-presence-members", refserver.DefaultMaxPresenceMembers, "members per presence channel")
+	fs.IntVar(&app.MaxPresenceInfo, "max-presence-user-info", refserver.DefaultMaxPresenceInfo, "bytes of user_info per presence member")
+	fs.IntVar(&app.ClientEventRate, "client-event-rate", refserver.DefaultClientEventRate, "client events per second per connection (over it: 4301)")
+	userAuthTimeout := fs.Duration("user-auth-timeout", 0, "close with 4009 connections neither signed in nor on an authorized channel after this long; 0 disables")
+	activity := fs.Duration("activity-timeout", refserver.DefaultActivityTimeout, "idle time before the server pings a client; sent to clients as activity_timeout")
+	pong := fs.Duration("pong-timeout", refserver.DefaultPongTimeout, "wait for any frame after a server ping before closing with 4201")
+	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
+	if code := parseFlags(fs, args, stdout, stderr); code >= 0 {
+		return code
+	}
+	logger, err := newLogger(stderr, *logLevel)
+	if err != nil {
+		fmt.Fprintln(stderr, "pushcert serve:", err)
+		return exitUsage
+	}
+	cfg := refserver.Config{ActivityTimeout: *activity, PongTimeout: *pong, Logger: logger}
+	if *configPath != "" {
+		fc, err := refserver.LoadFile(*configPath)
+		if err != nil {
+			fmt.Fprintln(stderr, "pushcert serve:", err)
+			return exitUsage
+		}
+		cfg.Apps = fc.Apps
+		if fc.Addr != "" && !fs.Changed("addr") {
+			*addr = fc.Addr
+		}
+		if fc.ActivityTimeout > 0 && !fs.Changed("activity-timeout") {
+			cfg.ActivityTimeout = time.Duration(fc.ActivityTimeout)
+		}
+		if fc.PongTimeout > 0 && !fs.Changed("pong-timeout") {
+			cfg.PongTimeout = time.Duration(fc.PongTimeout)
+		}
+	}
+	if *demo {
+		app.ID, app.Key, app.Secret = demoAppID, demoKey, demoSecret
+	}
+	if app.ID != "" || app.Key != "" || app.Secret != "" {
+		app.ClientEvents = clientEvents
+		app.UserAuthTimeout = refserver.Duration(*userAuthTimeout)
+		cfg.Apps = append(cfg.Apps, app)
+	}
+	srv, err := refserver.New(cfg)
+	if err != nil {
+		fmt.Fprintln(stderr, "pushcert serve:", err)
+		return exitUsage
+	}
+	ln, err := net.Listen("tcp", *addr)
+	if err != nil {
+		fmt.Fprintln(stderr, "pushcert serve:", err)
+		return exitFail
+	}
+	printBanner(stdout, ln.Addr().String(), cfg.Apps)
+	hs := &http.Server{Handler: srv, ReadHeaderTimeout: 10 * time.Second}
+	served := make(chan error, 1)
+	go func() { served <- hs.Serve(ln) }()
+	select {
+	case err := <-served:
+		fmt.Fprintln(stderr, "pushcert serve:", err)
+		return exitFail
+	case <-ctx.Done():
+	}
+	logger.Info("shutting down: closing clients with 4200, finishing HTTP requests")
+	sctx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
+	defer cancel()
+	httpDone := make(chan error, 1)
+	go func() { httpDone <- hs.Shutdown(sctx) }()
+	wsErr := srv.Shutdown(sctx)
+	httpErr := <-httpDone
+	if err := errors.Join(wsErr, httpErr); err != nil {
+		fmt.Fprintln(stderr, "pushcert serve: shutdown:", err)
+		return exitFail
+	}
+	logger.Info("stopped")
+	return exitOK
+}
+
+func printBanner(w io.Writer, addr string, apps []refserver.App) {
+	fmt.Fprintf(w, "pushcert serve %s listening on %s\n", versionString(), addr)
+	for _, a := range apps {
+		fmt.Fprintf(w, "  app %s  key %s  secret %s\n", a.ID, a.Key, a.Secret)
+		fmt.Fprintf(w, "    WebSocket  ws://%s/app/%s?protocol=7\n", addr, a.Key)
+		fmt.Fprintf(w, "    HTTP API   http://%s/apps/%s/events\n", addr, a.ID)
+	}
+	fmt.Fprintf(w, "  health     http://%s/up\n  metrics    http://%s/metrics\n", addr, addr)
+}
+
+func newLogger(w io.Writer, level string) (*slog.Logger, error) {
+	var l slog.Level
+	if err := l.UnmarshalText([]byte(strings.ToUpper(level))); err != nil {
+		return nil, fmt.Errorf("--log-level %q: use debug, info, warn or error", level)
+	}
+	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: l})), nil
+}
+
+func envOr(name, def string) string {
+	if v := os.Getenv(name); v != "" {
+		return v
+	}
+	return def
+}

@@ -1,0 +1,71 @@
+package refserver
+
+import (
+	"fmt"
+
+	"github.com/pushcert/pushcert/internal/protocol"
+)
+
+// signin handles pusher:signin: the ::user:: signature, a non-empty string id, one user per
+// connection; then signin_success, the watchlist's current state, and the 4302 warning past 100
+// watched ids.
+func (c *conn) signin(m protocol.Message) {
+	d, err := protocol.ParseSignin(m)
+	if err != nil {
+		c.sendError(protocol.CodeUnauthorized, "Invalid signin: "+err.Error(), "")
+		return
+	}
+	if !protocol.VerifyUserAuth(c.app.Key, c.app.Secret, c.socketID, d.UserData, d.Auth) {
+		c.sendError(protocol.CodeUnauthorized, fmt.Sprintf(
+			"Invalid signature: Expected HMAC SHA256 hex digest of %s, but got %s",
+			protocol.UserAuthString(c.socketID, d.UserData), truncate(d.Auth, 200)), "")
+		return
+	}
+	u, err := protocol.ParseUserData(d.UserData)
+	if err != nil {
+		c.sendError(protocol.CodeUnauthorized, "Invalid signin: "+err.Error(), "")
+		return
+	}
+	watch := u.Watchlist
+	over := len(watch) > protocol.MaxWatchlist
+	if over {
+		watch = watch[:protocol.MaxWatchlist]
+	}
+	a := c.app
+	a.mu.Lock()
+	c.mu.Lock()
+	prev := c.userID
+	if prev != "" && prev != u.ID {
+		c.mu.Unlock()
+		a.mu.Unlock()
+		c.sendError(protocol.CodeUnauthorized, fmt.Sprintf("Invalid signin: connection is already signed in as %q", prev), "")
+		return
+	}
+	if prev == u.ID {
+		c.mu.Unlock()
+		a.mu.Unlock()
+		c.enqueueFrame(protocol.EncodeSigninSuccess(d.UserData))
+		return
+	}
+	c.userID, c.watchlist, c.authed = u.ID, watch, true
+	c.mu.Unlock()
+	c.enqueueFrame(protocol.EncodeSigninSuccess(d.UserData))
+	a.signInLocked(c, u.ID, watch)
+	a.mu.Unlock()
+	if over {
+		c.sendError(protocol.CodeWatchlistLimit, fmt.Sprintf("Watchlist limit exceeded: only the first %d user ids are watched", protocol.MaxWatchlist), "")
+	}
+}
+
+// subscribeServerToUser lets a signed-in connection subscribe to its own #server-to-user-<id>
+// channel without a channel signature, and refuses everyone else.
+func (c *conn) subscribeServerToUser(name string) {
+	c.mu.Lock()
+	user := c.userID
+	c.mu.Unlock()
+	if user == "" || name != protocol.ServerToUserChannel(user) {
+		c.sendError(protocol.CodeUnauthorized, "Only the connection signed in as that user may subscribe to "+truncate(name, 200), truncate(name, 200))
+		return
+	}
+	c.join(name, nil)
+}

@@ -1,0 +1,282 @@
+package refserver
+
+import (
+	"encoding/json"
+	"fmt"
+	"strings"
+	"sync"
+
+	"github.com/gorilla/websocket"
+
+	"github.com/pushcert/pushcert/internal/protocol"
+)
+
+// channel is one occupied channel: its subscribers and, for presence channels, its members.
+// It exists while it has subscribers.
+type channel struct {
+	name    string
+	kind    protocol.ChannelKind
+	mu      sync.RWMutex
+	subs    map[*conn]string   // subscriber -> its presence user id ("" on other kinds)
+	members map[string]*member // presence only: user id -> member
+}
+
+func newChannel(name string) *channel {
+	ch := &channel{name: name, kind: protocol.KindOf(name), subs: map[*conn]string{}}
+	if ch.kind == protocol.Presence {
+		ch.members = map[string]*member{}
+	}
+	return ch
+}
+
+// broadcast queues one prepared frame to every subscriber except the one whose socket id is
+// except; it returns how many were queued. It never blocks and never allocates per delivery.
+func (ch *channel) broadcast(pm *websocket.PreparedMessage, except string) int {
+	n := 0
+	ch.mu.RLock()
+	for c := range ch.subs {
+		if c.socketID != except && c.enqueue(pm) {
+			n++
+		}
+	}
+	ch.mu.RUnlock()
+	return n
+}
+
+// remove takes c out of the channel; ch.mu must be held. The user's last connection leaving a
+// presence channel tells the others with member_removed.
+func (ch *channel) remove(c *conn) {
+	uid, ok := ch.subs[c]
+	if !ok {
+		return
+	}
+	delete(ch.subs, c)
+	c.srv.metrics.subscriptions.Dec()
+	if ch.kind != protocol.Presence {
+		return
+	}
+	m := ch.members[uid]
+	if m == nil {
+		return
+	}
+	m.conns--
+	if m.conns > 0 {
+		return
+	}
+	delete(ch.members, uid)
+	pm, err := websocket.NewPreparedMessage(websocket.TextMessage, protocol.EncodeMemberRemoved(ch.name, uid))
+	if err != nil {
+		return
+	}
+	for o := range ch.subs {
+		o.enqueue(pm)
+	}
+}
+
+// subscribe handles pusher:subscribe: name rules, authorization, presence membership, then
+// subscription_succeeded and, on cache channels, the cached event or pusher:cache_miss.
+func (c *conn) subscribe(m protocol.Message) {
+	d, err := protocol.ParseSubscribe(m)
+	if err != nil {
+		c.sendError(0, "Invalid subscribe: "+err.Error(), "")
+		return
+	}
+	name := d.Channel
+	if name == "" {
+		c.sendError(0, "Invalid subscribe: data.channel is required", "")
+		return
+	}
+	kind := protocol.KindOf(name)
+	if kind == protocol.ServerToUser {
+		c.subscribeServerToUser(name)
+		return
+	}
+	if !protocol.ValidChannelName(name) {
+		c.sendError(0, fmt.Sprintf("Invalid channel name %q: 1 to %d characters of A-Z a-z 0-9 _ - = @ , . ;",
+			truncate(name, 200), protocol.MaxChannelNameLength), truncate(name, 200))
+		return
+	}
+	var pres *protocol.PresenceMember
+	if kind.NeedsAuth() {
+		if !protocol.VerifyChannelAuth(c.app.Key, c.app.Secret, c.socketID, name, d.ChannelData, d.Auth) {
+			c.sendError(protocol.CodeUnauthorized, fmt.Sprintf(
+				"Invalid signature: Expected HMAC SHA256 hex digest of %s, but got %s",
+				protocol.ChannelAuthString(c.socketID, name, d.ChannelData), truncate(d.Auth, 200)), name)
+			return
+		}
+	}
+	if kind == protocol.Presence {
+		pm, err := protocol.ParseChannelData(d.ChannelData)
+		if err != nil {
+			c.sendError(0, "Invalid presence channel_data: "+err.Error(), name)
+			return
+		}
+		if len(pm.UserInfo) > c.app.MaxPresenceInfo {
+			c.sendError(0, fmt.Sprintf("Presence user_info is %d bytes, over the limit of %d", len(pm.UserInfo), c.app.MaxPresenceInfo), name)
+			return
+		}
+		pres = &pm
+	}
+	c.join(name, pres)
+}
+
+// join adds c to the channel under the app and channel locks, so that the member list, the
+// success frame and member_added are consistent with every concurrent join and leave.
+func (c *conn) join(name string, pres *protocol.PresenceMember) {
+	a := c.app
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	ch := a.channelLocked(name)
+	ch.mu.Lock()
+	defer ch.mu.Unlock()
+	if _, already := ch.subs[c]; already {
+		c.enqueueFrame(protocol.EncodeSubscriptionSucceeded(name, ch.presenceData()))
+		return
+	}
+	uid := ""
+	var added *member
+	if pres != nil {
+		uid = pres.UserID
+		m := ch.members[uid]
+		if m == nil {
+			if len(ch.members) >= a.MaxPresenceMembers {
+				c.sendError(protocol.CodeOverCapacity, fmt.Sprintf("Presence channel is full: %d members", a.MaxPresenceMembers), name)
+				if len(ch.subs) == 0 {
+					delete(a.channels, name)
+				}
+				return
+			}
+			m = &member{info: pres.UserInfo}
+			ch.members[uid] = m
+			added = m
+		}
+		m.conns++
+	}
+	ch.subs[c] = uid
+	c.srv.metrics.subscriptions.Inc()
+	c.mu.Lock()
+	c.subs = append(c.subs, ch)
+	if ch.kind.NeedsAuth() {
+		c.authed = true
+	}
+	c.mu.Unlock()
+	c.enqueueFrame(protocol.EncodeSubscriptionSucceeded(name, ch.presenceData()))
+	if added != nil {
+		pm, err := websocket.NewPreparedMessage(websocket.TextMessage, protocol.EncodeMemberAdded(name, uid, added.info))
+		if err == nil {
+			for o, ouid := range ch.subs {
+				if ouid != uid {
+					o.enqueue(pm)
+				}
+			}
+		}
+	}
+	if protocol.IsCache(name) {
+		if ev, ok := a.cached(name, c.srv.cfg.Now()); ok {
+			c.enqueueFrame(protocol.EncodeEvent(ev.event, name, ev.data, ""))
+		} else {
+			c.enqueueFrame(protocol.EncodeCacheMiss(name))
+		}
+	}
+}
+
+// unsubscribe handles pusher:unsubscribe; no acknowledgement is sent, as the protocol says.
+func (c *conn) unsubscribe(m protocol.Message) {
+	d, err := protocol.ParseSubscribe(m)
+	if err != nil || d.Channel == "" {
+		c.sendError(0, "Invalid unsubscribe: data.channel is required", "")
+		return
+	}
+	a := c.app
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	ch := a.channels[d.Channel]
+	if ch == nil {
+		return
+	}
+	c.mu.Lock()
+	for i, s := range c.subs {
+		if s == ch {
+			c.subs = append(c.subs[:i], c.subs[i+1:]...)
+			break
+		}
+	}
+	c.mu.Unlock()
+	a.leaveLocked(ch, c)
+}
+
+// clientEvent applies the rules of client events in the protocol's order: enabled for the app,
+// private or presence channel, sender subscribed, data size, rate limit; then relays the event to
+// the other subscribers, never back to the sender, with user_id on presence channels.
+func (c *conn) clientEvent(m protocol.Message) {
+	name := m.Channel
+	switch {
+	case !c.app.ClientEventsEnabled():
+		c.sendError(protocol.CodeClientEventLimit, "Client events are not enabled for this app", name)
+		return
+	case name == "":
+		c.sendError(0, "Client event "+truncate(m.Event, 200)+" has no channel", "")
+		return
+	case len(m.Event) > protocol.MaxEventNameLength:
+		c.sendError(0, fmt.Sprintf("Event name is longer than %d characters", protocol.MaxEventNameLength), name)
+		return
+	case !protocol.KindOf(name).AcceptsClientEvents():
+		c.sendError(0, "Client events are only accepted on private and presence channels", truncate(name, 200))
+		return
+	}
+	ch := c.app.lookup(name)
+	uid, member := "", false
+	if ch != nil {
+		ch.mu.RLock()
+		uid, member = ch.subs[c]
+		ch.mu.RUnlock()
+	}
+	if !member {
+		c.sendError(protocol.CodeUnauthorized, "The client is not subscribed to "+truncate(name, 200), name)
+		return
+	}
+	if len(m.Data) > c.srv.cfg.MaxEventData {
+		c.sendError(0, fmt.Sprintf("Client event data is %d bytes, over the limit of %d", len(m.Data), c.srv.cfg.MaxEventData), name)
+		return
+	}
+	if !c.allowClientEvent() {
+		c.sendError(protocol.CodeClientEventLimit, fmt.Sprintf("Client event rejected due to rate limit: at most %d per second", c.app.ClientEventRate), name)
+		return
+	}
+	pm, err := websocket.NewPreparedMessage(websocket.TextMessage, protocol.EncodeRawEvent(m.Event, name, m.Data, uid))
+	if err != nil {
+		return
+	}
+	n := ch.broadcast(pm, c.socketID)
+	c.srv.metrics.messagesOut.Add(float64(n))
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "..."
+}
+
+// presenceData builds the presence payload of subscription_succeeded; nil on other kinds.
+func (ch *channel) presenceData() *protocol.PresenceData {
+	if ch.kind != protocol.Presence {
+		return nil
+	}
+	d := &protocol.PresenceData{IDs: make([]string, 0, len(ch.members)), Hash: make(map[string]json.RawMessage, len(ch.members))}
+	for id, m := range ch.members {
+		d.IDs = append(d.IDs, id)
+		info := m.info
+		if info == nil {
+			info = json.RawMessage("null")
+		}
+		d.Hash[id] = info
+	}
+	d.Count = len(d.IDs)
+	return d
+}
+
+// isReserved reports names clients may not use as events.
+func isReserved(event string) bool {
+	return strings.HasPrefix(event, protocol.PusherPrefix) || strings.HasPrefix(event, protocol.InternalPrefix)
+}

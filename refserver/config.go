@@ -1,0 +1,183 @@
+package refserver
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"time"
+)
+
+// Timing and size defaults, each the Pusher default where Pusher documents one.
+const (
+	DefaultActivityTimeout    = 120 * time.Second // suggested to clients in connection_established
+	DefaultPongTimeout        = 30 * time.Second  // wait for any frame after a server ping, then 4201
+	DefaultMaxMessageBytes    = 16 << 10          // largest client frame; a client event's data is capped lower
+	DefaultMaxEventData       = 10 << 10          // event data, HTTP API and client events
+	DefaultSendQueue          = 128               // frames queued per connection before 4100
+	DefaultClientEventRate    = 10                // client events per second per connection
+	DefaultMaxPresenceMembers = 100
+	DefaultMaxPresenceInfo    = 1024 // bytes of user_info per presence member
+	DefaultCacheTTL           = 30 * time.Minute
+	DefaultWriteTimeout       = 10 * time.Second // one batched write to a socket
+	DefaultMaxChannelsPerPub  = 100
+	DefaultMaxBatchEvents     = 10
+	DefaultMaxHTTPBody        = 256 << 10
+)
+
+// App is one application: its credentials and its limits. Zero limits take the defaults above;
+// MaxConnections 0 means unlimited.
+type App struct {
+	ID                 string `json:"id"`
+	Key                string `json:"key"`
+	Secret             string `json:"secret"`
+	Disabled           bool   `json:"disabled,omitempty"`
+	ClientEvents       *bool  `json:"client_events,omitempty"` // nil means enabled
+	MaxConnections     int    `json:"max_connections,omitempty"`
+	MaxPresenceMembers int    `json:"max_presence_members,omitempty"`
+	MaxPresenceInfo    int    `json:"max_presence_user_info,omitempty"`
+	ClientEventRate    int    `json:"client_event_rate,omitempty"`
+	// UserAuthTimeout, when set, closes with 4009 a connection that has neither signed in nor
+	// subscribed to an authorized channel within it (Pusher's "authorized connections").
+	UserAuthTimeout Duration `json:"user_auth_timeout,omitempty"`
+	// ActivityTimeout overrides the server's for this app's connections.
+	ActivityTimeout Duration `json:"activity_timeout,omitempty"`
+	// EncryptionMasterKey is the base64 32-byte master key the backend uses for encrypted
+	// channels. The server never decrypts; it is kept so `pushcert sign` can derive shared secrets.
+	EncryptionMasterKey string `json:"encryption_master_key,omitempty"`
+}
+
+// ClientEventsEnabled reports whether the app accepts client events.
+func (a App) ClientEventsEnabled() bool { return a.ClientEvents == nil || *a.ClientEvents }
+
+// Config configures a Server. Zero values take the defaults.
+type Config struct {
+	Apps            []App
+	ActivityTimeout time.Duration
+	PongTimeout     time.Duration
+	MaxMessageBytes int
+	MaxEventData    int
+	SendQueue       int
+	CacheTTL        time.Duration
+	WriteTimeout    time.Duration
+	// TimestampWindow bounds the HTTP API's auth_timestamp skew; 0 is 600 s, negative disables.
+	TimestampWindow time.Duration
+	Logger          *slog.Logger
+	// Broker carries publishes between nodes; nil is a single node.
+	Broker Broker
+	// Now is the clock; nil is time.Now. Tests move it to check the timestamp window.
+	Now func() time.Time
+}
+
+func (c *Config) setDefaults() {
+	def := func(d *time.Duration, v time.Duration) {
+		if *d == 0 {
+			*d = v
+		}
+	}
+	def(&c.ActivityTimeout, DefaultActivityTimeout)
+	def(&c.PongTimeout, DefaultPongTimeout)
+	def(&c.CacheTTL, DefaultCacheTTL)
+	def(&c.WriteTimeout, DefaultWriteTimeout)
+	if c.MaxMessageBytes == 0 {
+		c.MaxMessageBytes = DefaultMaxMessageBytes
+	}
+	if c.MaxEventData == 0 {
+		c.MaxEventData = DefaultMaxEventData
+	}
+	if c.SendQueue == 0 {
+		c.SendQueue = DefaultSendQueue
+	}
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.DiscardHandler)
+	}
+	if c.Now == nil {
+		c.Now = time.Now
+	}
+	for i := range c.Apps {
+		a := &c.Apps[i]
+		if a.MaxPresenceMembers == 0 {
+			a.MaxPresenceMembers = DefaultMaxPresenceMembers
+		}
+		if a.MaxPresenceInfo == 0 {
+			a.MaxPresenceInfo = DefaultMaxPresenceInfo
+		}
+		if a.ClientEventRate == 0 {
+			a.ClientEventRate = DefaultClientEventRate
+		}
+	}
+}
+
+// Validate reports configuration errors: no apps, missing credentials, duplicate ids or keys.
+func (c Config) Validate() error {
+	if len(c.Apps) == 0 {
+		return errors.New("no app configured: give --app-id, --key and --secret, or a config file")
+	}
+	ids, keys := map[string]bool{}, map[string]bool{}
+	for i, a := range c.Apps {
+		if a.ID == "" || a.Key == "" || a.Secret == "" {
+			return fmt.Errorf("app %d: id, key and secret are all required", i+1)
+		}
+		if ids[a.ID] {
+			return fmt.Errorf("app %q: duplicate id", a.ID)
+		}
+		if keys[a.Key] {
+			return fmt.Errorf("app %q: duplicate key %q", a.ID, a.Key)
+		}
+		ids[a.ID], keys[a.Key] = true, true
+		if a.MaxConnections < 0 || a.MaxPresenceMembers < 0 || a.MaxPresenceInfo < 0 || a.ClientEventRate < 0 {
+			return fmt.Errorf("app %q: limits must not be negative", a.ID)
+		}
+	}
+	return nil
+}
+
+// Duration is a time.Duration that reads "30s" or a number of seconds from JSON.
+type Duration time.Duration
+
+// UnmarshalJSON accepts "1m30s" or 90 (seconds).
+func (d *Duration) UnmarshalJSON(b []byte) error {
+	var s string
+	if err := json.Unmarshal(b, &s); err == nil {
+		v, err := time.ParseDuration(s)
+		if err != nil {
+			return fmt.Errorf("duration %q: %w", s, err)
+		}
+		*d = Duration(v)
+		return nil
+	}
+	var secs float64
+	if err := json.Unmarshal(b, &secs); err != nil {
+		return fmt.Errorf("duration must be a string like \"30s\" or a number of seconds")
+	}
+	*d = Duration(secs * float64(time.Second))
+	return nil
+}
+
+// MarshalJSON writes the duration as a string.
+func (d Duration) MarshalJSON() ([]byte, error) { return json.Marshal(time.Duration(d).String()) }
+
+// FileConfig is the JSON config file of `pushcert serve --config`.
+type FileConfig struct {
+	Addr            string   `json:"addr,omitempty"`
+	ActivityTimeout Duration `json:"activity_timeout,omitempty"`
+	PongTimeout     Duration `json:"pong_timeout,omitempty"`
+	Apps            []App    `json:"apps"`
+}
+
+// LoadFile reads a JSON config file; unknown fields are errors, to catch typos.
+func LoadFile(path string) (FileConfig, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return FileConfig{}, fmt.Errorf("config: %w", err)
+	}
+	defer f.Close()
+	dec := json.NewDecoder(f)
+	dec.DisallowUnknownFields()
+	var fc FileConfig
+	if err := dec.Decode(&fc); err != nil {
+		return FileConfig{}, fmt.Errorf("config %s: %w", path, err)
+	}
+	return fc, nil
+}

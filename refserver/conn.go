@@ -1,0 +1,255 @@
+package refserver
+
+import (
+	"net"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/gorilla/websocket"
+	"golang.org/x/time/rate"
+
+	"github.com/pushcert/pushcert/internal/protocol"
+)
+
+// maxBatch bounds how many queued frames one write carries.
+const maxBatch = 64
+
+// closeGrace is how long a closing connection may take to write its close frame.
+const closeGrace = time.Second
+
+// conn is one client connection. Two goroutines own it: readLoop (which also handles every
+// message) and writeLoop (the only writer of data frames).
+type conn struct {
+	srv      *Server
+	app      *appState
+	ws       *websocket.Conn
+	raw      *batchConn
+	socketID string
+
+	send chan *websocket.PreparedMessage
+	quit chan struct{} // closed once by kill: the writer sends the close frame and stops
+
+	closeCode atomic.Int32
+	closeMsg  atomic.Pointer[string]
+	killOnce  sync.Once
+
+	lastSeen atomic.Int64 // unix nanoseconds of the last frame received
+	pingSent atomic.Int64 // unix nanoseconds of the server ping awaiting any frame; 0 when none
+
+	mu        sync.Mutex // guards the fields below; taken after app and channel locks, never before
+	subs      []*channel
+	userID    string   // set by a successful sign-in
+	watchlist []string // the signed-in user's watchlist
+	limiter   *rate.Limiter
+	authed    bool // signed in or subscribed to an authorized channel
+}
+
+// enqueue queues a frame without ever blocking. A full queue means the client stopped reading:
+// it is disconnected with 4100 so that it cannot slow anyone else down.
+func (c *conn) enqueue(pm *websocket.PreparedMessage) bool {
+	select {
+	case c.send <- pm:
+		return true
+	default:
+		c.kill(protocol.CodeOverCapacity, "Over capacity: the client is not reading its messages")
+		return false
+	}
+}
+
+// enqueueFrame prepares and queues a frame for this connection alone.
+func (c *conn) enqueueFrame(frame []byte) bool {
+	pm, err := websocket.NewPreparedMessage(websocket.TextMessage, frame)
+	if err != nil {
+		return false
+	}
+	return c.enqueue(pm)
+}
+
+// sendError queues a pusher:error; code 0 is sent as null.
+func (c *conn) sendError(code int, msg, channel string) {
+	c.srv.metrics.errors.WithLabelValues(codeLabel(code)).Inc()
+	c.enqueueFrame(protocol.EncodeError(code, msg, channel))
+}
+
+// kill closes the connection with a Pusher close code, once. It never blocks: the writer
+// sends the close frame. A writer stuck on a full socket is unblocked by the short deadline.
+func (c *conn) kill(code int, msg string) {
+	c.killOnce.Do(func() {
+		c.closeCode.Store(int32(code))
+		c.closeMsg.Store(&msg)
+		if code != 0 {
+			c.srv.metrics.errors.WithLabelValues(codeLabel(code)).Inc()
+		}
+		c.raw.abort()
+		close(c.quit)
+	})
+}
+
+// touch records that the peer is alive.
+func (c *conn) touch(now time.Time) {
+	c.lastSeen.Store(now.UnixNano())
+	if c.pingSent.Load() != 0 {
+		c.pingSent.Store(0)
+	}
+}
+
+// writeLoop writes queued frames, coalescing whatever is queued into one socket write, until
+// kill or a write error. It then sends the close frame and closes the socket, which ends readLoop.
+func (c *conn) writeLoop() {
+	defer c.srv.wg.Done()
+	defer c.raw.Close()
+	for {
+		select {
+		case pm := <-c.send:
+			if err := c.writeBatch(pm); err != nil {
+				c.kill(0, "")
+				c.writeClose()
+				return
+			}
+		case <-c.quit:
+			c.writeClose()
+			return
+		}
+	}
+}
+
+func (c *conn) writeBatch(pm *websocket.PreparedMessage) error {
+	c.raw.begin()
+	err := c.ws.WritePreparedMessage(pm)
+	for n := 1; err == nil && n < maxBatch; n++ {
+		select {
+		case pm = <-c.send:
+			err = c.ws.WritePreparedMessage(pm)
+		default:
+			n = maxBatch
+		}
+	}
+	if ferr := c.raw.flush(time.Now().Add(c.srv.cfg.WriteTimeout)); err == nil {
+		err = ferr
+	}
+	return err
+}
+
+func (c *conn) writeClose() {
+	code := int(c.closeCode.Load())
+	if code == 0 {
+		return
+	}
+	msg := ""
+	if p := c.closeMsg.Load(); p != nil {
+		msg = *p
+	}
+	if len(msg) > 120 { // a close frame's reason must fit in 123 bytes
+		msg = msg[:120]
+	}
+	_ = c.ws.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(code, msg), time.Now().Add(closeGrace))
+}
+
+// batchConn is the socket under gorilla's Conn. Between begin and flush it collects the frames
+// gorilla writes, so that many queued frames leave in one write system call. Outside a batch,
+// writes (control frames from the read goroutine) go straight through.
+type batchConn struct {
+	net.Conn
+	mu       sync.Mutex
+	batching bool
+	buf      *[]byte
+	closing  atomic.Bool
+}
+
+// abort bounds any write in progress or to come by closeGrace, without waiting for the lock.
+func (b *batchConn) abort() {
+	b.closing.Store(true)
+	_ = b.Conn.SetWriteDeadline(time.Now().Add(closeGrace))
+}
+
+var batchPool = sync.Pool{New: func() any { b := make([]byte, 0, 4096); return &b }}
+
+func (b *batchConn) begin() {
+	b.mu.Lock()
+	b.batching = true
+	b.buf = batchPool.Get().(*[]byte)
+	b.mu.Unlock()
+}
+
+func (b *batchConn) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.batching {
+		*b.buf = append(*b.buf, p...)
+		return len(p), nil
+	}
+	return b.Conn.Write(p)
+}
+
+func (b *batchConn) flush(deadline time.Time) error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.batching = false
+	buf := b.buf
+	b.buf = nil
+	_ = b.Conn.SetWriteDeadline(deadline)
+	if b.closing.Load() { // checked after setting, so a concurrent abort always wins
+		_ = b.Conn.SetWriteDeadline(time.Now().Add(closeGrace))
+	}
+	_, err := b.Conn.Write(*buf)
+	if cap(*buf) <= 64<<10 {
+		*buf = (*buf)[:0]
+		batchPool.Put(buf)
+	}
+	return err
+}
+
+// readLoop reads and handles frames until the socket fails or is closed, then unregisters the
+// connection. A bad frame gets a pusher:error and the connection goes on.
+func (c *conn) readLoop() {
+	defer c.srv.wg.Done()
+	defer func() {
+		c.app.removeConn(c)
+		c.srv.metrics.connections.Dec()
+		c.kill(0, "")
+	}()
+	for {
+		mt, data, err := c.ws.ReadMessage()
+		if err != nil {
+			return
+		}
+		c.touch(time.Now())
+		c.srv.metrics.messagesIn.Inc()
+		if mt != websocket.TextMessage {
+			c.sendError(0, "Invalid message format: binary frames are not supported, send JSON text", "")
+			continue
+		}
+		c.handle(data)
+	}
+}
+
+// handle dispatches one text frame.
+func (c *conn) handle(frame []byte) {
+	m, err := protocol.DecodeMessage(frame)
+	if err != nil {
+		c.sendError(0, "Invalid message format: "+err.Error(), "")
+		return
+	}
+	switch m.Event {
+	case protocol.EventPing:
+		c.enqueueFrame(protocol.FramePong)
+	case protocol.EventPong:
+	case protocol.EventSubscribe:
+		c.subscribe(m)
+	case protocol.EventUnsubscribe:
+		c.unsubscribe(m)
+	case protocol.EventSignin:
+		c.signin(m)
+	default:
+		switch {
+		case isReserved(m.Event):
+			c.sendError(0, "Unsupported event: "+truncate(m.Event, 200), m.Channel)
+		case strings.HasPrefix(m.Event, protocol.ClientEventPrefix):
+			c.clientEvent(m)
+		default:
+			c.sendError(0, "Invalid event name "+truncate(m.Event, 200)+": events from clients must start with client-", m.Channel)
+		}
+	}
+}

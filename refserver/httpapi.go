@@ -1,0 +1,399 @@
+package refserver
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"sort"
+	"strings"
+
+	"github.com/gorilla/websocket"
+
+	"github.com/pushcert/pushcert/internal/protocol"
+)
+
+// apiError is an HTTP API failure: its status and the message of the JSON body {"error": ...}.
+type apiError struct {
+	status int
+	msg    string
+}
+
+func (e *apiError) Error() string { return e.msg }
+
+func badRequest(format string, args ...any) *apiError {
+	return &apiError{http.StatusBadRequest, fmt.Sprintf(format, args...)}
+}
+
+// apiHandler is one endpoint: it gets the verified request's app and body and returns the
+// response value or an *apiError.
+type apiHandler func(r *http.Request, app *appState, body []byte) (any, *apiError)
+
+func (s *Server) httpRoutes(m *http.ServeMux) {
+	m.Handle("POST /apps/{app}/events", s.api("events", s.postEvents))
+	m.Handle("POST /apps/{app}/batch_events", s.api("batch_events", s.postBatchEvents))
+	m.Handle("GET /apps/{app}/channels", s.api("channels", s.getChannels))
+	m.Handle("GET /apps/{app}/channels/{channel}", s.api("channel", s.getChannel))
+	m.Handle("GET /apps/{app}/channels/{channel}/users", s.api("users", s.getUsers))
+	m.Handle("POST /apps/{app}/users/{user}/terminate_connections", s.api("terminate_connections", s.terminateUser))
+}
+
+// api wraps an endpoint with what every request needs: the app, a bounded body, the signature
+// (key, ±600 s timestamp, body_md5, HMAC), and a JSON answer.
+func (s *Server) api(endpoint string, h apiHandler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		v, aerr := s.serveAPI(r, h)
+		status := http.StatusOK
+		if aerr != nil {
+			status, v = aerr.status, map[string]string{"error": aerr.msg}
+		}
+		s.metrics.httpRequests.WithLabelValues(endpoint, fmt.Sprint(status)).Inc()
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(status)
+		_ = json.NewEncoder(w).Encode(v)
+	})
+}
+
+func (s *Server) serveAPI(r *http.Request, h apiHandler) (any, *apiError) {
+	app := s.byID[r.PathValue("app")]
+	if app == nil {
+		return nil, &apiError{http.StatusNotFound, fmt.Sprintf("Unknown app_id %q", r.PathValue("app"))}
+	}
+	body, err := io.ReadAll(io.LimitReader(r.Body, DefaultMaxHTTPBody+1))
+	if err != nil {
+		return nil, badRequest("Cannot read the request body: %v", err)
+	}
+	if len(body) > DefaultMaxHTTPBody {
+		return nil, &apiError{http.StatusRequestEntityTooLarge, fmt.Sprintf("Request body is over %d bytes", DefaultMaxHTTPBody)}
+	}
+	err = protocol.VerifyRequest(protocol.RequestCheck{
+		Method: r.Method, Path: r.URL.Path, Query: r.URL.Query(), Body: body,
+		Key: app.Key, Secret: app.Secret, Now: s.cfg.Now(), Window: s.cfg.TimestampWindow,
+	})
+	if err != nil {
+		return nil, &apiError{http.StatusUnauthorized, authMessage(err)}
+	}
+	if app.Disabled {
+		return nil, &apiError{http.StatusForbidden, "Application disabled"}
+	}
+	return h(r, app, body)
+}
+
+func authMessage(err error) string {
+	switch {
+	case errors.Is(err, protocol.ErrAuthTimestamp):
+		return "Timestamp expired: " + strings.TrimPrefix(err.Error(), protocol.ErrAuthTimestamp.Error()+": ")
+	case errors.Is(err, protocol.ErrAuthSignature):
+		return "Invalid signature: the auth_signature does not match the request (method, path, sorted lowercased query)"
+	default:
+		return "Authentication failed: " + err.Error()
+	}
+}
+
+// triggerBody is the body of POST /events and one item of POST /batch_events.
+type triggerBody struct {
+	Name     string          `json:"name"`
+	Data     json.RawMessage `json:"data"`
+	Channels []string        `json:"channels"`
+	Channel  string          `json:"channel"`
+	SocketID string          `json:"socket_id"`
+	Info     string          `json:"info"`
+}
+
+// trigger is a validated triggerBody.
+type trigger struct {
+	name, data, socketID string
+	channels             []string
+	info                 []string
+}
+
+func decodeJSON(body []byte, v any) *apiError {
+	if len(body) == 0 {
+		return badRequest("Request body is empty: a JSON object is required")
+	}
+	if err := json.Unmarshal(body, v); err != nil {
+		return badRequest("Request body is not valid JSON: %v", err)
+	}
+	return nil
+}
+
+func (s *Server) validateTrigger(b triggerBody, batch bool) (trigger, *apiError) {
+	t := trigger{name: b.Name, socketID: b.SocketID}
+	switch {
+	case b.Name == "":
+		return t, badRequest("name is required")
+	case len(b.Name) > protocol.MaxEventNameLength:
+		return t, badRequest("name is %d characters, over the limit of %d", len(b.Name), protocol.MaxEventNameLength)
+	case len(b.Data) == 0 || string(b.Data) == "null":
+		return t, badRequest("data is required")
+	case b.Data[0] != '"':
+		return t, badRequest("data must be a string (JSON-encode objects before sending)")
+	}
+	if err := json.Unmarshal(b.Data, &t.data); err != nil {
+		return t, badRequest("data: %v", err)
+	}
+	if len(t.data) > s.cfg.MaxEventData {
+		return t, &apiError{http.StatusRequestEntityTooLarge, fmt.Sprintf("data is %d bytes, over the limit of %d", len(t.data), s.cfg.MaxEventData)}
+	}
+	t.channels = b.Channels
+	if b.Channel != "" {
+		if len(b.Channels) > 0 {
+			return t, badRequest("give either channel or channels, not both")
+		}
+		t.channels = []string{b.Channel}
+	}
+	if batch && len(b.Channels) > 0 {
+		return t, badRequest("a batch event takes one channel, not channels")
+	}
+	switch {
+	case len(t.channels) == 0:
+		return t, badRequest("channels is required: 1 to %d channel names", DefaultMaxChannelsPerPub)
+	case len(t.channels) > DefaultMaxChannelsPerPub:
+		return t, badRequest("%d channels, over the limit of %d", len(t.channels), DefaultMaxChannelsPerPub)
+	}
+	for _, ch := range t.channels {
+		if !protocol.ValidServerChannelName(ch) {
+			return t, badRequest("Invalid channel name %q", truncate(ch, 200))
+		}
+		if protocol.KindOf(ch) == protocol.Encrypted && len(t.channels) > 1 {
+			return t, badRequest("an encrypted channel (%s) must be triggered alone", ch)
+		}
+	}
+	if b.SocketID != "" && !protocol.ValidSocketID(b.SocketID) {
+		return t, badRequest("Invalid socket_id %q", truncate(b.SocketID, 100))
+	}
+	if b.Info != "" {
+		for _, attr := range strings.Split(b.Info, ",") {
+			if attr != "user_count" && attr != "subscription_count" {
+				return t, badRequest("info: unknown attribute %q (user_count, subscription_count)", attr)
+			}
+			t.info = append(t.info, attr)
+		}
+	}
+	return t, nil
+}
+
+func (s *Server) publish(app *appState, t trigger) *apiError {
+	for _, ch := range t.channels {
+		err := s.broker.Publish(Publish{AppID: app.ID, Channel: ch, Event: t.name, Data: t.data, SocketID: t.socketID})
+		if err != nil {
+			return &apiError{http.StatusServiceUnavailable, "Cannot publish: " + err.Error()}
+		}
+		s.metrics.httpEvents.Inc()
+	}
+	return nil
+}
+
+// deliverPublish delivers a publish to this node's subscribers, encoded once.
+func (s *Server) deliverPublish(p Publish) {
+	app := s.byID[p.AppID]
+	if app == nil {
+		return
+	}
+	if protocol.IsCache(p.Channel) {
+		app.store(p.Channel, p.Event, p.Data, s.cfg.Now().Add(s.cfg.CacheTTL))
+	}
+	ch := app.lookup(p.Channel)
+	if ch == nil {
+		return
+	}
+	pm, err := websocket.NewPreparedMessage(websocket.TextMessage, protocol.EncodeEvent(p.Event, p.Channel, p.Data, ""))
+	if err != nil {
+		return
+	}
+	s.metrics.messagesOut.Add(float64(ch.broadcast(pm, p.SocketID)))
+}
+
+// channelInfo answers the info attributes of one channel; attributes that do not apply to the
+// channel's kind are left out.
+func channelInfo(app *appState, name string, attrs []string) map[string]any {
+	out := map[string]any{}
+	ch := app.lookup(name)
+	for _, a := range attrs {
+		switch {
+		case a == "user_count" && protocol.KindOf(name) == protocol.Presence:
+			n := 0
+			if ch != nil {
+				ch.mu.RLock()
+				n = len(ch.members)
+				ch.mu.RUnlock()
+			}
+			out[a] = n
+		case a == "subscription_count":
+			n := 0
+			if ch != nil {
+				ch.mu.RLock()
+				n = len(ch.subs)
+				ch.mu.RUnlock()
+			}
+			out[a] = n
+		}
+	}
+	return out
+}
+
+func (s *Server) postEvents(_ *http.Request, app *appState, body []byte) (any, *apiError) {
+	var b triggerBody
+	if err := decodeJSON(body, &b); err != nil {
+		return nil, err
+	}
+	t, aerr := s.validateTrigger(b, false)
+	if aerr != nil {
+		return nil, aerr
+	}
+	if aerr := s.publish(app, t); aerr != nil {
+		return nil, aerr
+	}
+	if len(t.info) == 0 {
+		return struct{}{}, nil
+	}
+	chans := map[string]any{}
+	for _, ch := range t.channels {
+		chans[ch] = channelInfo(app, ch, t.info)
+	}
+	return map[string]any{"channels": chans}, nil
+}
+
+func (s *Server) postBatchEvents(_ *http.Request, app *appState, body []byte) (any, *apiError) {
+	var b struct {
+		Batch []triggerBody `json:"batch"`
+	}
+	if err := decodeJSON(body, &b); err != nil {
+		return nil, err
+	}
+	switch {
+	case len(b.Batch) == 0:
+		return nil, badRequest("batch is required: 1 to %d events", DefaultMaxBatchEvents)
+	case len(b.Batch) > DefaultMaxBatchEvents:
+		return nil, badRequest("Cannot batch-send more than %d events at once (got %d)", DefaultMaxBatchEvents, len(b.Batch))
+	}
+	ts := make([]trigger, len(b.Batch))
+	withInfo := false
+	for i, item := range b.Batch {
+		t, aerr := s.validateTrigger(item, true)
+		if aerr != nil {
+			aerr.msg = fmt.Sprintf("batch[%d]: %s", i, aerr.msg)
+			return nil, aerr
+		}
+		ts[i] = t
+		withInfo = withInfo || len(t.info) > 0
+	}
+	for _, t := range ts {
+		if aerr := s.publish(app, t); aerr != nil {
+			return nil, aerr
+		}
+	}
+	if !withInfo {
+		return struct{}{}, nil
+	}
+	out := make([]map[string]any, len(ts))
+	for i, t := range ts {
+		out[i] = channelInfo(app, t.channels[0], t.info)
+	}
+	return map[string]any{"batch": out}, nil
+}
+
+func infoAttrs(r *http.Request) []string {
+	v := r.URL.Query().Get("info")
+	if v == "" {
+		return nil
+	}
+	return strings.Split(v, ",")
+}
+
+func (s *Server) getChannels(r *http.Request, app *appState, _ []byte) (any, *apiError) {
+	prefix := r.URL.Query().Get("filter_by_prefix")
+	attrs := infoAttrs(r)
+	for _, a := range attrs {
+		switch a {
+		case "user_count":
+			if !strings.HasPrefix(prefix, protocol.PrefixPresence) {
+				return nil, badRequest("info=user_count needs filter_by_prefix=presence-")
+			}
+		case "subscription_count":
+		default:
+			return nil, badRequest("info: unknown attribute %q (user_count, subscription_count)", a)
+		}
+	}
+	app.mu.RLock()
+	names := make([]string, 0, len(app.channels))
+	for name := range app.channels {
+		if strings.HasPrefix(name, prefix) && protocol.KindOf(name) != protocol.ServerToUser {
+			names = append(names, name)
+		}
+	}
+	app.mu.RUnlock()
+	sort.Strings(names)
+	chans := make(map[string]any, len(names))
+	for _, name := range names {
+		chans[name] = channelInfo(app, name, attrs)
+	}
+	return map[string]any{"channels": chans}, nil
+}
+
+func (s *Server) getChannel(r *http.Request, app *appState, _ []byte) (any, *apiError) {
+	name := r.PathValue("channel")
+	if !protocol.ValidServerChannelName(name) {
+		return nil, badRequest("Invalid channel name %q", truncate(name, 200))
+	}
+	attrs := infoAttrs(r)
+	out := map[string]any{}
+	for _, a := range attrs {
+		switch a {
+		case "user_count":
+			if protocol.KindOf(name) != protocol.Presence {
+				return nil, badRequest("info=user_count is only for presence channels")
+			}
+		case "subscription_count":
+		case "cache":
+			if !protocol.IsCache(name) {
+				return nil, badRequest("info=cache is only for cache channels")
+			}
+			if ev, ok := app.cached(name, s.cfg.Now()); ok {
+				out["cache"] = map[string]any{"data": ev.data, "ttl": int(ev.expires.Sub(s.cfg.Now()).Seconds())}
+			} else {
+				out["cache"] = nil
+			}
+		default:
+			return nil, badRequest("info: unknown attribute %q (user_count, subscription_count, cache)", a)
+		}
+	}
+	for k, v := range channelInfo(app, name, attrs) {
+		out[k] = v
+	}
+	out["occupied"] = app.lookup(name) != nil
+	return out, nil
+}
+
+func (s *Server) getUsers(r *http.Request, app *appState, _ []byte) (any, *apiError) {
+	name := r.PathValue("channel")
+	if protocol.KindOf(name) != protocol.Presence || !protocol.ValidChannelName(name) {
+		return nil, badRequest("users are only listed for presence channels")
+	}
+	type user struct {
+		ID string `json:"id"`
+	}
+	users := []user{}
+	if ch := app.lookup(name); ch != nil {
+		ch.mu.RLock()
+		for id := range ch.members {
+			users = append(users, user{id})
+		}
+		ch.mu.RUnlock()
+	}
+	sort.Slice(users, func(i, j int) bool { return users[i].ID < users[j].ID })
+	return map[string]any{"users": users}, nil
+}
+
+// TerminateCloseCode is the close code of connections ended by terminate_connections: 4009,
+// "connection is unauthorized", so clients do not reconnect unchanged.
+const TerminateCloseCode = protocol.CodeUnauthorized
+
+func (s *Server) terminateUser(r *http.Request, app *appState, _ []byte) (any, *apiError) {
+	user := r.PathValue("user")
+	for _, c := range app.userConns(user) {
+		c.kill(TerminateCloseCode, "Connection terminated by the application")
+	}
+	return struct{}{}, nil
+}

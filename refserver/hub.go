@@ -1,0 +1,215 @@
+package refserver
+
+import (
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/pushcert/pushcert/internal/protocol"
+)
+
+// appState is everything one app owns at run time. Lock order: appState.mu, then channel.mu,
+// then conn.mu. Broadcasts take appState.mu only to find the channel.
+type appState struct {
+	App
+	connCount atomic.Int64
+
+	mu       sync.RWMutex
+	conns    map[*conn]struct{}
+	channels map[string]*channel
+	users    map[string]map[*conn]struct{} // signed-in user id -> its connections
+	watchers map[string]map[*conn]struct{} // user id -> connections watching it
+
+	cacheMu sync.Mutex
+	cache   map[string]cachedEvent // last HTTP API event of each cache channel
+}
+
+type cachedEvent struct {
+	event, data string
+	expires     time.Time
+}
+
+func newAppState(a App) *appState {
+	return &appState{
+		App:      a,
+		conns:    map[*conn]struct{}{},
+		channels: map[string]*channel{},
+		users:    map[string]map[*conn]struct{}{},
+		watchers: map[string]map[*conn]struct{}{},
+		cache:    map[string]cachedEvent{},
+	}
+}
+
+func (a *appState) activityTimeout(cfg Config) time.Duration {
+	if a.ActivityTimeout > 0 {
+		return time.Duration(a.ActivityTimeout)
+	}
+	return cfg.ActivityTimeout
+}
+
+// addConn registers a connection unless the app is at its connection quota.
+func (a *appState) addConn(c *conn) bool {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.MaxConnections > 0 && len(a.conns) >= a.MaxConnections {
+		return false
+	}
+	a.conns[c] = struct{}{}
+	a.connCount.Store(int64(len(a.conns)))
+	return true
+}
+
+func (a *appState) allConns() []*conn {
+	a.mu.RLock()
+	defer a.mu.RUnlock()
+	out := make([]*conn, 0, len(a.conns))
+	for c := range a.conns {
+		out = append(out, c)
+	}
+	return out
+}
+
+// removeConn forgets a closed connection: its subscriptions (with member_removed where it was a
+// user's last), its sign-in (with offline watchlist events) and its watches.
+func (a *appState) removeConn(c *conn) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if _, ok := a.conns[c]; !ok {
+		return
+	}
+	delete(a.conns, c)
+	a.connCount.Store(int64(len(a.conns)))
+	c.mu.Lock()
+	subs := c.subs
+	c.subs = nil
+	user := c.userID
+	c.mu.Unlock()
+	for _, ch := range subs {
+		a.leaveLocked(ch, c)
+	}
+	if user != "" {
+		a.signOutLocked(c, user)
+	}
+}
+
+// channelLocked returns the channel, creating it; a.mu must be held for writing.
+func (a *appState) channelLocked(name string) *channel {
+	ch := a.channels[name]
+	if ch == nil {
+		ch = newChannel(name)
+		a.channels[name] = ch
+	}
+	return ch
+}
+
+// leaveLocked removes c from ch and drops ch when it is empty; a.mu must be held for writing.
+func (a *appState) leaveLocked(ch *channel, c *conn) {
+	ch.mu.Lock()
+	ch.remove(c)
+	empty := len(ch.subs) == 0
+	ch.mu.Unlock()
+	if empty {
+		delete(a.channels, ch.name)
+	}
+}
+
+// lookup finds a channel for a broadcast.
+func (a *appState) lookup(name string) *channel {
+	a.mu.RLock()
+	ch := a.channels[name]
+	a.mu.RUnlock()
+	return ch
+}
+
+// cached returns the live cached event of a cache channel.
+func (a *appState) cached(name string, now time.Time) (cachedEvent, bool) {
+	a.cacheMu.Lock()
+	defer a.cacheMu.Unlock()
+	ev, ok := a.cache[name]
+	if ok && now.After(ev.expires) {
+		delete(a.cache, name)
+		return cachedEvent{}, false
+	}
+	return ev, ok
+}
+
+func (a *appState) store(name, event, data string, expires time.Time) {
+	a.cacheMu.Lock()
+	a.cache[name] = cachedEvent{event: event, data: data, expires: expires}
+	a.cacheMu.Unlock()
+}
+
+// signInLocked binds a user to a connection and tells watchers when the user comes online.
+func (a *appState) signInLocked(c *conn, user string, watchlist []string) {
+	set := a.users[user]
+	if set == nil {
+		set = map[*conn]struct{}{}
+		a.users[user] = set
+	}
+	set[c] = struct{}{}
+	if len(set) == 1 {
+		a.notifyWatchersLocked(user, "online")
+	}
+	var online, offline []string
+	for _, id := range watchlist {
+		w := a.watchers[id]
+		if w == nil {
+			w = map[*conn]struct{}{}
+			a.watchers[id] = w
+		}
+		w[c] = struct{}{}
+		if len(a.users[id]) > 0 {
+			online = append(online, id)
+		} else {
+			offline = append(offline, id)
+		}
+	}
+	var evs []protocol.WatchlistEvent
+	if len(online) > 0 {
+		evs = append(evs, protocol.WatchlistEvent{Name: "online", UserIDs: online})
+	}
+	if len(offline) > 0 {
+		evs = append(evs, protocol.WatchlistEvent{Name: "offline", UserIDs: offline})
+	}
+	if len(evs) > 0 {
+		c.enqueueFrame(protocol.EncodeWatchlist(evs))
+	}
+}
+
+func (a *appState) signOutLocked(c *conn, user string) {
+	set := a.users[user]
+	delete(set, c)
+	if len(set) == 0 {
+		delete(a.users, user)
+		a.notifyWatchersLocked(user, "offline")
+	}
+	for _, id := range c.watchlist {
+		w := a.watchers[id]
+		delete(w, c)
+		if len(w) == 0 {
+			delete(a.watchers, id)
+		}
+	}
+}
+
+func (a *appState) notifyWatchersLocked(user, name string) {
+	w := a.watchers[user]
+	if len(w) == 0 {
+		return
+	}
+	frame := protocol.EncodeWatchlist([]protocol.WatchlistEvent{{Name: name, UserIDs: []string{user}}})
+	for c := range w {
+		c.enqueueFrame(frame)
+	}
+}
+
+// userConns returns the connections signed in as user.
+func (a *appState) userConns(user string) []*conn {
+	a.mu.RLock()
+	defer a.mu.RUnlock()
+	out := make([]*conn, 0, len(a.users[user]))
+	for c := range a.users[user] {
+		out = append(out, c)
+	}
+	return out
+}

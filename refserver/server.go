@@ -1,0 +1,277 @@
+package refserver
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/gorilla/websocket"
+
+	"github.com/pushcert/pushcert/internal/protocol"
+)
+
+// Server is the reference server. It is an http.Handler; Shutdown closes every client with 4200.
+type Server struct {
+	cfg      Config
+	byKey    map[string]*appState
+	byID     map[string]*appState
+	upgrader websocket.Upgrader
+	metrics  *metrics
+	mux      *http.ServeMux
+	broker   Broker
+
+	closing atomic.Bool
+	wg      sync.WaitGroup // every connection goroutine
+	stop    chan struct{}  // ends the sweeper
+	stopped sync.Once
+}
+
+// New builds a Server from cfg; it starts the liveness sweeper, stopped by Shutdown.
+func New(cfg Config) (*Server, error) {
+	cfg.setDefaults()
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	s := &Server{
+		cfg:   cfg,
+		byKey: map[string]*appState{},
+		byID:  map[string]*appState{},
+		upgrader: websocket.Upgrader{
+			ReadBufferSize:  1024,
+			WriteBufferPool: &sync.Pool{},
+			CheckOrigin:     func(*http.Request) bool { return true },
+		},
+		metrics: newMetrics(),
+		stop:    make(chan struct{}),
+	}
+	for _, a := range cfg.Apps {
+		st := newAppState(a)
+		s.byKey[a.Key], s.byID[a.ID] = st, st
+	}
+	s.broker = cfg.Broker
+	if s.broker == nil {
+		s.broker = &localBroker{}
+	}
+	if err := s.broker.Start(s.deliverPublish); err != nil {
+		return nil, fmt.Errorf("broker: %w", err)
+	}
+	s.routes()
+	go s.sweep()
+	return s, nil
+}
+
+func (s *Server) routes() {
+	m := http.NewServeMux()
+	m.HandleFunc("GET /app/{key}", s.serveWS)
+	m.HandleFunc("GET /up", func(w http.ResponseWriter, _ *http.Request) {
+		if s.closing.Load() {
+			http.Error(w, "shutting down", http.StatusServiceUnavailable)
+			return
+		}
+		w.Header().Set("Content-Type", "text/plain")
+		_, _ = w.Write([]byte("OK\n"))
+	})
+	m.Handle("GET /metrics", s.metrics.handler())
+	s.httpRoutes(m)
+	s.mux = m
+}
+
+// ServeHTTP routes one request.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.mux.ServeHTTP(w, r) }
+
+// Connections returns the number of open client connections.
+func (s *Server) Connections() int {
+	n := 0
+	for _, a := range s.byID {
+		n += int(a.connCount.Load())
+	}
+	return n
+}
+
+// Shutdown closes every client connection with 4200 (reconnect now) and waits for their
+// goroutines until ctx ends. In-flight HTTP requests belong to the http.Server, which the
+// caller shuts down first.
+func (s *Server) Shutdown(ctx context.Context) error {
+	s.closing.Store(true)
+	s.stopped.Do(func() { close(s.stop) })
+	for _, a := range s.byID {
+		for _, c := range a.allConns() {
+			c.kill(protocol.CodeReconnect, "Server shutting down, reconnect now")
+		}
+	}
+	done := make(chan struct{})
+	go func() { s.wg.Wait(); close(done) }()
+	var err error
+	select {
+	case <-done:
+	case <-ctx.Done():
+		err = ctx.Err()
+	}
+	if cerr := s.broker.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
+
+// hijackWriter hands gorilla a batchConn instead of the raw socket, so writes can be coalesced.
+type hijackWriter struct {
+	http.ResponseWriter
+	raw *batchConn
+}
+
+func (h *hijackWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+	hj, ok := h.ResponseWriter.(http.Hijacker)
+	if !ok {
+		return nil, nil, errors.New("connection cannot be hijacked")
+	}
+	nc, brw, err := hj.Hijack()
+	if err != nil {
+		return nil, nil, err
+	}
+	if brw.Reader.Buffered() > 0 {
+		nc.Close()
+		return nil, nil, errors.New("client sent data before the handshake completed")
+	}
+	h.raw = &batchConn{Conn: nc}
+	return h.raw, bufio.NewReadWriter(bufio.NewReaderSize(h.raw, 16), bufio.NewWriterSize(h.raw, 16)), nil
+}
+
+// serveWS upgrades, applies the connection checks of the protocol, sends connection_established
+// and returns, leaving the connection to its read and write goroutines.
+func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
+	hw := &hijackWriter{ResponseWriter: w}
+	ws, err := s.upgrader.Upgrade(hw, r, nil)
+	if err != nil {
+		return // the upgrader has answered with an HTTP error
+	}
+	ws.SetReadLimit(int64(s.cfg.MaxMessageBytes))
+	app := s.byKey[r.PathValue("key")]
+	code, msg := s.admit(app, r)
+	if code != 0 {
+		refuse(ws, code, msg)
+		return
+	}
+	c := &conn{
+		srv:      s,
+		app:      app,
+		ws:       ws,
+		raw:      hw.raw,
+		socketID: protocol.FormatSocketID(rand.Uint64()>>1, rand.Uint64()>>1),
+		send:     make(chan *websocket.PreparedMessage, s.cfg.SendQueue),
+		quit:     make(chan struct{}),
+	}
+	if !app.addConn(c) {
+		refuse(ws, protocol.CodeOverQuota, protocol.CodeText[protocol.CodeOverQuota])
+		return
+	}
+	s.metrics.connections.Inc()
+	c.touch(time.Now())
+	ws.SetPingHandler(func(data string) error {
+		c.touch(time.Now())
+		err := ws.WriteControl(websocket.PongMessage, []byte(data), time.Now().Add(closeGrace))
+		if errors.Is(err, websocket.ErrCloseSent) {
+			return nil
+		}
+		return err
+	})
+	c.enqueueFrame(protocol.EncodeConnectionEstablished(c.socketID, int(app.activityTimeout(s.cfg)/time.Second)))
+	if app.UserAuthTimeout > 0 {
+		time.AfterFunc(time.Duration(app.UserAuthTimeout), func() {
+			c.mu.Lock()
+			ok := c.authed
+			c.mu.Unlock()
+			if !ok {
+				c.kill(protocol.CodeUnauthorized, "Connection not authorized within timeout")
+			}
+		})
+	}
+	s.wg.Add(2)
+	go c.writeLoop()
+	go c.readLoop()
+}
+
+// admit checks the app and the protocol version; it returns 0 or a close code and its reason.
+func (s *Server) admit(app *appState, r *http.Request) (int, string) {
+	switch {
+	case s.closing.Load():
+		return protocol.CodeReconnect, "Server shutting down, reconnect now"
+	case app == nil:
+		return protocol.CodeAppNotFound, fmt.Sprintf("Application does not exist: no app has key %q", r.PathValue("key"))
+	case app.Disabled:
+		return protocol.CodeAppDisabled, protocol.CodeText[protocol.CodeAppDisabled]
+	}
+	v, ok := r.URL.Query()["protocol"]
+	if !ok || len(v) == 0 || v[0] == "" {
+		return protocol.CodeNoVersion, protocol.CodeText[protocol.CodeNoVersion]
+	}
+	n, err := strconv.Atoi(v[0])
+	if err != nil {
+		return protocol.CodeInvalidVersion, fmt.Sprintf("Invalid version string format: %q", v[0])
+	}
+	if n != protocol.ProtocolVersion {
+		return protocol.CodeUnsupportedVersion, fmt.Sprintf("Unsupported protocol version %d: this server speaks %d", n, protocol.ProtocolVersion)
+	}
+	return 0, ""
+}
+
+// refuse sends pusher:error and closes with the same code, for connections never admitted.
+func refuse(ws *websocket.Conn, code int, msg string) {
+	deadline := time.Now().Add(closeGrace)
+	_ = ws.SetWriteDeadline(deadline)
+	_ = ws.WriteMessage(websocket.TextMessage, protocol.EncodeError(code, msg, ""))
+	if len(msg) > 120 {
+		msg = msg[:120]
+	}
+	_ = ws.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(code, msg), deadline)
+	_ = ws.Close()
+}
+
+// sweep pings connections that have been silent for their activity timeout and closes with
+// 4201 those that stay silent for the pong timeout after the ping. One goroutine for all
+// connections, instead of a timer each.
+func (s *Server) sweep() {
+	interval := min(s.cfg.ActivityTimeout, s.cfg.PongTimeout) / 4
+	interval = max(interval, 50*time.Millisecond)
+	for _, a := range s.byID {
+		if a.ActivityTimeout > 0 {
+			interval = min(interval, max(time.Duration(a.ActivityTimeout)/4, 50*time.Millisecond))
+		}
+	}
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-s.stop:
+			return
+		case now := <-t.C:
+			for _, a := range s.byID {
+				idle := a.activityTimeout(s.cfg)
+				for _, c := range a.allConns() {
+					c.checkLiveness(now, idle, s.cfg.PongTimeout)
+				}
+			}
+		}
+	}
+}
+
+func (c *conn) checkLiveness(now time.Time, idle, pongWait time.Duration) {
+	sent := c.pingSent.Load()
+	if sent == 0 {
+		if now.Sub(time.Unix(0, c.lastSeen.Load())) >= idle {
+			c.pingSent.Store(now.UnixNano())
+			c.enqueueFrame(protocol.FramePing)
+		}
+		return
+	}
+	if now.Sub(time.Unix(0, sent)) >= pongWait {
+		c.kill(protocol.CodePongNotReceived, protocol.CodeText[protocol.CodePongNotReceived])
+	}
+}

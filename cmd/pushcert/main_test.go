@@ -1,0 +1,132 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/gorilla/websocket"
+
+	"github.com/pushcert/pushcert/internal/protocol"
+)
+
+func runCmd(args ...string) (int, string, string) {
+	var out, errb bytes.Buffer
+	code := run(context.Background(), args, &out, &errb)
+	return code, out.String(), errb.String()
+}
+
+func TestSignChannelVector(t *testing.T) {
+	code, out, _ := runCmd("sign", "channel", "--key", "278d425bdf160c739803", "--secret", "7ad3773142a6692b25b8",
+		"--socket-id", "1234.1234", "--channel", "private-foobar",
+		"--auth", "278d425bdf160c739803:58df8b0c36d6982b82c3ecf6b4662e34fe8c25bba48f5369f135bf843651c3a4")
+	if code != exitOK || !strings.Contains(out, "given:          matches") {
+		t.Errorf("got exit %d, output:\n%s", code, out)
+	}
+}
+
+func TestSignMismatchExplainsKey(t *testing.T) {
+	code, out, _ := runCmd("sign", "channel", "--key", "k", "--secret", "s", "--socket-id", "1.1", "--channel", "private-x", "--auth", "other:abc")
+	if code != exitFail || !strings.Contains(out, `made with key "other"`) {
+		t.Errorf("got exit %d, output:\n%s", code, out)
+	}
+}
+
+func TestSignRequestWorkedExample(t *testing.T) {
+	code, out, _ := runCmd("sign", "request", "--key", "278d425bdf160c739803", "--secret", "7ad3773142a6692b25b8",
+		"--path", "/apps/3/events", "--timestamp", "1353088179",
+		"--body", `{"name":"foo","channels":["project-3"],"data":"{\"some\":\"data\"}"}`)
+	for _, want := range []string{"ec365a775a4cd0599faeb73354201b6f", "da454824c97ba181a32ccc17a72625ba02771f50b50e1e7430e47a1f3f457e6c"} {
+		if code != exitOK || !strings.Contains(out, want) {
+			t.Errorf("want %s in output (exit %d):\n%s", want, code, out)
+		}
+	}
+}
+
+func TestUsageErrors(t *testing.T) {
+	for _, args := range [][]string{{}, {"nope"}, {"sign"}, {"sign", "channel"}, {"serve", "--bogus"}, {"serve", "--addr", "127.0.0.1:0"}} {
+		if code, _, _ := runCmd(args...); code != exitUsage {
+			t.Errorf("%q: got exit %d, want %d", args, code, exitUsage)
+		}
+	}
+}
+
+// TestServeProcess runs the real binary: banner, a working WebSocket endpoint, and on SIGTERM
+// close code 4200 to the client and exit 0.
+func TestServeProcess(t *testing.T) {
+	bin := filepath.Join(t.TempDir(), "pushcert")
+	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("build: %v\n%s", err, out)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	cmd := exec.Command(bin, "serve", "--demo", "--addr", addr)
+	stdout, _ := cmd.StdoutPipe()
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer cmd.Process.Kill()
+	br := bufio.NewReader(stdout)
+	var banner strings.Builder
+	for !strings.Contains(banner.String(), "metrics") {
+		line, err := br.ReadString('\n')
+		if err != nil {
+			t.Fatalf("banner: %v; so far:\n%s\nstderr:\n%s", err, banner.String(), stderr.String())
+		}
+		banner.WriteString(line)
+	}
+	go io.Copy(io.Discard, br)
+	for _, want := range []string{demoKey, demoSecret, "ws://" + addr + "/app/" + demoKey, "/apps/" + demoAppID + "/events"} {
+		if !strings.Contains(banner.String(), want) {
+			t.Errorf("banner lacks %q:\n%s", want, banner.String())
+		}
+	}
+	resp, err := http.Get("http://" + addr + "/up")
+	if err != nil || resp.StatusCode != 200 {
+		t.Fatalf("/up: %v %v", resp, err)
+	}
+	resp.Body.Close()
+	ws, _, err := websocket.DefaultDialer.Dial("ws://"+addr+"/app/"+demoKey+"?protocol=7", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ws.Close()
+	if _, data, err := ws.ReadMessage(); err != nil || !strings.Contains(string(data), protocol.EventConnectionEstablished) {
+		t.Fatalf("handshake: %s %v", data, err)
+	}
+	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	ws.SetReadDeadline(time.Now().Add(5 * time.Second))
+	_, _, err = ws.ReadMessage()
+	if !websocket.IsCloseError(err, protocol.CodeReconnect) {
+		t.Errorf("after SIGTERM: got %v, want close 4200", err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Errorf("exit: %v, want 0; stderr:\n%s", err, stderr.String())
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("serve did not exit within 10 s of SIGTERM")
+	}
+	_ = os.Remove(bin)
+}

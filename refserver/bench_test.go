@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -147,11 +148,14 @@ func TestMemoryPerConnection(t *testing.T) {
 	// Warm up: a few connections so that one-off allocations are not counted per connection.
 	warm := dialMany(t, url, 100, 100)
 	time.Sleep(500 * time.Millisecond)
-	before := rssKiB(t, cmd.Process.Pid)
+	before, mBefore := rssKiB(t, cmd.Process.Pid), goMemory(t, addr)
 	conns := dialMany(t, url, *memConns, 100)
 	time.Sleep(2 * time.Second)
-	after := rssKiB(t, cmd.Process.Pid)
+	after, mAfter := rssKiB(t, cmd.Process.Pid), goMemory(t, addr)
 	perConn := float64(after-before) / float64(*memConns)
+	for _, k := range []string{"go_memstats_heap_inuse_bytes", "go_memstats_stack_inuse_bytes", "go_goroutines"} {
+		t.Logf("%s: %.0f -> %.0f (%.2f per connection)", k, mBefore[k], mAfter[k], (mAfter[k]-mBefore[k])/float64(*memConns))
+	}
 	t.Logf("idle subscribed connections: %d; server RSS %d KiB -> %d KiB; %.2f KiB per connection (target <= 8, stretch 4)",
 		*memConns, before, after, perConn)
 	fmt.Printf("memory-per-connection: %.2f KiB per idle subscribed connection (%d connections)\n", perConn, *memConns)
@@ -186,6 +190,24 @@ func dialMany(t testing.TB, url string, n, channels int) []*websocket.Conn {
 			t.Fatalf("subscribe %d: %v", i, err)
 		}
 		out = append(out, ws)
+	}
+	return out
+}
+
+// goMemory reads the Go runtime's own gauges from the server's /metrics.
+func goMemory(t *testing.T, addr string) map[string]float64 {
+	resp, err := http.Get("http://" + addr + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	out := map[string]float64{}
+	sc := bufio.NewScanner(resp.Body)
+	for sc.Scan() {
+		f := strings.Fields(sc.Text())
+		if len(f) == 2 && !strings.HasPrefix(f[0], "#") {
+			out[f[0]], _ = strconv.ParseFloat(f[1], 64)
+		}
 	}
 	return out
 }

@@ -29,7 +29,7 @@ type Server struct {
 	broker   Broker
 
 	closing atomic.Bool
-	wg      sync.WaitGroup // every connection goroutine
+	wg      sync.WaitGroup // every readLoop; a connection's readLoop ends after its socket closed
 	stop    chan struct{}  // ends the sweeper
 	stopped sync.Once
 }
@@ -193,8 +193,7 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 			}
 		})
 	}
-	s.wg.Add(2)
-	go c.writeLoop()
+	s.wg.Add(1)
 	go c.readLoop()
 }
 

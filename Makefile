@@ -18,7 +18,7 @@ vet:
 	$(GO) vet ./...
 
 # Unit, integration and fuzz-corpus tests with the race detector, then the real JavaScript clients.
-test: vet test-go
+test: vet test-go test-interop
 
 test-go:
 	$(GO) test -race -count=1 -timeout 10m ./...

@@ -35,6 +35,7 @@ type conn struct {
 	closeMsg  atomic.Pointer[string]
 	killOnce  sync.Once
 	writing   atomic.Bool // a writeLoop goroutine is running
+	writer    func()      // c.writeLoop, bound once
 
 	lastSeen atomic.Int64 // unix nanoseconds of the last frame received
 	pingSent atomic.Int64 // unix nanoseconds of the server ping awaiting any frame; 0 when none
@@ -102,7 +103,7 @@ func (c *conn) touch(now time.Time) {
 // to write: an idle connection costs no goroutine stack on the write side.
 func (c *conn) startWriter() {
 	if c.writing.CompareAndSwap(false, true) {
-		go c.writeLoop()
+		go c.writer() // a func value made once: `go c.writeLoop()` would allocate a closure each time
 	}
 }
 
@@ -145,6 +146,10 @@ func (c *conn) killed() bool {
 }
 
 func (c *conn) writeBatch(pm *websocket.PreparedMessage) error {
+	if len(c.send) == 0 { // a lone frame goes straight out: nothing to coalesce, no buffer to borrow
+		_ = c.ws.SetWriteDeadline(time.Now().Add(c.srv.cfg.WriteTimeout))
+		return c.ws.WritePreparedMessage(pm)
+	}
 	c.raw.begin()
 	err := c.ws.WritePreparedMessage(pm)
 	for n := 1; err == nil && n < maxBatch; n++ {
@@ -195,6 +200,16 @@ func (b *batchConn) abort() {
 
 var batchPool = sync.Pool{New: func() any { b := make([]byte, 0, 4096); return &b }}
 
+// SetWriteDeadline is what gorilla calls before each write. Once abort has run, the short
+// deadline wins: the check follows the set, so a concurrent abort is never overridden.
+func (b *batchConn) SetWriteDeadline(deadline time.Time) error {
+	err := b.Conn.SetWriteDeadline(deadline)
+	if b.closing.Load() {
+		err = b.Conn.SetWriteDeadline(time.Now().Add(closeGrace))
+	}
+	return err
+}
+
 func (b *batchConn) begin() {
 	b.mu.Lock()
 	b.batching = true
@@ -218,10 +233,7 @@ func (b *batchConn) flush(deadline time.Time) error {
 	b.batching = false
 	buf := b.buf
 	b.buf = nil
-	_ = b.Conn.SetWriteDeadline(deadline)
-	if b.closing.Load() { // checked after setting, so a concurrent abort always wins
-		_ = b.Conn.SetWriteDeadline(time.Now().Add(closeGrace))
-	}
+	_ = b.SetWriteDeadline(deadline)
 	_, err := b.Conn.Write(*buf)
 	if cap(*buf) <= 64<<10 {
 		*buf = (*buf)[:0]

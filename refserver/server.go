@@ -168,6 +168,7 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 		send:     make(chan *websocket.PreparedMessage, s.cfg.SendQueue),
 		quit:     make(chan struct{}),
 	}
+	c.writer = c.writeLoop
 	if !app.addConn(c) {
 		refuse(ws, protocol.CodeOverQuota, protocol.CodeText[protocol.CodeOverQuota])
 		return

@@ -1,0 +1,365 @@
+// Package client is a Pusher protocol client for tests and tools: it dials a server, keeps every
+// frame it sent and received in a wire log, and lets callers wait for frames by predicate.
+// Frames that no expectation has taken stay available, so expectations on one connection may
+// come in any order.
+package client
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/gorilla/websocket"
+
+	"github.com/pushcert/pushcert/internal/protocol"
+)
+
+// Direction of a logged frame.
+type Direction string
+
+const (
+	In  Direction = "<-"
+	Out Direction = "->"
+)
+
+// Entry is one line of a wire log.
+type Entry struct {
+	At   time.Time `json:"at"`
+	Conn string    `json:"conn"`
+	Dir  Direction `json:"dir"`
+	Text string    `json:"text"`
+}
+
+// WireLog records the frames of one or more connections, in order. It is safe for concurrent use.
+type WireLog struct {
+	mu      sync.Mutex
+	entries []Entry
+}
+
+// Add appends an entry.
+func (l *WireLog) Add(conn string, dir Direction, text string) {
+	if l == nil {
+		return
+	}
+	l.mu.Lock()
+	l.entries = append(l.entries, Entry{At: time.Now(), Conn: conn, Dir: dir, Text: text})
+	l.mu.Unlock()
+}
+
+// Entries returns a copy of the log.
+func (l *WireLog) Entries() []Entry {
+	if l == nil {
+		return nil
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return append([]Entry(nil), l.entries...)
+}
+
+// String renders the log one entry per line, times relative to the first entry.
+func (l *WireLog) String() string {
+	es := l.Entries()
+	if len(es) == 0 {
+		return "(no frames)"
+	}
+	var b strings.Builder
+	t0 := es[0].At
+	for _, e := range es {
+		fmt.Fprintf(&b, "%8.3fs %-10s %s %s\n", e.At.Sub(t0).Seconds(), e.Conn, e.Dir, e.Text)
+	}
+	return b.String()
+}
+
+// Frame is one received frame.
+type Frame struct {
+	At  time.Time
+	Raw string
+	Msg protocol.Message
+	Err error // the frame was not a protocol message
+}
+
+// Options configure Dial.
+type Options struct {
+	Name   string   // how the connection appears in the wire log
+	Log    *WireLog // nil keeps no log
+	Header http.Header
+	// LocalAddr binds the client socket, e.g. to 127.0.0.2, to spread connections over sources.
+	LocalAddr *net.TCPAddr
+}
+
+// Conn is one client connection.
+type Conn struct {
+	ws      *websocket.Conn
+	name    string
+	log     *WireLog
+	writeMu sync.Mutex
+
+	mu        sync.Mutex
+	pending   []Frame       // received and not yet taken by an expectation
+	notify    chan struct{} // closed and replaced whenever pending grows or the connection ends
+	closed    bool
+	closeCode int
+	closeText string
+	readErr   error
+
+	SocketID        string
+	ActivityTimeout time.Duration
+}
+
+// ErrClosed is returned when the connection ended while waiting.
+var ErrClosed = errors.New("connection closed")
+
+// CloseError tells that the server closed the connection, with its code.
+type CloseError struct {
+	Code int
+	Text string
+}
+
+func (e *CloseError) Error() string { return fmt.Sprintf("closed by server with code %d %q", e.Code, e.Text) }
+
+// DialRaw opens a WebSocket to url and starts reading, without waiting for the handshake.
+func DialRaw(ctx context.Context, url string, opts Options) (*Conn, error) {
+	d := websocket.Dialer{HandshakeTimeout: 10 * time.Second, ReadBufferSize: 2048, WriteBufferSize: 2048}
+	if opts.LocalAddr != nil {
+		d.NetDialContext = (&net.Dialer{LocalAddr: opts.LocalAddr}).DialContext
+	}
+	ws, resp, err := d.DialContext(ctx, url, opts.Header)
+	if err != nil {
+		if resp != nil {
+			return nil, fmt.Errorf("dial %s: %w (HTTP %d)", url, err, resp.StatusCode)
+		}
+		return nil, fmt.Errorf("dial %s: %w", url, err)
+	}
+	name := opts.Name
+	if name == "" {
+		name = "client"
+	}
+	c := &Conn{ws: ws, name: name, log: opts.Log, notify: make(chan struct{})}
+	go c.readLoop()
+	return c, nil
+}
+
+// Dial opens a connection and waits for pusher:connection_established. A pusher:error or a close
+// instead is returned as an error (a *CloseError when the server closed).
+func Dial(ctx context.Context, url string, opts Options) (*Conn, error) {
+	c, err := DialRaw(ctx, url, opts)
+	if err != nil {
+		return nil, err
+	}
+	f, err := c.Expect(ctx, func(f Frame) bool {
+		return f.Msg.Event == protocol.EventConnectionEstablished || f.Msg.Event == protocol.EventError
+	})
+	if err != nil {
+		c.Close()
+		return nil, fmt.Errorf("handshake: %w", err)
+	}
+	if f.Msg.Event == protocol.EventError {
+		err := fmt.Errorf("handshake: pusher:error %s", f.Raw)
+		if cerr := c.WaitClosed(ctx); cerr != nil {
+			err = fmt.Errorf("%w; then %w", err, cerr)
+		}
+		c.Close()
+		return nil, err
+	}
+	var est protocol.ConnectionEstablished
+	if err := f.Msg.DecodeData(&est); err != nil {
+		c.Close()
+		return nil, fmt.Errorf("handshake: connection_established data: %w", err)
+	}
+	c.SocketID = est.SocketID
+	c.ActivityTimeout = time.Duration(est.ActivityTimeout) * time.Second
+	return c, nil
+}
+
+// Name is the connection's name in the wire log.
+func (c *Conn) Name() string { return c.name }
+
+func (c *Conn) readLoop() {
+	for {
+		_, data, err := c.ws.ReadMessage()
+		if err != nil {
+			c.mu.Lock()
+			c.closed = true
+			c.readErr = err
+			var ce *websocket.CloseError
+			if errors.As(err, &ce) {
+				c.closeCode, c.closeText = ce.Code, ce.Text
+				c.log.Add(c.name, In, fmt.Sprintf("close %d %q", ce.Code, ce.Text))
+			} else {
+				c.log.Add(c.name, In, "connection ended: "+err.Error())
+			}
+			close(c.notify)
+			c.mu.Unlock()
+			return
+		}
+		f := Frame{At: time.Now(), Raw: string(data)}
+		f.Msg, f.Err = protocol.DecodeMessage(data)
+		c.log.Add(c.name, In, f.Raw)
+		c.mu.Lock()
+		c.pending = append(c.pending, f)
+		close(c.notify)
+		c.notify = make(chan struct{})
+		c.mu.Unlock()
+	}
+}
+
+// Send writes v as a JSON text frame; a string or []byte is sent as is.
+func (c *Conn) Send(v any) error {
+	var b []byte
+	switch v := v.(type) {
+	case string:
+		b = []byte(v)
+	case []byte:
+		b = v
+	default:
+		var err error
+		if b, err = json.Marshal(v); err != nil {
+			return err
+		}
+	}
+	return c.write(websocket.TextMessage, b)
+}
+
+// SendBinary writes a binary frame, which the protocol does not allow.
+func (c *Conn) SendBinary(b []byte) error { return c.write(websocket.BinaryMessage, b) }
+
+func (c *Conn) write(mt int, b []byte) error {
+	c.writeMu.Lock()
+	defer c.writeMu.Unlock()
+	text := string(b)
+	if mt == websocket.BinaryMessage {
+		text = fmt.Sprintf("(binary %d bytes)", len(b))
+	}
+	if len(text) > 2000 {
+		text = text[:2000] + fmt.Sprintf("... (%d bytes)", len(b))
+	}
+	c.log.Add(c.name, Out, text)
+	_ = c.ws.SetWriteDeadline(time.Now().Add(10 * time.Second))
+	return c.ws.WriteMessage(mt, b)
+}
+
+// Subscribe sends pusher:subscribe; auth and channelData are left out when empty.
+func (c *Conn) Subscribe(channel, auth, channelData string) error {
+	d := map[string]string{"channel": channel}
+	if auth != "" {
+		d["auth"] = auth
+	}
+	if channelData != "" {
+		d["channel_data"] = channelData
+	}
+	return c.Send(map[string]any{"event": protocol.EventSubscribe, "data": d})
+}
+
+// Unsubscribe sends pusher:unsubscribe.
+func (c *Conn) Unsubscribe(channel string) error {
+	return c.Send(map[string]any{"event": protocol.EventUnsubscribe, "data": map[string]string{"channel": channel}})
+}
+
+// Trigger sends a client event.
+func (c *Conn) Trigger(channel, event string, data any) error {
+	return c.Send(map[string]any{"event": event, "channel": channel, "data": data})
+}
+
+// Expect waits for the first pending frame that matches and takes it. Frames that do not match
+// stay pending. It fails when ctx ends or the connection closes first.
+func (c *Conn) Expect(ctx context.Context, match func(Frame) bool) (Frame, error) {
+	for {
+		c.mu.Lock()
+		for i, f := range c.pending {
+			if match(f) {
+				c.pending = append(c.pending[:i:i], c.pending[i+1:]...)
+				c.mu.Unlock()
+				return f, nil
+			}
+		}
+		if c.closed {
+			err := c.closeErrLocked()
+			c.mu.Unlock()
+			return Frame{}, err
+		}
+		wake := c.notify
+		c.mu.Unlock()
+		select {
+		case <-wake:
+		case <-ctx.Done():
+			return Frame{}, ctx.Err()
+		}
+	}
+}
+
+// ExpectEvent waits for an event, on channel when channel is not empty.
+func (c *Conn) ExpectEvent(ctx context.Context, event, channel string) (Frame, error) {
+	return c.Expect(ctx, func(f Frame) bool {
+		return f.Msg.Event == event && (channel == "" || f.Msg.Channel == channel)
+	})
+}
+
+// Refute waits for d and fails with the frame if one matching arrives (or is pending).
+func (c *Conn) Refute(ctx context.Context, d time.Duration, match func(Frame) bool) error {
+	ctx, cancel := context.WithTimeout(ctx, d)
+	defer cancel()
+	f, err := c.Expect(ctx, match)
+	if err == nil {
+		return fmt.Errorf("unexpected frame %s", f.Raw)
+	}
+	return nil
+}
+
+// Pending returns the frames not taken yet.
+func (c *Conn) Pending() []Frame {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return append([]Frame(nil), c.pending...)
+}
+
+// Closed reports whether the connection has ended, with the close code (0 without a close frame).
+func (c *Conn) Closed() (bool, int) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.closed, c.closeCode
+}
+
+// WaitClosed waits until the connection ends and returns a *CloseError with the server's code,
+// or ErrClosed when it ended without a close frame; it returns ctx's error if it stays open.
+func (c *Conn) WaitClosed(ctx context.Context) error {
+	for {
+		c.mu.Lock()
+		if c.closed {
+			err := c.closeErrLocked()
+			c.mu.Unlock()
+			return err
+		}
+		wake := c.notify
+		c.mu.Unlock()
+		select {
+		case <-wake:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+}
+
+func (c *Conn) closeErrLocked() error {
+	if c.closeCode != 0 {
+		return &CloseError{Code: c.closeCode, Text: c.closeText}
+	}
+	return fmt.Errorf("%w: %v", ErrClosed, c.readErr)
+}
+
+// Close closes the socket without a close handshake, as a dropped network or a killed tab does.
+func (c *Conn) Close() error { return c.ws.Close() }
+
+// CloseNormally sends a close frame (1000) and closes.
+func (c *Conn) CloseNormally() error {
+	c.writeMu.Lock()
+	_ = c.ws.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(websocket.CloseNormalClosure, ""), time.Now().Add(time.Second))
+	c.writeMu.Unlock()
+	c.log.Add(c.name, Out, "close 1000")
+	return c.ws.Close()
+}

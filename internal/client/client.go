@@ -121,7 +121,9 @@ type CloseError struct {
 	Text string
 }
 
-func (e *CloseError) Error() string { return fmt.Sprintf("closed by server with code %d %q", e.Code, e.Text) }
+func (e *CloseError) Error() string {
+	return fmt.Sprintf("closed by server with code %d %q", e.Code, e.Text)
+}
 
 // DialRaw opens a WebSocket to url and starts reading, without waiting for the handshake.
 func DialRaw(ctx context.Context, url string, opts Options) (*Conn, error) {

@@ -35,7 +35,7 @@ func (ch *channel) broadcast(pm *websocket.PreparedMessage, except string) int {
 	n := 0
 	ch.mu.RLock()
 	for c := range ch.subs {
-		if c.socketID != except && c.enqueue(pm) {
+		if c.socketID != except && !c.srv.dropDelivery() && c.enqueue(pm) {
 			n++
 		}
 	}
@@ -64,6 +64,9 @@ func (ch *channel) remove(c *conn) {
 		return
 	}
 	delete(ch.members, uid)
+	if c.srv.cfg.Faults.NoMemberRemoved {
+		return
+	}
 	pm, err := websocket.NewPreparedMessage(websocket.TextMessage, protocol.EncodeMemberRemoved(ch.name, uid))
 	if err != nil {
 		return
@@ -97,7 +100,7 @@ func (c *conn) subscribe(m protocol.Message) {
 		return
 	}
 	var pres *protocol.PresenceMember
-	if kind.NeedsAuth() {
+	if kind.NeedsAuth() && !c.srv.cfg.Faults.AcceptAnyChannelAuth {
 		if !protocol.VerifyChannelAuth(c.app.Key, c.app.Secret, c.socketID, name, d.ChannelData, d.Auth) {
 			c.sendError(protocol.CodeUnauthorized, fmt.Sprintf(
 				"Invalid signature: Expected HMAC SHA256 hex digest of %s, but got %s",
@@ -149,6 +152,8 @@ func (c *conn) join(name string, pres *protocol.PresenceMember) {
 			m = &member{info: pres.UserInfo}
 			ch.members[uid] = m
 			added = m
+		} else if c.srv.cfg.Faults.DuplicateMemberAdded {
+			added = m
 		}
 		m.conns++
 	}
@@ -165,7 +170,7 @@ func (c *conn) join(name string, pres *protocol.PresenceMember) {
 		pm, err := websocket.NewPreparedMessage(websocket.TextMessage, protocol.EncodeMemberAdded(name, uid, added.info))
 		if err == nil {
 			for o, ouid := range ch.subs {
-				if ouid != uid {
+				if ouid != uid || (c.srv.cfg.Faults.DuplicateMemberAdded && o != c) {
 					o.enqueue(pm)
 				}
 			}
@@ -220,7 +225,7 @@ func (c *conn) clientEvent(m protocol.Message) {
 	case len(m.Event) > protocol.MaxEventNameLength:
 		c.sendError(0, fmt.Sprintf("Event name is longer than %d characters", protocol.MaxEventNameLength), name)
 		return
-	case !protocol.KindOf(name).AcceptsClientEvents():
+	case !protocol.KindOf(name).AcceptsClientEvents() && !c.srv.cfg.Faults.PublicClientEvents:
 		c.sendError(0, "Client events are only accepted on private and presence channels", truncate(name, 200))
 		return
 	}
@@ -239,7 +244,7 @@ func (c *conn) clientEvent(m protocol.Message) {
 		c.sendError(0, fmt.Sprintf("Client event data is %d bytes, over the limit of %d", len(m.Data), c.srv.cfg.MaxEventData), name)
 		return
 	}
-	if !c.allowClientEvent() {
+	if !c.srv.cfg.Faults.NoClientEventLimit && !c.allowClientEvent() {
 		c.sendError(protocol.CodeClientEventLimit, fmt.Sprintf("Client event rejected due to rate limit: at most %d per second", c.app.ClientEventRate), name)
 		return
 	}
@@ -247,7 +252,11 @@ func (c *conn) clientEvent(m protocol.Message) {
 	if err != nil {
 		return
 	}
-	n := ch.broadcast(pm, c.socketID)
+	except := c.socketID
+	if c.srv.cfg.Faults.EchoClientEvents {
+		except = ""
+	}
+	n := ch.broadcast(pm, except)
 	c.srv.metrics.messagesOut.Add(float64(n))
 }
 

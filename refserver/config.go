@@ -68,6 +68,8 @@ type Config struct {
 	Broker Broker
 	// Now is the clock; nil is time.Now. Tests move it to check the timestamp window.
 	Now func() time.Time
+	// Faults break the protocol on purpose (faults.go); the zero value is a correct server.
+	Faults Faults
 }
 
 func (c *Config) setDefaults() {

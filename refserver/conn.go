@@ -13,6 +13,17 @@ import (
 	"github.com/pushcert/pushcert/internal/protocol"
 )
 
+// pongFrame is prepared once and shared by every connection.
+var pongFrame = mustPrepare(protocol.FramePong)
+
+func mustPrepare(frame []byte) *websocket.PreparedMessage {
+	pm, err := websocket.NewPreparedMessage(websocket.TextMessage, frame)
+	if err != nil {
+		panic(err) // only constant frames are prepared here
+	}
+	return pm
+}
+
 // maxBatch bounds how many queued frames one write carries.
 const maxBatch = 64
 
@@ -288,7 +299,9 @@ func (c *conn) handle(frame []byte) {
 	}
 	switch m.Event {
 	case protocol.EventPing:
-		c.enqueueFrame(protocol.FramePong)
+		if !c.srv.cfg.Faults.NoPong {
+			c.enqueue(pongFrame)
+		}
 	case protocol.EventPong:
 	case protocol.EventSubscribe:
 		c.subscribe(m)

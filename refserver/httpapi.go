@@ -67,10 +67,15 @@ func (s *Server) serveAPI(r *http.Request, h apiHandler) (any, *apiError) {
 	if len(body) > DefaultMaxHTTPBody {
 		return nil, &apiError{http.StatusRequestEntityTooLarge, fmt.Sprintf("Request body is over %d bytes", DefaultMaxHTTPBody)}
 	}
-	err = protocol.VerifyRequest(protocol.RequestCheck{
+	check := protocol.RequestCheck{
 		Method: r.Method, Path: r.URL.Path, Query: r.URL.Query(), Body: body,
 		Key: app.Key, Secret: app.Secret, Now: s.cfg.Now(), Window: s.cfg.TimestampWindow,
-	})
+	}
+	if s.cfg.Faults.SkipTimestampWindow {
+		check.Window = -1
+	}
+	check.SkipBodyMD5 = s.cfg.Faults.SkipBodyMD5
+	err = protocol.VerifyRequest(check)
 	if err != nil {
 		return nil, &apiError{http.StatusUnauthorized, authMessage(err)}
 	}
@@ -194,15 +199,27 @@ func (s *Server) deliverPublish(p Publish) {
 	if protocol.IsCache(p.Channel) {
 		app.store(p.Channel, p.Event, p.Data, s.cfg.Now().Add(s.cfg.CacheTTL))
 	}
-	ch := app.lookup(p.Channel)
-	if ch == nil {
-		return
+	except := p.SocketID
+	if s.cfg.Faults.IgnoreSocketExclusion {
+		except = ""
 	}
 	pm, err := websocket.NewPreparedMessage(websocket.TextMessage, protocol.EncodeEvent(p.Event, p.Channel, p.Data, ""))
 	if err != nil {
 		return
 	}
-	s.metrics.messagesOut.Add(float64(ch.broadcast(pm, p.SocketID)))
+	if s.cfg.Faults.LeakPrivateEvents && protocol.KindOf(p.Channel).NeedsAuth() {
+		for _, c := range app.allConns() {
+			if c.socketID != except {
+				c.enqueue(pm)
+			}
+		}
+		return
+	}
+	ch := app.lookup(p.Channel)
+	if ch == nil {
+		return
+	}
+	s.metrics.messagesOut.Add(float64(ch.broadcast(pm, except)))
 }
 
 // channelInfo answers the info attributes of one channel; attributes that do not apply to the

@@ -45,6 +45,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	activity := fs.Duration("activity-timeout", refserver.DefaultActivityTimeout, "idle time before the server pings a client; sent to clients as activity_timeout")
 	pong := fs.Duration("pong-timeout", refserver.DefaultPongTimeout, "wait for any frame after a server ping before closing with 4201")
 	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
+	faults := fs.StringArray("fault", nil, "break the protocol on purpose, to see the conformance suite fail (repeatable): "+strings.Join(refserver.FaultNames(), ", "))
 	if code := parseFlags(fs, args, stdout, stderr); code >= 0 {
 		return code
 	}
@@ -54,6 +55,13 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		return exitUsage
 	}
 	cfg := refserver.Config{ActivityTimeout: *activity, PongTimeout: *pong, Logger: logger}
+	for _, f := range *faults {
+		if err := refserver.ParseFault(&cfg.Faults, f); err != nil {
+			fmt.Fprintln(stderr, "pushcert serve: --fault:", err)
+			return exitUsage
+		}
+		logger.Warn("fault injected: this server breaks the protocol on purpose", "fault", f)
+	}
 	if *configPath != "" {
 		fc, err := refserver.LoadFile(*configPath)
 		if err != nil {

@@ -1,0 +1,109 @@
+Feature: Connection
+  A client connects to /app/{key}?protocol=7 and gets pusher:connection_established with a
+  socket_id and an activity_timeout; bad keys and versions are refused with the close codes of
+  the protocol; either side may ping, and any frame counts as life.
+
+  @id:CONN-001 @must @checklist:1
+  Scenario: Connection established with a socket id and an activity timeout
+    When a client "alice" connects
+    Then "alice" receives "pusher:connection_established" within 2s
+    And its data is a JSON string with a socket_id of two integers joined by a dot
+    And its data has a positive integer activity_timeout
+
+  @id:CONN-002 @must @checklist:1
+  Scenario: Every connection gets its own socket id
+    Given clients "alice" and "bob" are connected
+    Then "alice" and "bob" have different socket ids
+
+  @id:CONN-003 @must
+  Scenario: An unknown app key is refused with 4001
+    When a client "mallory" connects with the app key "no-such-app-key"
+    Then "mallory" receives a pusher:error with code 4001 within 2s
+    And "mallory" is closed with code 4001 within 2s
+
+  @id:CONN-004 @should
+  Scenario: A connection without a protocol version is refused with 4008
+    When a client "old" connects with the query "?client=js&version=1.0"
+    Then "old" is closed with code 4008 within 2s
+
+  @id:CONN-005 @should
+  Scenario: A malformed protocol version is refused with 4006
+    When a client "odd" connects with the query "?protocol=seven"
+    Then "odd" is closed with code 4006 within 2s
+
+  @id:CONN-006 @should
+  Scenario: An unsupported protocol version is refused with 4007
+    When a client "old" connects with the query "?protocol=3"
+    Then "old" is closed with code 4007 within 2s
+
+  @id:CONN-007 @must
+  Scenario: A client ping gets a pong
+    Given the client "alice" is connected
+    When "alice" sends:
+      """
+      {"event":"pusher:ping","data":{}}
+      """
+    Then "alice" receives "pusher:pong" within 2s
+
+  @id:CONN-008 @should
+  Scenario: A binary frame gets an error and the connection goes on
+    Given the client "alice" is connected
+    When "alice" sends a binary frame
+    Then "alice" receives a pusher:error with code null within 2s
+    And "alice" stays connected
+
+  @id:CONN-009 @should
+  Scenario: Invalid JSON gets an error and the connection goes on
+    Given the client "alice" is connected
+    When "alice" sends:
+      """
+      {"event":"pusher:subscribe","data":
+      """
+    Then "alice" receives "pusher:error" within 2s
+    And "alice" stays connected
+
+  @id:CONN-010 @should
+  Scenario: An unknown pusher: event gets an error and the connection goes on
+    Given the client "alice" is connected
+    When "alice" sends:
+      """
+      {"event":"pusher:dance","data":{}}
+      """
+    Then "alice" receives "pusher:error" within 2s
+    And "alice" stays connected
+
+  @id:CONN-011 @must @needs:control
+  Scenario: The server pings a silent client and closes it with 4201 when no pong comes
+    Given a server of its own with activity timeout 1s and pong timeout 1s
+    And the client "quiet" is connected
+    Then "quiet" receives "pusher:ping" within 3s
+    And "quiet" is closed with code 4201 within 3s
+
+  @id:CONN-012 @must @needs:control
+  Scenario: A client that answers the server's ping stays connected
+    Given a server of its own with activity timeout 1s and pong timeout 1s
+    And the client "lively" is connected
+    When "lively" receives "pusher:ping" within 3s
+    And "lively" sends:
+      """
+      {"event":"pusher:pong","data":{}}
+      """
+    Then "lively" receives "pusher:ping" within 3s
+    And "lively" stays connected
+
+  @id:CONN-013 @should @needs:control
+  Scenario: Over the app's connection quota, a connection is refused with 4004
+    Given a server of its own with max connections 2
+    And clients "one" and "two" are connected
+    When a client "three" connects
+    Then "three" is closed with code 4004 within 2s
+    And "one" stays connected
+
+  @id:CONN-014 @info
+  Scenario: The pong's data encoding is recorded
+    Given the client "alice" is connected
+    When "alice" sends:
+      """
+      {"event":"pusher:ping","data":{}}
+      """
+    Then "alice" receives "pusher:pong" within 2s

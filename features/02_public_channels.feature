@@ -1,0 +1,89 @@
+Feature: Public channels
+  Anyone may subscribe to a channel without a prefix. Events published through the HTTP API
+  reach every subscriber with their data forwarded verbatim; an unsubscribed client gets nothing.
+
+  @id:PUB-001 @must @checklist:2
+  Scenario: A public channel needs no authentication
+    Given the client "alice" is connected
+    When "alice" subscribes to "event.1"
+    Then "alice" is subscribed to "event.1" within 2s
+
+  @id:PUB-002 @must @checklist:2
+  Scenario: An event published through the HTTP API reaches every subscriber
+    Given clients "alice" and "bob" are connected
+    And "alice" subscribes to "event.1"
+    And "bob" subscribes to "event.1"
+    And "alice" is subscribed to "event.1" within 2s
+    And "bob" is subscribed to "event.1" within 2s
+    When the app triggers "availability.updated" on "event.1" with data "{\"left\":3}"
+    Then "alice" receives "availability.updated" on "event.1" with data "{\"left\":3}" within 2s
+    And "bob" receives "availability.updated" on "event.1" with data "{\"left\":3}" within 2s
+
+  @id:PUB-003 @must
+  Scenario: Event data is forwarded verbatim as a string
+    Given the client "alice" is connected
+    And "alice" subscribes to "event.1"
+    And "alice" is subscribed to "event.1" within 2s
+    When the app triggers "note" on "event.1" with data "not JSON, just text"
+    Then "alice" receives "note" on "event.1" within 2s
+    And its data is "not JSON, just text"
+
+  @id:PUB-004 @must
+  Scenario: After unsubscribing, a client receives nothing more
+    Given clients "alice" and "bob" are connected
+    And "alice" subscribes to "event.1"
+    And "bob" subscribes to "event.1"
+    And "alice" is subscribed to "event.1" within 2s
+    And "bob" is subscribed to "event.1" within 2s
+    When "bob" unsubscribes from "event.1"
+    And "bob" stays connected
+    And the app triggers "availability.updated" on "event.1" with data "{}"
+    Then "alice" receives "availability.updated" on "event.1" within 2s
+    And "bob" does not receive "availability.updated" within 1s
+
+  @id:PUB-005 @must
+  Scenario: Events of one channel do not reach subscribers of another
+    Given clients "alice" and "bob" are connected
+    And "alice" subscribes to "event.1"
+    And "bob" subscribes to "event.2"
+    And "alice" is subscribed to "event.1" within 2s
+    And "bob" is subscribed to "event.2" within 2s
+    When the app triggers "availability.updated" on "event.1" with data "{}"
+    Then "alice" receives "availability.updated" on "event.1" within 2s
+    And "bob" does not receive "availability.updated" within 1s
+
+  @id:PUB-006 @must
+  Scenario: A channel name of 164 characters is accepted
+    Given the client "alice" is connected
+    When "alice" subscribes to a channel named "long-" and 159 more characters
+    Then "alice" is subscribed to the channel named "long-" and 159 more characters within 2s
+
+  @id:PUB-007 @should
+  Scenario: A channel name of 165 characters is refused
+    Given the client "alice" is connected
+    When "alice" subscribes to a channel named "long-" and 160 more characters
+    Then "alice" is refused the channel named "long-" and 160 more characters within 2s
+    And "alice" stays connected
+
+  @id:PUB-008 @should
+  Scenario: A channel name with a character outside the allowed set is refused
+    Given the client "alice" is connected
+    When "alice" subscribes to the exact channel "has space"
+    Then "alice" is refused the exact channel "has space" within 2s
+
+  @id:PUB-009 @should
+  Scenario: A name containing "private-" but not starting with it is a public channel
+    Given the client "alice" is connected
+    When "alice" subscribes to "my-private-room" with no auth
+    Then "alice" is subscribed to "my-private-room" within 2s
+
+  @id:PUB-010 @should
+  Scenario: Events published to several channels at once reach each
+    Given clients "alice" and "bob" are connected
+    And "alice" subscribes to "event.1"
+    And "bob" subscribes to "event.2"
+    And "alice" is subscribed to "event.1" within 2s
+    And "bob" is subscribed to "event.2" within 2s
+    When the app triggers "event.live" on "event.1, event.2" with data "{}"
+    Then "alice" receives "event.live" on "event.1" within 2s
+    And "bob" receives "event.live" on "event.2" within 2s

@@ -1,0 +1,123 @@
+// Package features is the conformance specification: Gherkin files, one per area, embedded in
+// the binary. Catalog parses them into the list of cases with their metadata tags.
+package features
+
+import (
+	"embed"
+	"fmt"
+	"io/fs"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+
+	gherkin "github.com/cucumber/gherkin/go/v42"
+	messages "github.com/cucumber/messages/go/v34"
+)
+
+// FS holds the feature files.
+//
+//go:embed *.feature
+var FS embed.FS
+
+// Case is one scenario of the suite and its metadata.
+type Case struct {
+	ID           string   `json:"id"`
+	Name         string   `json:"name"`
+	Area         string   `json:"area"`
+	File         string   `json:"file"`
+	Line         int      `json:"line"`
+	Level        string   `json:"level"` // must, should or info
+	Capabilities []string `json:"capabilities,omitempty"`
+	Checklist    []int    `json:"checklist,omitempty"`
+	NeedsControl bool     `json:"needs_control,omitempty"`
+	Tags         []string `json:"tags"`
+}
+
+var idPattern = regexp.MustCompile(`^[A-Z]+-[0-9]{3}$`)
+
+// Catalog parses every feature file of fsys and checks the tags of each scenario: a unique
+// @id:AREA-NNN, exactly one of @must, @should, @info, and well-formed @cap:, @checklist:N.
+func Catalog(fsys fs.FS) ([]Case, error) {
+	files, err := fs.Glob(fsys, "*.feature")
+	if err != nil {
+		return nil, err
+	}
+	sort.Strings(files)
+	var cases []Case
+	var errs []string
+	seen := map[string]string{}
+	for _, file := range files {
+		b, err := fs.ReadFile(fsys, file)
+		if err != nil {
+			return nil, err
+		}
+		newID := (&messages.Incrementing{}).NewId
+		doc, err := gherkin.ParseGherkinDocument(strings.NewReader(string(b)), newID)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", file, err)
+		}
+		if doc.Feature == nil {
+			continue
+		}
+		lines := scenarioLines(doc)
+		for _, p := range gherkin.Pickles(*doc, file, newID) {
+			c := Case{Name: p.Name, Area: doc.Feature.Name, File: file, Line: lines[p.AstNodeIds[0]]}
+			levels := 0
+			for _, t := range p.Tags {
+				tag := strings.TrimPrefix(t.Name, "@")
+				c.Tags = append(c.Tags, tag)
+				switch {
+				case strings.HasPrefix(tag, "id:"):
+					c.ID = strings.TrimPrefix(tag, "id:")
+				case tag == "must" || tag == "should" || tag == "info":
+					c.Level = tag
+					levels++
+				case strings.HasPrefix(tag, "cap:"):
+					c.Capabilities = append(c.Capabilities, strings.TrimPrefix(tag, "cap:"))
+				case strings.HasPrefix(tag, "checklist:"):
+					n, err := strconv.Atoi(strings.TrimPrefix(tag, "checklist:"))
+					if err != nil || n < 1 || n > 13 {
+						errs = append(errs, fmt.Sprintf("%s:%d: bad tag @%s (checklist items are 1-13)", file, c.Line, tag))
+					}
+					c.Checklist = append(c.Checklist, n)
+				case tag == "needs:control":
+					c.NeedsControl = true
+				}
+			}
+			switch {
+			case !idPattern.MatchString(c.ID):
+				errs = append(errs, fmt.Sprintf("%s:%d: scenario %q needs an @id:AREA-NNN tag", file, c.Line, c.Name))
+			case seen[c.ID] != "":
+				errs = append(errs, fmt.Sprintf("%s:%d: duplicate @id:%s (also %s)", file, c.Line, c.ID, seen[c.ID]))
+			default:
+				seen[c.ID] = fmt.Sprintf("%s:%d", file, c.Line)
+			}
+			if levels != 1 {
+				errs = append(errs, fmt.Sprintf("%s:%d: scenario %s needs exactly one of @must, @should, @info", file, c.Line, c.ID))
+			}
+			cases = append(cases, c)
+		}
+	}
+	if len(errs) > 0 {
+		return nil, fmt.Errorf("feature tags:\n  %s", strings.Join(errs, "\n  "))
+	}
+	return cases, nil
+}
+
+func scenarioLines(doc *messages.GherkinDocument) map[string]int {
+	out := map[string]int{}
+	for _, ch := range doc.Feature.Children {
+		if ch.Scenario != nil {
+			out[ch.Scenario.Id] = int(ch.Scenario.Location.Line)
+		}
+		if ch.Rule != nil {
+			for _, rc := range ch.Rule.Children {
+				if rc.Scenario != nil {
+					out[rc.Scenario.Id] = int(rc.Scenario.Location.Line)
+				}
+			}
+		}
+	}
+	return out
+}

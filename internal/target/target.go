@@ -1,0 +1,104 @@
+// Package target says how a server under test is reached: the embedded reference server started
+// in-process, or any server given by its URLs and app credentials.
+package target
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/pushcert/pushcert/refserver"
+)
+
+// Target is a server under test and the app the suite uses on it.
+type Target struct {
+	WebSocketURL string // base, e.g. ws://127.0.0.1:6001 (the suite adds /app/{key}?protocol=7)
+	APIURL       string // base of the HTTP API, e.g. http://127.0.0.1:6001
+	AppID        string
+	Key          string
+	Secret       string
+	Embedded     bool
+	Name         string // implementation name for reports
+	Version      string
+}
+
+// AppURL is the WebSocket URL of the app with the given query (e.g. "?protocol=7").
+func (t *Target) AppURL(key, query string) string {
+	return strings.TrimSuffix(t.WebSocketURL, "/") + "/app/" + key + query
+}
+
+// Validate checks that the target is usable.
+func (t *Target) Validate() error {
+	var errs []error
+	for name, v := range map[string]string{"--target": t.WebSocketURL, "--api-url": t.APIURL, "--app-id": t.AppID, "--key": t.Key, "--secret": t.Secret} {
+		if v == "" {
+			errs = append(errs, fmt.Errorf("%s is required", name))
+		}
+	}
+	if u, err := url.Parse(t.WebSocketURL); t.WebSocketURL != "" && (err != nil || (u.Scheme != "ws" && u.Scheme != "wss")) {
+		errs = append(errs, fmt.Errorf("--target %q must be a ws:// or wss:// URL", t.WebSocketURL))
+	}
+	if u, err := url.Parse(t.APIURL); t.APIURL != "" && (err != nil || (u.Scheme != "http" && u.Scheme != "https")) {
+		errs = append(errs, fmt.Errorf("--api-url %q must be an http:// or https:// URL", t.APIURL))
+	}
+	return errors.Join(errs...)
+}
+
+// Reachable checks that the WebSocket endpoint's host accepts TCP connections.
+func (t *Target) Reachable(ctx context.Context) error {
+	u, err := url.Parse(t.WebSocketURL)
+	if err != nil {
+		return err
+	}
+	host := u.Host
+	if u.Port() == "" {
+		host += map[string]string{"ws": ":80", "wss": ":443"}[u.Scheme]
+	}
+	d := net.Dialer{Timeout: 5 * time.Second}
+	c, err := d.DialContext(ctx, "tcp", host)
+	if err != nil {
+		return fmt.Errorf("target %s unreachable: %w", t.WebSocketURL, err)
+	}
+	return c.Close()
+}
+
+// Embedded app credentials: the suite's own, used only in-process.
+const (
+	EmbeddedAppID  = "pushcert"
+	EmbeddedKey    = "pushcert-key"
+	EmbeddedSecret = "pushcert-secret"
+)
+
+// StartEmbedded runs the reference server on a loopback port with cfg (its Apps are replaced by
+// the suite's app, configured by app) and returns the target and a stop function.
+func StartEmbedded(cfg refserver.Config, app refserver.App) (*Target, func(), error) {
+	app.ID, app.Key, app.Secret = EmbeddedAppID, EmbeddedKey, EmbeddedSecret
+	cfg.Apps = []refserver.App{app}
+	srv, err := refserver.New(cfg)
+	if err != nil {
+		return nil, nil, err
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, nil, err
+	}
+	hs := &http.Server{Handler: srv, ReadHeaderTimeout: 10 * time.Second}
+	go hs.Serve(ln)
+	addr := ln.Addr().String()
+	stop := func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = hs.Shutdown(ctx)
+		_ = srv.Shutdown(ctx)
+	}
+	return &Target{
+		WebSocketURL: "ws://" + addr, APIURL: "http://" + addr,
+		AppID: EmbeddedAppID, Key: EmbeddedKey, Secret: EmbeddedSecret,
+		Embedded: true, Name: "pushcert refserver",
+	}, stop, nil
+}

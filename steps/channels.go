@@ -1,0 +1,267 @@
+package steps
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"sort"
+	"strings"
+
+	"github.com/cucumber/godog"
+
+	"github.com/pushcert/pushcert/internal/client"
+	"github.com/pushcert/pushcert/internal/protocol"
+)
+
+func channelSteps(sc *godog.ScenarioContext) {
+	sc.Step(`^"([^"]+)" subscribes to "([^"]+)"$`, func(ctx context.Context, name, channel string) error {
+		w := world(ctx)
+		return subscribe(ctx, name, w.Channel(channel), "valid", "")
+	})
+	sc.Step(`^"([^"]+)" subscribes to "([^"]+)" with (a valid signature|a forged signature|a signature for "[^"]+"|a signature under another key|no auth|an empty auth)$`,
+		func(ctx context.Context, name, channel, how string) error {
+			return subscribe(ctx, name, world(ctx).Channel(channel), how, "")
+		})
+	sc.Step(`^"([^"]+)" subscribes to the exact channel "([^"]*)"$`, func(ctx context.Context, name, channel string) error {
+		return subscribe(ctx, name, channel, "valid", "")
+	})
+	sc.Step(`^"([^"]+)" subscribes to a channel named "([^"]*)" and (\d+) more characters$`, func(ctx context.Context, name, prefix string, more int) error {
+		return subscribe(ctx, name, longName(world(ctx), prefix, more), "valid", "")
+	})
+	sc.Step(`^"([^"]+)" is subscribed to "([^"]+)" `+within+`$`, func(ctx context.Context, name, channel, secs string) error {
+		_, err := expectEvent(ctx, name, protocol.EventSubscriptionSucceeded, world(ctx).Channel(channel), secs)
+		return err
+	})
+	sc.Step(`^"([^"]+)" is subscribed to the channel named "([^"]*)" and (\d+) more characters `+within+`$`, func(ctx context.Context, name, prefix string, more int, secs string) error {
+		_, err := expectEvent(ctx, name, protocol.EventSubscriptionSucceeded, longName(world(ctx), prefix, more), secs)
+		return err
+	})
+	sc.Step(`^"([^"]+)" is refused "([^"]+)" `+within+`$`, func(ctx context.Context, name, channel, secs string) error {
+		return refused(ctx, name, world(ctx).Channel(channel), secs)
+	})
+	sc.Step(`^"([^"]+)" is refused the exact channel "([^"]*)" `+within+`$`, func(ctx context.Context, name, channel, secs string) error {
+		return refused(ctx, name, channel, secs)
+	})
+	sc.Step(`^"([^"]+)" is refused the channel named "([^"]*)" and (\d+) more characters `+within+`$`, func(ctx context.Context, name, prefix string, more int, secs string) error {
+		return refused(ctx, name, longName(world(ctx), prefix, more), secs)
+	})
+	sc.Step(`^"([^"]+)" unsubscribes from "([^"]+)"$`, func(ctx context.Context, name, channel string) error {
+		w := world(ctx)
+		c, err := w.conn(name)
+		if err != nil {
+			return err
+		}
+		return c.Unsubscribe(w.Channel(channel))
+	})
+	sc.Step(`^the app triggers "([^"]+)" on "([^"]+)" with data "(.*)"$`, func(ctx context.Context, event, channels, data string) error {
+		return appTrigger(ctx, event, channels, data, "")
+	})
+	sc.Step(`^the app triggers "([^"]+)" on "([^"]+)" with data "(.*)" excluding "([^"]+)"$`, func(ctx context.Context, event, channels, data, except string) error {
+		return appTrigger(ctx, event, channels, data, except)
+	})
+	sc.Step(`^the app triggers "([^"]+)" on "([^"]+)" with data:$`, func(ctx context.Context, event, channels string, doc *godog.DocString) error {
+		return appTrigger(ctx, event, channels, compact(doc.Content), "")
+	})
+	sc.Step(`^"([^"]+)" receives "([^"]+)" on "([^"]+)" with data "(.*)" `+within+`$`, func(ctx context.Context, name, event, channel, data, secs string) error {
+		w := world(ctx)
+		ch := w.Channel(channel)
+		f, err := expectEvent(ctx, name, event, ch, secs)
+		if err != nil {
+			return err
+		}
+		got, derr := f.Msg.DataBytes()
+		if derr != nil || (string(got) != data && !jsonEqual(got, []byte(data))) {
+			return mismatch(fmt.Sprintf("%s on %s with data %q", event, ch, data), "%s", f.Raw)
+		}
+		return nil
+	})
+}
+
+// subscribe sends pusher:subscribe with the auth a step asks for. Presence channel_data, when
+// needed, is the user's.
+func subscribe(ctx context.Context, name, channel, how, channelData string) error {
+	w := world(ctx)
+	c, err := w.conn(name)
+	if err != nil {
+		return err
+	}
+	t := w.Target
+	auth := ""
+	kind := protocol.KindOf(channel)
+	switch {
+	case how == "no auth":
+	case how == "an empty auth":
+		auth = ""
+	case how == "a forged signature":
+		auth = t.Key + ":" + strings.Repeat("0", 64)
+	case how == "a signature under another key":
+		auth = "another-key" + protocol.SignChannel(t.Key, t.Secret, c.SocketID, channel, channelData)[len(t.Key):]
+	case strings.HasPrefix(how, `a signature for "`):
+		other, err := w.conn(strings.TrimSuffix(strings.TrimPrefix(how, `a signature for "`), `"`))
+		if err != nil {
+			return err
+		}
+		auth = protocol.SignChannel(t.Key, t.Secret, other.SocketID, channel, channelData)
+	case kind.NeedsAuth():
+		auth = protocol.SignChannel(t.Key, t.Secret, c.SocketID, channel, channelData)
+	}
+	w.mu.Lock()
+	w.focus = name
+	w.mu.Unlock()
+	return c.Subscribe(channel, auth, channelData)
+}
+
+// refused expects no subscription_succeeded and an error frame naming the channel or carrying
+// 4009 or a null code: the shapes servers use for a refused subscription.
+func refused(ctx context.Context, name, channel, secs string) error {
+	f, err := expect(ctx, name, secs, "an error for "+channel, func(f client.Frame) bool {
+		if f.Msg.Event == protocol.EventSubscriptionSucceeded && f.Msg.Channel == channel {
+			return true
+		}
+		if f.Msg.Event != protocol.EventError && f.Msg.Event != protocol.EventSubscriptionError {
+			return false
+		}
+		code := errorCode(f)
+		return f.Msg.Channel == channel || code == "4009" || code == "null"
+	})
+	if err != nil {
+		return err
+	}
+	if f.Msg.Event == protocol.EventSubscriptionSucceeded {
+		return mismatch("the subscription to "+channel+" refused", "%s", f.Raw)
+	}
+	return nil
+}
+
+func longName(w *World, prefix string, more int) string {
+	base := prefix + w.suffix
+	for len(base) < len(prefix)+more {
+		base += "x"
+	}
+	return base[:len(prefix)+more]
+}
+
+func appTrigger(ctx context.Context, event, channels, data, except string) error {
+	w := world(ctx)
+	var chans []string
+	for _, ch := range strings.Split(channels, ",") {
+		chans = append(chans, w.Channel(strings.TrimSpace(ch)))
+	}
+	ev := client.Event{Name: event, Data: data, Channels: chans}
+	if except != "" {
+		c, err := w.conn(except)
+		if err != nil {
+			return err
+		}
+		ev.SocketID = c.SocketID
+	}
+	r, err := w.API.Trigger(ctx, ev)
+	w.resp = &r
+	if err != nil {
+		return mismatch("the HTTP API accepts the event with 200", "%v", err)
+	}
+	return nil
+}
+
+func presenceSteps(sc *godog.ScenarioContext) {
+	sc.Step(`^"([^"]+)" joins "([^"]+)" as "([^"]+)"$`, func(ctx context.Context, name, channel, user string) error {
+		return join(ctx, name, channel, user, "")
+	})
+	sc.Step(`^"([^"]+)" joins "([^"]+)" as "([^"]+)" with info (\{.*\})$`, func(ctx context.Context, name, channel, user, info string) error {
+		return join(ctx, name, channel, user, info)
+	})
+	sc.Step(`^"([^"]+)" joins "([^"]+)" as "([^"]+)" with (\d+) bytes of info$`, func(ctx context.Context, name, channel, user string, n int) error {
+		return join(ctx, name, channel, user, fmt.Sprintf(`{"pad":%q}`, strings.Repeat("x", n-10)))
+	})
+	sc.Step(`^"([^"]+)" joins "([^"]+)" without channel_data$`, func(ctx context.Context, name, channel string) error {
+		return subscribe(ctx, name, world(ctx).Channel(channel), "valid", "")
+	})
+	sc.Step(`^its member list is (.+)$`, func(ctx context.Context, list string) error {
+		w := world(ctx)
+		f, _, err := w.lastFrame()
+		if err != nil {
+			return err
+		}
+		var want []string
+		for _, u := range names(list) {
+			want = append(want, w.User(u))
+		}
+		sort.Strings(want)
+		var d struct {
+			Presence protocol.PresenceData `json:"presence"`
+		}
+		if err := f.Msg.DecodeData(&d); err != nil {
+			return mismatch("presence data {ids, hash, count}", "%s", f.Raw)
+		}
+		got := append([]string(nil), d.Presence.IDs...)
+		sort.Strings(got)
+		hashKeys := make([]string, 0, len(d.Presence.Hash))
+		for k := range d.Presence.Hash {
+			hashKeys = append(hashKeys, k)
+		}
+		sort.Strings(hashKeys)
+		if !slices.Equal(got, want) || !slices.Equal(hashKeys, want) || d.Presence.Count != len(want) {
+			return mismatch(fmt.Sprintf("ids, hash keys and count of %v", want), "%s", f.Raw)
+		}
+		return nil
+	})
+	sc.Step(`^"([^"]+)" sees "([^"]+)" (join|leave) "([^"]+)" `+within+`$`, func(ctx context.Context, name, user, what, channel, secs string) error {
+		w := world(ctx)
+		event := memberEvent(what)
+		uid, ch := w.User(user), w.Channel(channel)
+		_, err := expect(ctx, name, secs, fmt.Sprintf("%s for %s on %s", event, uid, ch), func(f client.Frame) bool {
+			return f.Msg.Event == event && f.Msg.Channel == ch && memberID(f) == uid
+		})
+		return err
+	})
+	sc.Step(`^"([^"]+)" does not see "([^"]+)" (join|leave) "([^"]+)" `+within+`$`, func(ctx context.Context, name, user, what, channel, secs string) error {
+		w := world(ctx)
+		event := memberEvent(what)
+		uid, ch := w.User(user), w.Channel(channel)
+		return refute(ctx, name, secs, fmt.Sprintf("no %s for %s", event, uid), func(f client.Frame) bool {
+			return f.Msg.Event == event && f.Msg.Channel == ch && memberID(f) == uid
+		})
+	})
+	sc.Step(`^its user info is (\{.*\})$`, func(ctx context.Context, info string) error {
+		f, _, err := world(ctx).lastFrame()
+		if err != nil {
+			return err
+		}
+		var d struct {
+			UserInfo jsonRaw `json:"user_info"`
+		}
+		if err := f.Msg.DecodeData(&d); err != nil || !jsonEqual(d.UserInfo, []byte(info)) {
+			return mismatch("user_info "+info, "%s", f.Raw)
+		}
+		return nil
+	})
+}
+
+type jsonRaw = json.RawMessage
+
+func memberEvent(what string) string {
+	if what == "join" {
+		return protocol.EventMemberAdded
+	}
+	return protocol.EventMemberRemoved
+}
+
+func memberID(f client.Frame) string {
+	var d struct {
+		UserID any `json:"user_id"`
+	}
+	if f.Msg.DecodeData(&d) != nil {
+		return ""
+	}
+	return fmt.Sprint(d.UserID)
+}
+
+func join(ctx context.Context, name, channel, user, info string) error {
+	w := world(ctx)
+	cd := fmt.Sprintf(`{"user_id":%q}`, w.User(user))
+	if info != "" {
+		cd = fmt.Sprintf(`{"user_id":%q,"user_info":%s}`, w.User(user), info)
+	}
+	return subscribe(ctx, name, w.Channel(channel), "valid", cd)
+}

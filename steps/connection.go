@@ -1,0 +1,318 @@
+package steps
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/cucumber/godog"
+
+	"github.com/pushcert/pushcert/internal/client"
+	"github.com/pushcert/pushcert/internal/protocol"
+)
+
+// registerSteps adds every step of the suite to a scenario.
+func registerSteps(sc *godog.ScenarioContext) {
+	connectionSteps(sc)
+	channelSteps(sc)
+	presenceSteps(sc)
+	clientEventSteps(sc)
+	httpAPISteps(sc)
+	controlSteps(sc)
+}
+
+const within = `within (\d+(?:\.\d+)?)s`
+
+func seconds(s string) time.Duration {
+	f, _ := strconv.ParseFloat(s, 64)
+	return time.Duration(f * float64(time.Second))
+}
+
+// names reads `"alice"`, `"alice" and "bob"` or `"a", "b" and "c"`.
+var quoted = regexp.MustCompile(`"([^"]+)"`)
+
+func names(list string) []string {
+	var out []string
+	for _, m := range quoted.FindAllStringSubmatch(list, -1) {
+		out = append(out, m[1])
+	}
+	return out
+}
+
+func connectionSteps(sc *godog.ScenarioContext) {
+	sc.Step(`^a client "([^"]+)" connects$`, func(ctx context.Context, name string) error {
+		return dialRaw(ctx, name, world(ctx).appURL())
+	})
+	sc.Step(`^a client "([^"]+)" connects with the query "([^"]*)"$`, func(ctx context.Context, name, query string) error {
+		w := world(ctx)
+		return dialRaw(ctx, name, w.Target.AppURL(w.Target.Key, query))
+	})
+	sc.Step(`^a client "([^"]+)" connects with the app key "([^"]+)"$`, func(ctx context.Context, name, key string) error {
+		w := world(ctx)
+		return dialRaw(ctx, name, w.Target.AppURL(key, "?protocol=7"))
+	})
+	sc.Step(`^(?:clients?|the client) ((?:"[^"]+"(?:, | and )?)+) (?:are|is) connected$`, func(ctx context.Context, list string) error {
+		for _, n := range names(list) {
+			if err := dial(ctx, n); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	sc.Step(`^"([^"]+)" receives "([^"]+)" `+within+`$`, func(ctx context.Context, name, event, secs string) error {
+		_, err := expectEvent(ctx, name, event, "", secs)
+		return err
+	})
+	sc.Step(`^"([^"]+)" receives "([^"]+)" on "([^"]+)" `+within+`$`, func(ctx context.Context, name, event, channel, secs string) error {
+		_, err := expectEvent(ctx, name, event, world(ctx).Channel(channel), secs)
+		return err
+	})
+	sc.Step(`^"([^"]+)" does not receive "([^"]+)"(?: on "([^"]+)")? `+within+`$`, func(ctx context.Context, name, event, channel, secs string) error {
+		w := world(ctx)
+		if channel != "" {
+			channel = w.Channel(channel)
+		}
+		return refute(ctx, name, secs, fmt.Sprintf("no %s", event), func(f client.Frame) bool {
+			return f.Msg.Event == event && (channel == "" || f.Msg.Channel == channel)
+		})
+	})
+	sc.Step(`^its data is a JSON string with a socket_id of two integers joined by a dot$`, func(ctx context.Context) error {
+		f, _, err := world(ctx).lastFrame()
+		if err != nil {
+			return err
+		}
+		if !f.Msg.DataIsString() {
+			return mismatch("data double-encoded as a JSON string", "%s", f.Raw)
+		}
+		var est protocol.ConnectionEstablished
+		if err := f.Msg.DecodeData(&est); err != nil || !protocol.ValidSocketID(est.SocketID) {
+			return mismatch(`a socket_id like "1234.5678"`, "%s", f.Raw)
+		}
+		return nil
+	})
+	sc.Step(`^its data has a positive integer activity_timeout$`, func(ctx context.Context) error {
+		f, _, err := world(ctx).lastFrame()
+		if err != nil {
+			return err
+		}
+		var d map[string]any
+		if err := f.Msg.DecodeData(&d); err != nil {
+			return mismatch("JSON object data", "%s", f.Raw)
+		}
+		v, ok := d["activity_timeout"].(float64)
+		if !ok || v <= 0 || v != float64(int(v)) {
+			return mismatch("activity_timeout a positive integer (seconds)", "%s", f.Raw)
+		}
+		return nil
+	})
+	sc.Step(`^its data is "(.*)"$`, func(ctx context.Context, want string) error {
+		f, _, err := world(ctx).lastFrame()
+		if err != nil {
+			return err
+		}
+		want, err = world(ctx).expand(want)
+		if err != nil {
+			return err
+		}
+		var got string
+		if !f.Msg.DataIsString() || json.Unmarshal(f.Msg.Data, &got) != nil || got != want {
+			return mismatch(fmt.Sprintf("data the string %q", want), "%s", f.Raw)
+		}
+		return nil
+	})
+	sc.Step(`^its data is:$`, func(ctx context.Context, doc *godog.DocString) error {
+		f, _, err := world(ctx).lastFrame()
+		if err != nil {
+			return err
+		}
+		want, err := world(ctx).expand(doc.Content)
+		if err != nil {
+			return err
+		}
+		got, err := f.Msg.DataBytes()
+		if err != nil || !jsonEqual(got, []byte(want)) {
+			return mismatch("data (as object or JSON string) equal to "+compact(want), "%s", f.Raw)
+		}
+		return nil
+	})
+	sc.Step(`^"([^"]+)" is closed with code (\d+) `+within+`$`, func(ctx context.Context, name string, code int, secs string) error {
+		c, err := world(ctx).conn(name)
+		if err != nil {
+			return err
+		}
+		wctx, cancel := context.WithTimeout(ctx, world(ctx).wait(seconds(secs)))
+		defer cancel()
+		err = c.WaitClosed(wctx)
+		var ce *client.CloseError
+		switch {
+		case errors.As(err, &ce) && ce.Code == code:
+			return nil
+		case errors.As(err, &ce):
+			return mismatch(fmt.Sprintf("close code %d", code), "close code %d %q", ce.Code, ce.Text)
+		case errors.Is(err, context.DeadlineExceeded):
+			return mismatch(fmt.Sprintf("close code %d within %ss", code, secs), "still open; received: %s", describePending(c))
+		default:
+			return mismatch(fmt.Sprintf("close code %d", code), "%v", err)
+		}
+	})
+	sc.Step(`^"([^"]+)" receives a pusher:error with code (\d+|null)(?: on "([^"]+)")? `+within+`$`, func(ctx context.Context, name, code, channel, secs string) error {
+		w := world(ctx)
+		if channel != "" {
+			channel = w.Channel(channel)
+		}
+		f, err := expect(ctx, name, secs, fmt.Sprintf("pusher:error with code %s", code), func(f client.Frame) bool {
+			return f.Msg.Event == protocol.EventError && errorCode(f) == code && (channel == "" || f.Msg.Channel == "" || f.Msg.Channel == channel)
+		})
+		_ = f
+		return err
+	})
+	sc.Step(`^"([^"]+)" stays connected$`, func(ctx context.Context, name string) error {
+		c, err := world(ctx).conn(name)
+		if err != nil {
+			return err
+		}
+		if err := c.Send(`{"event":"pusher:ping","data":{}}`); err != nil {
+			return mismatch("the connection open", "%v", err)
+		}
+		_, err = expect(ctx, name, "2", "pusher:pong to a ping, proving the connection is alive", func(f client.Frame) bool {
+			return f.Msg.Event == protocol.EventPong
+		})
+		return err
+	})
+	sc.Step(`^"([^"]+)" sends:$`, func(ctx context.Context, name string, doc *godog.DocString) error {
+		w := world(ctx)
+		c, err := w.conn(name)
+		if err != nil {
+			return err
+		}
+		text, err := w.expand(strings.TrimSpace(doc.Content))
+		if err != nil {
+			return err
+		}
+		return c.Send(text)
+	})
+	sc.Step(`^"([^"]+)" sends a binary frame$`, func(ctx context.Context, name string) error {
+		c, err := world(ctx).conn(name)
+		if err != nil {
+			return err
+		}
+		return c.SendBinary([]byte{0x01, 0x02, 0x03})
+	})
+	sc.Step(`^"([^"]+)" (?:disconnects|loses its network)$`, func(ctx context.Context, name string) error {
+		c, err := world(ctx).conn(name)
+		if err != nil {
+			return err
+		}
+		return c.Close()
+	})
+	sc.Step(`^"([^"]+)" closes the connection$`, func(ctx context.Context, name string) error {
+		c, err := world(ctx).conn(name)
+		if err != nil {
+			return err
+		}
+		return c.CloseNormally()
+	})
+}
+
+func dialRaw(ctx context.Context, name, url string) error {
+	w := world(ctx)
+	dctx, cancel := context.WithTimeout(ctx, w.wait(5*time.Second))
+	defer cancel()
+	c, err := client.DialRaw(dctx, url, client.Options{Name: name, Log: w.Log})
+	if err != nil {
+		return mismatch("a WebSocket upgrade at "+url, "%v", err)
+	}
+	w.setConn(name, c)
+	return nil
+}
+
+func dial(ctx context.Context, name string) error {
+	w := world(ctx)
+	dctx, cancel := context.WithTimeout(ctx, w.wait(5*time.Second))
+	defer cancel()
+	c, err := client.Dial(dctx, w.appURL(), client.Options{Name: name, Log: w.Log})
+	if err != nil {
+		return mismatch("pusher:connection_established at "+w.appURL(), "%v", err)
+	}
+	w.setConn(name, c)
+	return nil
+}
+
+// expect waits for a frame of a client and remembers it for "its ..." steps.
+func expect(ctx context.Context, name, secs, what string, match func(client.Frame) bool) (client.Frame, error) {
+	w := world(ctx)
+	c, err := w.conn(name)
+	if err != nil {
+		return client.Frame{}, err
+	}
+	d := w.wait(seconds(secs))
+	wctx, cancel := context.WithTimeout(ctx, d)
+	defer cancel()
+	f, err := c.Expect(wctx, match)
+	if err != nil {
+		reason := "nothing matching"
+		if !errors.Is(err, context.DeadlineExceeded) {
+			reason = err.Error()
+		}
+		return f, mismatch(fmt.Sprintf("%s receives %s within %v", name, what, d), "%s; frames not taken: %s", reason, describePending(c))
+	}
+	w.remember(name, f)
+	return f, nil
+}
+
+func expectEvent(ctx context.Context, name, event, channel, secs string) (client.Frame, error) {
+	what := event
+	if channel != "" {
+		what += " on " + channel
+	}
+	return expect(ctx, name, secs, what, func(f client.Frame) bool {
+		return f.Msg.Event == event && (channel == "" || f.Msg.Channel == channel)
+	})
+}
+
+// refute waits and fails if a matching frame arrives.
+func refute(ctx context.Context, name, secs, expected string, match func(client.Frame) bool) error {
+	w := world(ctx)
+	c, err := w.conn(name)
+	if err != nil {
+		return err
+	}
+	if err := c.Refute(ctx, w.wait(seconds(secs)), match); err != nil {
+		return mismatch(fmt.Sprintf("%s: %s within %ss", name, expected, secs), "%v", err)
+	}
+	return nil
+}
+
+func errorCode(f client.Frame) string {
+	var d struct {
+		Code *int `json:"code"`
+	}
+	if err := f.Msg.DecodeData(&d); err != nil || d.Code == nil {
+		return "null"
+	}
+	return strconv.Itoa(*d.Code)
+}
+
+func jsonEqual(a, b []byte) bool {
+	var x, y any
+	if json.Unmarshal(a, &x) != nil || json.Unmarshal(b, &y) != nil {
+		return false
+	}
+	xb, _ := json.Marshal(x)
+	yb, _ := json.Marshal(y)
+	return string(xb) == string(yb)
+}
+
+func compact(s string) string {
+	var v any
+	if json.Unmarshal([]byte(s), &v) != nil {
+		return strings.TrimSpace(s)
+	}
+	b, _ := json.Marshal(v)
+	return string(b)
+}

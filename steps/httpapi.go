@@ -1,0 +1,188 @@
+package steps
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/cucumber/godog"
+
+	"github.com/pushcert/pushcert/internal/client"
+	"github.com/pushcert/pushcert/internal/protocol"
+)
+
+func httpAPISteps(sc *godog.ScenarioContext) {
+	sc.Step(`^the app sends (GET|POST) "([^"]+)"$`, func(ctx context.Context, method, path string) error {
+		return apiRequest(ctx, method, path, "", "")
+	})
+	sc.Step(`^the app sends (GET|POST) "([^"]+)" with the body:$`, func(ctx context.Context, method, path string, doc *godog.DocString) error {
+		return apiRequest(ctx, method, path, doc.Content, "")
+	})
+	sc.Step(`^the app sends (GET|POST) "([^"]+)" (with a stale timestamp|with a future timestamp|with a wrong body_md5|with a bad signature|with uppercase query keys|with another app's key|without a signature)(?: and the body:)?$`,
+		func(ctx context.Context, method, path, tamper string, doc *godog.DocString) error {
+			body := ""
+			if doc != nil {
+				body = doc.Content
+			}
+			return apiRequest(ctx, method, path, body, tamper)
+		})
+	sc.Step(`^the app triggers "([^"]+)" on "([^"]+)" with (\d+) bytes of data$`, func(ctx context.Context, event, channel string, n int) error {
+		w := world(ctx)
+		body, _ := json.Marshal(client.Event{Name: event, Data: strings.Repeat("x", n), Channels: []string{w.Channel(channel)}})
+		return apiRequest(ctx, "POST", "/events", string(body), "")
+	})
+	sc.Step(`^the app triggers "([^"]+)" on (\d+) channels$`, func(ctx context.Context, event string, n int) error {
+		w := world(ctx)
+		var chans []string
+		for i := 0; i < n; i++ {
+			chans = append(chans, w.Channel(fmt.Sprintf("many-%d", i)))
+		}
+		body, _ := json.Marshal(client.Event{Name: event, Data: "{}", Channels: chans})
+		return apiRequest(ctx, "POST", "/events", string(body), "")
+	})
+	sc.Step(`^the app sends a batch of (\d+) events to "([^"]+)"$`, func(ctx context.Context, n int, channel string) error {
+		w := world(ctx)
+		batch := make([]client.Event, n)
+		for i := range batch {
+			batch[i] = client.Event{Name: fmt.Sprintf("batch-%d", i), Data: strconv.Itoa(i), Channel: w.Channel(channel)}
+		}
+		body, _ := json.Marshal(map[string]any{"batch": batch})
+		return apiRequest(ctx, "POST", "/batch_events", string(body), "")
+	})
+	sc.Step(`^the API answers (\d+)$`, func(ctx context.Context, status int) error {
+		r, err := lastResponse(ctx)
+		if err != nil {
+			return err
+		}
+		if r.Status != status {
+			return mismatch(fmt.Sprintf("HTTP %d", status), "HTTP %d %s", r.Status, r.Body)
+		}
+		return nil
+	})
+	sc.Step(`^the API answers (\d+) with:$`, func(ctx context.Context, status int, doc *godog.DocString) error {
+		w := world(ctx)
+		r, err := lastResponse(ctx)
+		if err != nil {
+			return err
+		}
+		want, err := w.expand(doc.Content)
+		if err != nil {
+			return err
+		}
+		if r.Status != status || !jsonContains(r.Body, []byte(want)) {
+			return mismatch(fmt.Sprintf("HTTP %d with a JSON body containing %s", status, compact(want)), "HTTP %d %s", r.Status, r.Body)
+		}
+		return nil
+	})
+	sc.Step(`^the API answers a client error$`, func(ctx context.Context) error {
+		r, err := lastResponse(ctx)
+		if err != nil {
+			return err
+		}
+		if r.Status < 400 || r.Status > 499 {
+			return mismatch("HTTP 4xx", "HTTP %d %s", r.Status, r.Body)
+		}
+		return nil
+	})
+}
+
+func lastResponse(ctx context.Context) (client.Response, error) {
+	w := world(ctx)
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.resp == nil {
+		return client.Response{}, fmt.Errorf("no HTTP API request was sent in this scenario")
+	}
+	return *w.resp, nil
+}
+
+// apiRequest sends a request of a feature, signed properly or tampered with as asked.
+func apiRequest(ctx context.Context, method, path, body, tamper string) error {
+	w := world(ctx)
+	path, err := w.expand(path)
+	if err != nil {
+		return err
+	}
+	body, err = w.expand(strings.TrimSpace(body))
+	if err != nil {
+		return err
+	}
+	pathOnly, rawQuery, _ := strings.Cut(path, "?")
+	extra, err := url.ParseQuery(rawQuery)
+	if err != nil {
+		return err
+	}
+	t := w.Target
+	full := "/apps/" + t.AppID + pathOnly
+	now := time.Now()
+	switch tamper {
+	case "with a stale timestamp":
+		now = now.Add(-601 * time.Second)
+	case "with a future timestamp":
+		now = now.Add(601 * time.Second)
+	}
+	key := t.Key
+	if tamper == "with another app's key" {
+		key = "not-" + t.Key
+	}
+	q := protocol.SignRequest(key, t.Secret, method, full, []byte(body), extra, now)
+	switch tamper {
+	case "with a wrong body_md5":
+		q.Set(protocol.ParamBodyMD5, protocol.BodyMD5([]byte(body+" ")))
+		q.Set(protocol.ParamSignature, protocol.HMACHex(t.Secret, protocol.StringToSign(method, full, q)))
+	case "with a bad signature":
+		q.Set(protocol.ParamSignature, strings.Repeat("0", 64))
+	case "without a signature":
+		q.Del(protocol.ParamSignature)
+	case "with uppercase query keys":
+		upper := url.Values{}
+		for k, v := range q {
+			if k != protocol.ParamSignature {
+				upper[strings.ToUpper(k)] = v
+			}
+		}
+		upper.Set(protocol.ParamSignature, protocol.HMACHex(t.Secret, protocol.StringToSign(method, full, upper)))
+		q = upper
+	}
+	r, err := w.API.DoRaw(ctx, method, full+"?"+q.Encode(), []byte(body))
+	if err != nil {
+		return mismatch("an HTTP answer from "+t.APIURL, "%v", err)
+	}
+	w.mu.Lock()
+	w.resp = &r
+	w.mu.Unlock()
+	return nil
+}
+
+// jsonContains reports whether every member of want is in got, recursively for objects.
+func jsonContains(got, want []byte) bool {
+	var g, w any
+	if json.Unmarshal(got, &g) != nil || json.Unmarshal(want, &w) != nil {
+		return false
+	}
+	return contains(g, w)
+}
+
+func contains(g, w any) bool {
+	switch wv := w.(type) {
+	case map[string]any:
+		gv, ok := g.(map[string]any)
+		if !ok {
+			return false
+		}
+		for k, v := range wv {
+			if _, ok := gv[k]; !ok || !contains(gv[k], v) {
+				return false
+			}
+		}
+		return true
+	default:
+		a, _ := json.Marshal(g)
+		b, _ := json.Marshal(w)
+		return string(a) == string(b)
+	}
+}

@@ -1,0 +1,83 @@
+package steps
+
+import (
+	"context"
+	"os"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/pushcert/pushcert/features"
+	"github.com/pushcert/pushcert/internal/target"
+	"github.com/pushcert/pushcert/refserver"
+)
+
+// TestSuite runs the conformance suite against the embedded reference server, or against the
+// server of PUSHCERT_TARGET, PUSHCERT_API_URL, PUSHCERT_APP_ID, PUSHCERT_KEY, PUSHCERT_SECRET
+// (PUSHCERT_SUPPORTS lists its capabilities). Every MUST and SHOULD case must pass.
+func TestSuite(t *testing.T) {
+	opts := Options{TimeoutFactor: 1, Concurrency: 8, Output: testWriter{t}}
+	if v := os.Getenv("PUSHCERT_TIMEOUT_FACTOR"); v != "" {
+		opts.TimeoutFactor, _ = strconv.ParseFloat(v, 64)
+	}
+	if u := os.Getenv("PUSHCERT_TARGET"); u != "" {
+		opts.Target = &target.Target{WebSocketURL: u, APIURL: os.Getenv("PUSHCERT_API_URL"), AppID: os.Getenv("PUSHCERT_APP_ID"),
+			Key: os.Getenv("PUSHCERT_KEY"), Secret: os.Getenv("PUSHCERT_SECRET")}
+		if err := opts.Target.Validate(); err != nil {
+			t.Fatal(err)
+		}
+		opts.Capabilities = strings.Split(os.Getenv("PUSHCERT_SUPPORTS"), ",")
+	} else {
+		tg, stop, err := target.StartEmbedded(refserver.Config{}, refserver.App{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer stop()
+		opts.Target, opts.Capabilities, opts.Control = tg, AllCapabilities, true
+	}
+	results, err := Run(context.Background(), opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ran := 0
+	for _, r := range results {
+		if r.Outcome != Skipped && r.Outcome != NotSupported {
+			ran++
+		}
+		switch r.Outcome {
+		case Fail, NonStrict:
+			t.Errorf("%s %s (%s): %s\n%s", r.Case.ID, r.Outcome, r.Case.Name, r.Message, wire(r))
+		case Skipped:
+			if r.Message != "not selected" {
+				t.Logf("%s skipped: %s", r.Case.ID, r.Message)
+			}
+		}
+	}
+	if ran == 0 {
+		t.Fatal("no case ran")
+	}
+	t.Logf("%d cases ran", ran)
+}
+
+func wire(r Result) string {
+	var b strings.Builder
+	for _, e := range r.Wire {
+		b.WriteString("    " + e.Conn + " " + string(e.Dir) + " " + e.Text + "\n")
+	}
+	return b.String()
+}
+
+type testWriter struct{ t *testing.T }
+
+func (w testWriter) Write(p []byte) (int, error) {
+	if os.Getenv("PUSHCERT_VERBOSE") != "" {
+		os.Stderr.Write(p)
+	}
+	return len(p), nil
+}
+
+func TestCatalog(t *testing.T) {
+	if _, err := features.Catalog(features.FS); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -54,22 +54,23 @@ func channelSteps(sc *godog.ScenarioContext) {
 		}
 		return c.Unsubscribe(w.Channel(channel))
 	})
-	sc.Step(`^the app triggers "([^"]+)" on "([^"]+)" with data "(.*)"$`, func(ctx context.Context, event, channels, data string) error {
+	sc.Step(`^the app triggers "([^"]+)" on "([^"]+)" with data "((?:[^"\\]|\\.)*)"$`, func(ctx context.Context, event, channels, data string) error {
 		return appTrigger(ctx, event, channels, data, "")
 	})
-	sc.Step(`^the app triggers "([^"]+)" on "([^"]+)" with data "(.*)" excluding "([^"]+)"$`, func(ctx context.Context, event, channels, data, except string) error {
+	sc.Step(`^the app triggers "([^"]+)" on "([^"]+)" with data "((?:[^"\\]|\\.)*)" excluding "([^"]+)"$`, func(ctx context.Context, event, channels, data, except string) error {
 		return appTrigger(ctx, event, channels, data, except)
 	})
 	sc.Step(`^the app triggers "([^"]+)" on "([^"]+)" with data:$`, func(ctx context.Context, event, channels string, doc *godog.DocString) error {
 		return appTrigger(ctx, event, channels, compact(doc.Content), "")
 	})
-	sc.Step(`^"([^"]+)" receives "([^"]+)" on "([^"]+)" with data "(.*)" `+within+`$`, func(ctx context.Context, name, event, channel, data, secs string) error {
+	sc.Step(`^"([^"]+)" receives "([^"]+)" on "([^"]+)" with data "((?:[^"\\]|\\.)*)" `+within+`$`, func(ctx context.Context, name, event, channel, data, secs string) error {
 		w := world(ctx)
 		ch := w.Channel(channel)
 		f, err := expectEvent(ctx, name, event, ch, secs)
 		if err != nil {
 			return err
 		}
+		data = unescape(data)
 		got, derr := f.Msg.DataBytes()
 		if derr != nil || (string(got) != data && !jsonEqual(got, []byte(data))) {
 			return mismatch(fmt.Sprintf("%s on %s with data %q", event, ch, data), "%s", f.Raw)
@@ -144,6 +145,7 @@ func longName(w *World, prefix string, more int) string {
 
 func appTrigger(ctx context.Context, event, channels, data, except string) error {
 	w := world(ctx)
+	data = unescape(data)
 	var chans []string
 	for _, ch := range strings.Split(channels, ",") {
 		chans = append(chans, w.Channel(strings.TrimSpace(ch)))
@@ -173,6 +175,9 @@ func presenceSteps(sc *godog.ScenarioContext) {
 	})
 	sc.Step(`^"([^"]+)" joins "([^"]+)" as "([^"]+)" with (\d+) bytes of info$`, func(ctx context.Context, name, channel, user string, n int) error {
 		return join(ctx, name, channel, user, fmt.Sprintf(`{"pad":%q}`, strings.Repeat("x", n-10)))
+	})
+	sc.Step(`^"([^"]+)" joins "([^"]+)" with the exact channel_data (\{.*\})$`, func(ctx context.Context, name, channel, cd string) error {
+		return subscribe(ctx, name, world(ctx).Channel(channel), "valid", cd)
 	})
 	sc.Step(`^"([^"]+)" joins "([^"]+)" without channel_data$`, func(ctx context.Context, name, channel string) error {
 		return subscribe(ctx, name, world(ctx).Channel(channel), "valid", "")
@@ -265,3 +270,6 @@ func join(ctx context.Context, name, channel, user, info string) error {
 	}
 	return subscribe(ctx, name, w.Channel(channel), "valid", cd)
 }
+
+// unescape reads a quoted step argument: Gherkin keeps \" as two characters.
+func unescape(s string) string { return strings.ReplaceAll(s, `\"`, `"`) }

@@ -24,6 +24,8 @@ func registerSteps(sc *godog.ScenarioContext) {
 	clientEventSteps(sc)
 	httpAPISteps(sc)
 	controlSteps(sc)
+	userAuthSteps(sc)
+	reconnectSteps(sc)
 }
 
 const within = `within (\d+(?:\.\d+)?)s`
@@ -115,7 +117,7 @@ func connectionSteps(sc *godog.ScenarioContext) {
 		if err != nil {
 			return err
 		}
-		want, err = world(ctx).expand(want)
+		want, err = world(ctx).expand(unescape(want))
 		if err != nil {
 			return err
 		}

@@ -29,13 +29,15 @@ type World struct {
 	result  *Result
 	started time.Time
 
-	mu     sync.Mutex
-	conns  map[string]*client.Conn
-	last   map[string]client.Frame // the last frame each client received through an expectation
-	focus  string                  // the client the last step spoke of, for "its ..." steps
-	resp   *client.Response        // the last HTTP API answer
-	stops  []func()
-	server func() // stops the scenario's own server, when it has one
+	mu          sync.Mutex
+	conns       map[string]*client.Conn
+	last        map[string]client.Frame // the last frame each client received through an expectation
+	oldSocket   map[string]string       // socket ids before a reconnect
+	watchCursor map[string]time.Time    // per client, the time of the last watchlist frame matched
+	focus       string                  // the client the last step spoke of, for "its ..." steps
+	resp        *client.Response        // the last HTTP API answer
+	stops       []func()
+	server      func() // stops the scenario's own server, when it has one
 }
 
 type worldKey struct{}
@@ -59,7 +61,7 @@ func newWorld(t *target.Target, opts *Options) *World {
 	return &World{
 		Target: t, opts: opts, suffix: hex.EncodeToString(b), Log: log,
 		API:   &client.API{BaseURL: t.APIURL, AppID: t.AppID, Key: t.Key, Secret: t.Secret, Log: log},
-		conns: map[string]*client.Conn{}, last: map[string]client.Frame{}, started: time.Now(),
+		conns: map[string]*client.Conn{}, last: map[string]client.Frame{}, oldSocket: map[string]string{}, watchCursor: map[string]time.Time{}, started: time.Now(),
 	}
 }
 

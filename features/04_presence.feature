@@ -1,0 +1,96 @@
+Feature: Presence channels
+  A presence- subscription is signed over socket_id:channel:channel_data and names a user. The
+  member list of subscription_succeeded has ids, hash and count; member_added and member_removed
+  go to the others; a user is one member however many connections it joins with.
+
+  @id:PRES-001 @must @checklist:4 @cap:presence
+  Scenario: The first member sees only itself
+    Given the client "alice" is connected
+    When "alice" joins "presence-event.7.seats" as "u1" with info {"id":1,"name":"Alice"}
+    Then "alice" is subscribed to "presence-event.7.seats" within 2s
+    And its member list is "u1"
+
+  @id:PRES-002 @must @checklist:4 @cap:presence
+  Scenario: A joining member gets the member list and the others see it join
+    Given clients "alice" and "bob" are connected
+    And "alice" joins "presence-event.7.seats" as "u1" with info {"id":1,"name":"Alice"}
+    And "alice" is subscribed to "presence-event.7.seats" within 2s
+    When "bob" joins "presence-event.7.seats" as "u2" with info {"id":2,"name":"Bob"}
+    Then "bob" is subscribed to "presence-event.7.seats" within 2s
+    And its member list is "u1" and "u2"
+    And "alice" sees "u2" join "presence-event.7.seats" within 2s
+    And its user info is {"id":2,"name":"Bob"}
+
+  @id:PRES-003 @must @checklist:4 @cap:presence
+  Scenario: A member does not see its own member_added
+    Given clients "alice" and "bob" are connected
+    And "alice" joins "presence-event.7.seats" as "u1"
+    And "alice" is subscribed to "presence-event.7.seats" within 2s
+    When "bob" joins "presence-event.7.seats" as "u2"
+    Then "alice" sees "u2" join "presence-event.7.seats" within 2s
+    And "bob" does not see "u2" join "presence-event.7.seats" within 1s
+
+  @id:PRES-004 @must @checklist:4 @cap:presence
+  Scenario: Leaving by unsubscribing is seen by the others
+    Given clients "alice" and "bob" are connected
+    And "alice" joins "presence-event.7.seats" as "u1"
+    And "alice" is subscribed to "presence-event.7.seats" within 2s
+    And "bob" joins "presence-event.7.seats" as "u2"
+    And "bob" is subscribed to "presence-event.7.seats" within 2s
+    When "bob" unsubscribes from "presence-event.7.seats"
+    Then "alice" sees "u2" leave "presence-event.7.seats" within 2s
+
+  @id:PRES-005 @must @checklist:4 @cap:presence
+  Scenario: Leaving by disconnecting is seen by the others
+    Given clients "alice" and "bob" are connected
+    And "alice" joins "presence-event.7.seats" as "u1"
+    And "alice" is subscribed to "presence-event.7.seats" within 2s
+    And "bob" joins "presence-event.7.seats" as "u2"
+    And "bob" is subscribed to "presence-event.7.seats" within 2s
+    When "bob" disconnects
+    Then "alice" sees "u2" leave "presence-event.7.seats" within 3s
+
+  @id:PRES-006 @must @checklist:4 @cap:presence
+  Scenario: Presence auth without channel_data is refused
+    Given the client "alice" is connected
+    When "alice" joins "presence-event.7.seats" without channel_data
+    Then "alice" is refused "presence-event.7.seats" within 2s
+
+  @id:PRES-007 @must @checklist:4 @cap:presence
+  Scenario: Presence auth signed over other channel_data is refused
+    Given the client "alice" is connected
+    When "alice" sends:
+      """
+      {"event":"pusher:subscribe","data":{"channel":"{channel:presence-event.7.seats}","auth":"forged:0000","channel_data":"{\"user_id\":\"{user:u1}\"}"}}
+      """
+    Then "alice" is refused "presence-event.7.seats" within 2s
+
+  @id:PRES-008 @should @checklist:4 @cap:presence @needs:control
+  Scenario: Past the member limit a new user is refused
+    Given a server of its own with presence limit 2
+    And clients "a", "b" and "c" are connected
+    And "a" joins "presence-room" as "u1"
+    And "a" is subscribed to "presence-room" within 2s
+    And "b" joins "presence-room" as "u2"
+    And "b" is subscribed to "presence-room" within 2s
+    When "c" joins "presence-room" as "u3"
+    Then "c" is refused "presence-room" within 2s
+    And "a" does not see "u3" join "presence-room" within 1s
+
+  @id:PRES-009 @should @checklist:4 @cap:presence
+  Scenario: A user_info over 1 KB is refused
+    Given the client "alice" is connected
+    When "alice" joins "presence-room" as "u1" with 1100 bytes of info
+    Then "alice" is refused "presence-room" within 2s
+
+  @id:PRES-010 @should @cap:presence
+  Scenario: A numeric user_id and the same id as a string are one member
+    Given clients "tab1" and "tab2" and "bob" are connected
+    And "bob" joins "presence-room" as "watcher"
+    And "bob" is subscribed to "presence-room" within 2s
+    When "tab1" joins "presence-room" with the exact channel_data {"user_id":4242}
+    And "tab1" is subscribed to "presence-room" within 2s
+    And "tab2" joins "presence-room" with the exact channel_data {"user_id":"4242"}
+    And "tab2" is subscribed to "presence-room" within 2s
+    Then "bob" receives 1 "pusher_internal:member_added" on "presence-room" within 2s
+    And "bob" receives no more "pusher_internal:member_added" on "presence-room" within 1s

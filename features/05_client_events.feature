@@ -1,0 +1,70 @@
+Feature: Client events
+  A subscribed client may send client- events on private and presence channels, when the app
+  allows them. They reach the other subscribers, never the sender; on presence channels the
+  server adds the sender's user_id; more than 10 a second are refused with 4301.
+
+  @id:CEV-001 @must @cap:client-events
+  Scenario: A client event reaches the other subscribers and not the sender
+    Given clients "alice" and "bob" are connected
+    And "alice" subscribes to "private-chat.3" with a valid signature
+    And "bob" subscribes to "private-chat.3" with a valid signature
+    And "alice" is subscribed to "private-chat.3" within 2s
+    And "bob" is subscribed to "private-chat.3" within 2s
+    When "alice" triggers "client-typing" on "private-chat.3" with data {"typing":true}
+    Then "bob" receives "client-typing" on "private-chat.3" within 2s
+    And its data is:
+      """
+      {"typing":true}
+      """
+    And "alice" does not receive "client-typing" within 1s
+
+  @id:CEV-002 @must @cap:client-events @cap:presence
+  Scenario: On a presence channel the server adds the sender's user_id
+    Given clients "alice" and "bob" are connected
+    And "alice" joins "presence-event.7.seats" as "u1"
+    And "bob" joins "presence-event.7.seats" as "u2"
+    And "alice" is subscribed to "presence-event.7.seats" within 2s
+    And "bob" is subscribed to "presence-event.7.seats" within 2s
+    When "alice" triggers "client-seat.changed" on "presence-event.7.seats" with data {"seats":["A1"],"action":"select"}
+    Then "bob" receives "client-seat.changed" on "presence-event.7.seats" from "u1" within 2s
+
+  @id:CEV-003 @must @cap:client-events
+  Scenario: A client that is not subscribed cannot send client events
+    Given clients "alice" and "mallory" are connected
+    And "alice" subscribes to "private-chat.3" with a valid signature
+    And "alice" is subscribed to "private-chat.3" within 2s
+    When "mallory" triggers "client-spam" on "private-chat.3" with data {"x":1}
+    Then "alice" does not receive "client-spam" within 1s
+
+  @id:CEV-004 @should @cap:client-events
+  Scenario: Client events on a public channel are refused
+    Given clients "alice" and "bob" are connected
+    And "alice" subscribes to "event.1"
+    And "bob" subscribes to "event.1"
+    And "alice" is subscribed to "event.1" within 2s
+    And "bob" is subscribed to "event.1" within 2s
+    When "alice" triggers "client-hello" on "event.1" with data {"x":1}
+    Then "bob" does not receive "client-hello" within 1s
+    And "alice" receives "pusher:error" within 2s
+
+  @id:CEV-005 @should @cap:client-events
+  Scenario: An event without the client- prefix from a client is not relayed
+    Given clients "alice" and "bob" are connected
+    And "alice" subscribes to "private-chat.3" with a valid signature
+    And "bob" subscribes to "private-chat.3" with a valid signature
+    And "alice" is subscribed to "private-chat.3" within 2s
+    And "bob" is subscribed to "private-chat.3" within 2s
+    When "alice" triggers "order.updated" on "private-chat.3" with data {"status":"paid"}
+    Then "bob" does not receive "order.updated" within 1s
+
+  @id:CEV-006 @should @cap:client-events @needs:control
+  Scenario: Client events disabled for the app are refused with 4301
+    Given a server of its own with client events disabled
+    And clients "alice" and "bob" are connected
+    And "alice" subscribes to "private-chat.3" with a valid signature
+    And "bob" subscribes to "private-chat.3" with a valid signature
+    And "alice" is subscribed to "private-chat.3" within 2s
+    And "bob" is subscribed to "private-chat.3" within 2s
+    When "alice" triggers "client-typing" on "private-chat.3" with data {"typing":true}
+    Then "alice" receives a pusher:error with code 4301 within 2s
+    And "bob" does not receive "client-typing" within 1s

@@ -1,0 +1,70 @@
+Feature: User sign-in and server-to-user events
+  A connection signs in with pusher:signin, signed over socket_id::user::user_data. Only the
+  signed-in connection of a user may subscribe to #server-to-user-<id>, where the app sends that
+  user's personal events. Watchers learn when users they watch go online and offline, and
+  terminate_connections closes a user's signed-in connections.
+
+  @id:USER-001 @must @cap:user-auth
+  Scenario: A valid sign-in succeeds and echoes the user data
+    Given the client "alice" is connected
+    When "alice" signs in as "u1"
+    Then "alice" is signed in as "u1" within 2s
+
+  @id:USER-002 @must @cap:user-auth
+  Scenario: A forged sign-in is refused
+    Given the client "mallory" is connected
+    When "mallory" signs in as "u1" with a forged signature
+    Then "mallory" receives "pusher:error" within 2s
+    And "mallory" does not receive "pusher:signin_success" within 1s
+
+  @id:USER-003 @must @cap:user-auth @checklist:9
+  Scenario: Events sent to a user reach its signed-in connection
+    Given the client "alice" is connected
+    And "alice" signs in as "u1"
+    And "alice" is signed in as "u1" within 2s
+    And "alice" subscribes to the server-to-user channel of "u1"
+    And "alice" is subscribed to the server-to-user channel of "u1" within 2s
+    When the app sends "notification" to user "u1" with data "{\"title\":\"Doors open\"}"
+    Then "alice" receives "notification" on the server-to-user channel of "u1" within 2s
+
+  @id:USER-004 @must @cap:user-auth
+  Scenario: Another connection cannot subscribe to a user's personal channel
+    Given clients "alice" and "mallory" are connected
+    And "alice" signs in as "u1"
+    And "alice" is signed in as "u1" within 2s
+    When "mallory" subscribes to the server-to-user channel of "u1"
+    Then "mallory" is refused the server-to-user channel of "u1" within 2s
+
+  @id:USER-005 @should @cap:user-auth @cap:watchlist
+  Scenario: A watcher learns the online state of its watchlist and its changes
+    Given clients "alice", "bob" and "carol" are connected
+    And "alice" signs in as "u1"
+    And "alice" is signed in as "u1" within 2s
+    When "bob" signs in as "u2" watching "u1" and "u3"
+    Then "bob" sees "u1" online within 2s
+    And "bob" sees "u3" offline within 2s
+    When "carol" signs in as "u3"
+    Then "bob" sees "u3" online within 2s
+    When "carol" disconnects
+    Then "bob" sees "u3" offline within 2s
+
+  @id:USER-006 @should @cap:user-auth @cap:watchlist
+  Scenario: A watchlist of more than 100 users gets 4302 after the sign-in
+    Given the client "alice" is connected
+    When "alice" signs in as "u1" watching 101 users
+    Then "alice" is signed in as "u1" within 2s
+    And "alice" receives a pusher:error with code 4302 within 2s
+
+  @id:USER-007 @must @cap:user-auth @cap:terminate
+  Scenario: terminate_connections closes the user's signed-in connections only
+    Given clients "tab1", "tab2" and "bob" are connected
+    And "tab1" signs in as "u1"
+    And "tab2" signs in as "u1"
+    And "bob" signs in as "u2"
+    And "tab1" is signed in as "u1" within 2s
+    And "tab2" is signed in as "u1" within 2s
+    And "bob" is signed in as "u2" within 2s
+    When the app terminates the connections of "u1"
+    Then "tab1" is closed with code 4009 within 2s
+    And "tab2" is closed with code 4009 within 2s
+    And "bob" stays connected

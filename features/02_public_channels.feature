@@ -87,3 +87,11 @@ Feature: Public channels
     When the app triggers "event.live" on "event.1, event.2" with data "{}"
     Then "alice" receives "event.live" on "event.1" within 2s
     And "bob" receives "event.live" on "event.2" within 2s
+
+  @id:PUB-011 @must @checklist:5
+  Scenario: A burst of 1000 events arrives complete and in publishing order
+    Given the client "alice" is connected
+    And "alice" subscribes to "event.1"
+    And "alice" is subscribed to "event.1" within 2s
+    When the app publishes 1000 numbered events to "event.1"
+    Then "alice" receives the 1000 numbered events on "event.1" in order within 10s

@@ -273,3 +273,41 @@ func join(ctx context.Context, name, channel, user, info string) error {
 
 // unescape reads a quoted step argument: Gherkin keeps \" as two characters.
 func unescape(s string) string { return strings.ReplaceAll(s, `\"`, `"`) }
+
+func burstSteps(sc *godog.ScenarioContext) {
+	sc.Step(`^the app publishes (\d+) numbered events to "([^"]+)"$`, func(ctx context.Context, n int, channel string) error {
+		w := world(ctx)
+		ch := w.Channel(channel)
+		for i := 0; i < n; i += 10 {
+			var batch []client.Event
+			for j := i; j < min(i+10, n); j++ {
+				batch = append(batch, client.Event{Name: "numbered", Data: fmt.Sprint(j), Channel: ch})
+			}
+			if _, err := w.API.TriggerBatch(ctx, batch); err != nil {
+				return mismatch("the HTTP API accepts batches of 10 events", "%v", err)
+			}
+		}
+		return nil
+	})
+	sc.Step(`^"([^"]+)" receives the (\d+) numbered events on "([^"]+)" in order `+within+`$`, func(ctx context.Context, name string, n int, channel, secs string) error {
+		w := world(ctx)
+		ch := w.Channel(channel)
+		c, err := w.conn(name)
+		if err != nil {
+			return err
+		}
+		wctx, cancel := context.WithTimeout(ctx, w.wait(seconds(secs)))
+		defer cancel()
+		for i := 0; i < n; i++ {
+			f, err := c.Expect(wctx, func(f client.Frame) bool { return f.Msg.Event == "numbered" && f.Msg.Channel == ch })
+			if err != nil {
+				return mismatch(fmt.Sprintf("%d numbered events", n), "%d arrived", i)
+			}
+			got, _ := f.Msg.DataBytes()
+			if string(got) != fmt.Sprint(i) {
+				return mismatch(fmt.Sprintf("event %d next", i), "event %s (a loss or a reordering)", got)
+			}
+		}
+		return nil
+	})
+}

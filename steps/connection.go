@@ -26,6 +26,7 @@ func registerSteps(sc *godog.ScenarioContext) {
 	controlSteps(sc)
 	userAuthSteps(sc)
 	reconnectSteps(sc)
+	burstSteps(sc)
 }
 
 const within = `within (\d+(?:\.\d+)?)s`

@@ -121,9 +121,9 @@ func apiRequest(ctx context.Context, method, path, body, tamper string) error {
 	now := time.Now()
 	switch tamper {
 	case "with a stale timestamp":
-		now = now.Add(-601 * time.Second)
+		now = now.Add(-610 * time.Second)
 	case "with a future timestamp":
-		now = now.Add(601 * time.Second)
+		now = now.Add(610 * time.Second)
 	}
 	key := t.Key
 	if tamper == "with another app's key" {

@@ -16,10 +16,7 @@ import (
 // server of PUSHCERT_TARGET, PUSHCERT_API_URL, PUSHCERT_APP_ID, PUSHCERT_KEY, PUSHCERT_SECRET
 // (PUSHCERT_SUPPORTS lists its capabilities). Every MUST and SHOULD case must pass.
 func TestSuite(t *testing.T) {
-	opts := Options{TimeoutFactor: 1, Concurrency: 8, Output: testWriter{t}}
-	if v := os.Getenv("PUSHCERT_TIMEOUT_FACTOR"); v != "" {
-		opts.TimeoutFactor, _ = strconv.ParseFloat(v, 64)
-	}
+	opts := Options{TimeoutFactor: testTimeoutFactor(), Concurrency: 8, Output: testWriter{t}}
 	if u := os.Getenv("PUSHCERT_TARGET"); u != "" {
 		opts.Target = &target.Target{WebSocketURL: u, APIURL: os.Getenv("PUSHCERT_API_URL"), AppID: os.Getenv("PUSHCERT_APP_ID"),
 			Key: os.Getenv("PUSHCERT_KEY"), Secret: os.Getenv("PUSHCERT_SECRET")}
@@ -57,6 +54,17 @@ func TestSuite(t *testing.T) {
 		t.Fatal("no case ran")
 	}
 	t.Logf("%d cases ran", ran)
+}
+
+// testTimeoutFactor is 1, or 3 under the race detector, or PUSHCERT_TIMEOUT_FACTOR.
+func testTimeoutFactor() float64 {
+	if v, err := strconv.ParseFloat(os.Getenv("PUSHCERT_TIMEOUT_FACTOR"), 64); err == nil && v > 0 {
+		return v
+	}
+	if raceEnabled {
+		return 3
+	}
+	return 1
 }
 
 func wire(r Result) string {

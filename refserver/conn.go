@@ -62,6 +62,9 @@ type conn struct {
 // enqueue queues a frame without ever blocking. A full queue means the client stopped reading:
 // it is disconnected with 4100 so that it cannot slow anyone else down.
 func (c *conn) enqueue(pm *websocket.PreparedMessage) bool {
+	if c.killed() { // nothing more after the close is decided: no gap before the close frame
+		return false
+	}
 	select {
 	case c.send <- pm:
 		c.startWriter()
@@ -163,7 +166,7 @@ func (c *conn) writeBatch(pm *websocket.PreparedMessage) error {
 	}
 	c.raw.begin()
 	err := c.ws.WritePreparedMessage(pm)
-	for n := 1; err == nil && n < maxBatch; n++ {
+	for n := 1; err == nil && n < maxBatch && !c.killed(); n++ {
 		select {
 		case pm = <-c.send:
 			err = c.ws.WritePreparedMessage(pm)

@@ -29,6 +29,7 @@ type Server struct {
 	broker   Broker
 
 	closing atomic.Bool
+	admitMu sync.Mutex     // orders connection registration against Shutdown
 	wg      sync.WaitGroup // every readLoop; a connection's readLoop ends after its socket closed
 	stop    chan struct{}  // ends the sweeper
 	stopped sync.Once
@@ -100,7 +101,9 @@ func (s *Server) Connections() int {
 // goroutines until ctx ends. In-flight HTTP requests belong to the http.Server, which the
 // caller shuts down first.
 func (s *Server) Shutdown(ctx context.Context) error {
+	s.admitMu.Lock()
 	s.closing.Store(true)
+	s.admitMu.Unlock()
 	s.stopped.Do(func() { close(s.stop) })
 	for _, a := range s.byID {
 		for _, c := range a.allConns() {
@@ -169,10 +172,21 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 		quit:     make(chan struct{}),
 	}
 	c.writer = c.writeLoop
+	// Registration and Shutdown's closing flag share a lock, so a connection is either refused
+	// here or registered before Shutdown looks for connections to close.
+	s.admitMu.Lock()
+	if s.closing.Load() {
+		s.admitMu.Unlock()
+		refuse(ws, protocol.CodeReconnect, "Server shutting down, reconnect now")
+		return
+	}
 	if !app.addConn(c) {
+		s.admitMu.Unlock()
 		refuse(ws, protocol.CodeOverQuota, protocol.CodeText[protocol.CodeOverQuota])
 		return
 	}
+	s.wg.Add(1)
+	s.admitMu.Unlock()
 	s.metrics.connections.Inc()
 	c.touch(time.Now())
 	ws.SetPingHandler(func(data string) error {
@@ -194,7 +208,6 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 			}
 		})
 	}
-	s.wg.Add(1)
 	go c.readLoop()
 }
 

@@ -27,6 +27,7 @@ func registerSteps(sc *godog.ScenarioContext) {
 	userAuthSteps(sc)
 	reconnectSteps(sc)
 	burstSteps(sc)
+	ticketingSteps(sc)
 }
 
 const within = `within (\d+(?:\.\d+)?)s`

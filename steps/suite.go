@@ -96,6 +96,11 @@ func Run(ctx context.Context, opts Options) ([]Result, error) {
 	if err != nil {
 		return nil, err
 	}
+	shopApp, err := startApp(opts.Target)
+	if err != nil {
+		return nil, fmt.Errorf("start the ticketing application: %w", err)
+	}
+	defer shopApp.stop()
 	byName := map[string]features.Case{}
 	results := map[string]*Result{}
 	var mu sync.Mutex
@@ -125,7 +130,7 @@ func Run(ctx context.Context, opts Options) ([]Result, error) {
 				r.Outcome, r.Message = Skipped, "needs control of the server, which this target does not offer"
 				return ctx, godog.ErrSkip
 			}
-			w := newWorld(opts.Target, &opts)
+			w := newWorld(opts.Target, &opts, shopApp)
 			w.result = r
 			return withWorld(ctx, w), nil
 		})

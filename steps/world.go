@@ -16,6 +16,7 @@ import (
 
 	"github.com/pushcert/pushcert/internal/client"
 	"github.com/pushcert/pushcert/internal/target"
+	"github.com/pushcert/pushcert/internal/ticketing"
 )
 
 // World is the state of one scenario.
@@ -28,6 +29,8 @@ type World struct {
 
 	result  *Result
 	started time.Time
+	app     *app
+	rec     records
 
 	mu          sync.Mutex
 	conns       map[string]*client.Conn
@@ -54,13 +57,16 @@ func world(ctx context.Context) *World {
 	return w
 }
 
-func newWorld(t *target.Target, opts *Options) *World {
+func newWorld(t *target.Target, opts *Options, a *app) *World {
 	b := make([]byte, 4)
 	_, _ = rand.Read(b)
 	log := &client.WireLog{}
 	return &World{
 		Target: t, opts: opts, suffix: hex.EncodeToString(b), Log: log,
-		API:   &client.API{BaseURL: t.APIURL, AppID: t.AppID, Key: t.Key, Secret: t.Secret, Log: log},
+		API: &client.API{BaseURL: t.APIURL, AppID: t.AppID, Key: t.Key, Secret: t.Secret, Log: log},
+		app: a,
+		rec: records{customers: map[string]ticketing.Customer{}, tokens: map[string]ticketing.Token{}, events: map[string]ticketing.Event{},
+			orders: map[string]ticketing.Order{}, chats: map[string]ticketing.Conversation{}, tenants: map[string]int{}, authCode: map[string]int{}},
 		conns: map[string]*client.Conn{}, last: map[string]client.Frame{}, oldSocket: map[string]string{}, watchCursor: map[string]time.Time{}, started: time.Now(),
 	}
 }

@@ -15,7 +15,7 @@ const (
 	DefaultPongTimeout        = 30 * time.Second  // wait for any frame after a server ping, then 4201
 	DefaultMaxMessageBytes    = 16 << 10          // largest client frame; a client event's data is capped lower
 	DefaultMaxEventData       = 10 << 10          // event data, HTTP API and client events
-	DefaultSendQueue          = 128               // frames queued per connection before 4100
+	DefaultSendQueue          = 4096              // frames queued per connection before 4100
 	DefaultClientEventRate    = 10                // client events per second per connection
 	DefaultMaxPresenceMembers = 100
 	DefaultMaxPresenceInfo    = 1024 // bytes of user_info per presence member

@@ -39,14 +39,18 @@ type conn struct {
 	raw      *batchConn
 	socketID string
 
-	send chan *websocket.PreparedMessage
-	quit chan struct{} // closed once by kill: the writer sends the close frame and stops
+	quit chan struct{} // closed once by kill
+
+	qmu     sync.Mutex
+	queue   []*websocket.PreparedMessage // frames waiting for the writer
+	spare   []*websocket.PreparedMessage // the writer's last batch, reused by the next burst
+	writing bool                         // a writeLoop goroutine is running
+	dead    bool                         // killed: nothing is queued any more
 
 	closeCode atomic.Int32
 	closeMsg  atomic.Pointer[string]
 	killOnce  sync.Once
-	writing   atomic.Bool // a writeLoop goroutine is running
-	writer    func()      // c.writeLoop, bound once
+	writer    func() // c.writeLoop, bound once
 
 	lastSeen atomic.Int64 // unix nanoseconds of the last frame received
 	pingSent atomic.Int64 // unix nanoseconds of the server ping awaiting any frame; 0 when none
@@ -59,20 +63,28 @@ type conn struct {
 	authed    bool // signed in or subscribed to an authorized channel
 }
 
-// enqueue queues a frame without ever blocking. A full queue means the client stopped reading:
-// it is disconnected with 4100 so that it cannot slow anyone else down.
+// enqueue queues a frame without ever blocking. A queue past its bound means the client is not
+// keeping up: it is disconnected with 4100 so that it cannot slow anyone else down. The queue is
+// a slice reused between bursts, so a delivery allocates nothing once a connection has written.
 func (c *conn) enqueue(pm *websocket.PreparedMessage) bool {
-	if c.killed() { // nothing more after the close is decided: no gap before the close frame
+	c.qmu.Lock()
+	if c.dead { // nothing more after the close is decided: no gap before the close frame
+		c.qmu.Unlock()
 		return false
 	}
-	select {
-	case c.send <- pm:
-		c.startWriter()
-		return true
-	default:
+	if len(c.queue) >= c.srv.cfg.SendQueue {
+		c.qmu.Unlock()
 		c.kill(protocol.CodeOverCapacity, "Over capacity: the client is not reading its messages")
 		return false
 	}
+	c.queue = append(c.queue, pm)
+	start := !c.writing
+	c.writing = true
+	c.qmu.Unlock()
+	if start {
+		go c.writer() // a func value made once: `go c.writeLoop()` would allocate a closure each time
+	}
+	return true
 }
 
 // enqueueFrame prepares and queues a frame for this connection alone.
@@ -100,8 +112,16 @@ func (c *conn) kill(code int, msg string) {
 			c.srv.metrics.errors.WithLabelValues(codeLabel(code)).Inc()
 		}
 		c.raw.abort()
+		c.qmu.Lock()
+		c.dead = true
+		c.queue = nil
+		start := !c.writing
+		c.writing = true
+		c.qmu.Unlock()
 		close(c.quit)
-		c.startWriter()
+		if start {
+			go c.writer()
+		}
 	})
 }
 
@@ -113,42 +133,44 @@ func (c *conn) touch(now time.Time) {
 	}
 }
 
-// startWriter makes sure a writer goroutine runs. Writers exist only while there is something
-// to write: an idle connection costs no goroutine stack on the write side.
-func (c *conn) startWriter() {
-	if c.writing.CompareAndSwap(false, true) {
-		go c.writer() // a func value made once: `go c.writeLoop()` would allocate a closure each time
-	}
-}
-
-// writeLoop writes queued frames, coalescing whatever is queued into one socket write, and exits
-// when the queue is empty. After kill, or on a write error, it sends the close frame and closes
-// the socket, which ends readLoop.
+// writeLoop takes everything queued at once and writes it, coalescing up to maxBatch frames per
+// socket write, until the queue is empty; then it exits, so an idle connection has no writer
+// goroutine. After kill, or on a write error, it sends the close frame and closes the socket,
+// which ends readLoop.
 func (c *conn) writeLoop() {
 	for {
-		select {
-		case <-c.quit:
+		c.qmu.Lock()
+		if c.dead {
+			c.qmu.Unlock()
 			c.writeClose()
 			_ = c.raw.Close()
 			return // writing stays true: no writer will ever run again
-		default:
 		}
-		select {
-		case pm := <-c.send:
-			if err := c.writeBatch(pm); err != nil {
-				c.kill(0, "")
-			}
-			continue
-		default:
-		}
-		c.writing.Store(false)
-		// A frame or a kill may have come between the empty check and the store; whoever
-		// wins the flag writes it.
-		if (len(c.send) == 0 && !c.killed()) || !c.writing.CompareAndSwap(false, true) {
+		batch := c.queue
+		if len(batch) == 0 {
+			c.writing = false
+			c.qmu.Unlock()
 			return
+		}
+		c.queue = c.spare
+		c.spare = nil
+		c.qmu.Unlock()
+
+		err := c.writeFrames(batch)
+		clear(batch) // drop the frames so their memory can go
+		c.qmu.Lock()
+		if cap(batch) <= maxKeptQueue {
+			c.spare = batch[:0]
+		}
+		c.qmu.Unlock()
+		if err != nil {
+			c.kill(0, "")
 		}
 	}
 }
+
+// maxKeptQueue bounds the queue capacity a connection keeps between bursts.
+const maxKeptQueue = 256
 
 func (c *conn) killed() bool {
 	select {
@@ -159,25 +181,31 @@ func (c *conn) killed() bool {
 	}
 }
 
-func (c *conn) writeBatch(pm *websocket.PreparedMessage) error {
-	if len(c.send) == 0 { // a lone frame goes straight out: nothing to coalesce, no buffer to borrow
+// writeFrames writes frames in groups of maxBatch, each group in one socket write. A lone frame
+// goes straight out: nothing to coalesce, no buffer to borrow.
+func (c *conn) writeFrames(frames []*websocket.PreparedMessage) error {
+	if len(frames) == 1 {
 		_ = c.ws.SetWriteDeadline(time.Now().Add(c.srv.cfg.WriteTimeout))
-		return c.ws.WritePreparedMessage(pm)
+		return c.ws.WritePreparedMessage(frames[0])
 	}
-	c.raw.begin()
-	err := c.ws.WritePreparedMessage(pm)
-	for n := 1; err == nil && n < maxBatch && !c.killed(); n++ {
-		select {
-		case pm = <-c.send:
-			err = c.ws.WritePreparedMessage(pm)
-		default:
-			n = maxBatch
+	for len(frames) > 0 && !c.killed() {
+		n := min(len(frames), maxBatch)
+		c.raw.begin()
+		var err error
+		for _, pm := range frames[:n] {
+			if err = c.ws.WritePreparedMessage(pm); err != nil {
+				break
+			}
 		}
+		if ferr := c.raw.flush(time.Now().Add(c.srv.cfg.WriteTimeout)); err == nil {
+			err = ferr
+		}
+		if err != nil {
+			return err
+		}
+		frames = frames[n:]
 	}
-	if ferr := c.raw.flush(time.Now().Add(c.srv.cfg.WriteTimeout)); err == nil {
-		err = ferr
-	}
-	return err
+	return nil
 }
 
 func (c *conn) writeClose() {

@@ -168,7 +168,6 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 		ws:       ws,
 		raw:      hw.raw,
 		socketID: protocol.FormatSocketID(rand.Uint64()>>1, rand.Uint64()>>1),
-		send:     make(chan *websocket.PreparedMessage, s.cfg.SendQueue),
 		quit:     make(chan struct{}),
 	}
 	c.writer = c.writeLoop

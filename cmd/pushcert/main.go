@@ -30,7 +30,9 @@ type command struct {
 
 func commands() []command {
 	return []command{
+		{"check", "run the conformance suite against the embedded server or any --target", runCheck},
 		{"serve", "run the reference Pusher Channels server", runServe},
+		{"report", "render and compare conformance reports (matrix, html, console)", runReport},
 		{"sign", "compute or check channel-auth, user sign-in, HTTP API and webhook signatures", runSign},
 		{"version", "print the version", runVersion},
 	}

@@ -1,0 +1,222 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/spf13/pflag"
+
+	"github.com/pushcert/pushcert/features"
+	"github.com/pushcert/pushcert/internal/target"
+	"github.com/pushcert/pushcert/refserver"
+	"github.com/pushcert/pushcert/reports"
+	"github.com/pushcert/pushcert/steps"
+)
+
+// exitUnreachable is check's exit code when the target cannot be reached.
+const exitUnreachable = 3
+
+func runCheck(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	if len(args) > 0 && args[0] == "list" {
+		return runCheckList(args[1:], stdout, stderr)
+	}
+	fs := pflag.NewFlagSet("check", pflag.ContinueOnError)
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, "usage: pushcert check [flags] [CASE-ID | ID-PREFIX- | area ...]\n       pushcert check list [--json]\n\nflags:")
+		fs.PrintDefaults()
+	}
+	var t target.Target
+	fs.StringVar(&t.WebSocketURL, "target", os.Getenv("PUSHCERT_TARGET"), "WebSocket base URL of the server under test, e.g. ws://127.0.0.1:6001; none runs the embedded reference server; env PUSHCERT_TARGET")
+	fs.StringVar(&t.APIURL, "api-url", os.Getenv("PUSHCERT_API_URL"), "HTTP API base URL, e.g. http://127.0.0.1:6001; env PUSHCERT_API_URL")
+	fs.StringVar(&t.AppID, "app-id", os.Getenv("PUSHCERT_APP_ID"), "app id on the target; env PUSHCERT_APP_ID")
+	fs.StringVar(&t.Key, "key", os.Getenv("PUSHCERT_KEY"), "app key; env PUSHCERT_KEY")
+	fs.StringVar(&t.Secret, "secret", os.Getenv("PUSHCERT_SECRET"), "app secret; env PUSHCERT_SECRET")
+	supports := fs.StringSlice("supports", nil, "capabilities the target declares, a comma list or \"all\" (embedded: all): "+strings.Join(steps.AllCapabilities, ", "))
+	strict := fs.Bool("strict", false, "a failed SHOULD case also fails the run")
+	exclude := fs.StringSlice("exclude", nil, "case IDs, ID prefixes (PRES-) or areas to leave out")
+	factor := fs.Float64("timeout-factor", 1, "multiply every wait of the suite, for slow targets or networks")
+	concurrency := fs.Int("concurrency", 4, "scenarios run at once")
+	impl := fs.String("implementation", "", "implementation name for the report (default: the reference server, or the target URL)")
+	implVersion := fs.String("implementation-version", "", "implementation version for the report")
+	jsonOut := fs.String("json", "", "write the JSON report to this file")
+	junitOut := fs.String("junit", "", "write a JUnit XML report to this file")
+	cucumberOut := fs.String("cucumber", "", "write a cucumber JSON report to this file")
+	htmlOut := fs.String("html", "", "write the self-contained HTML report to this file")
+	outDir := fs.String("out", "", "write report.json, junit.xml, cucumber.json and report.html into this directory")
+	verbose := fs.BoolP("verbose", "v", false, "print every failure's wire log")
+	color := fs.Bool("color", isTerminal(stdout), "color the console summary")
+	if code := parseFlags(fs, args, stdout, stderr); code >= 0 {
+		return code
+	}
+	if *factor <= 0 || *concurrency < 1 {
+		fmt.Fprintln(stderr, "pushcert check: --timeout-factor must be > 0 and --concurrency >= 1")
+		return exitUsage
+	}
+	if *outDir != "" {
+		if err := os.MkdirAll(*outDir, 0o755); err != nil {
+			fmt.Fprintln(stderr, "pushcert check:", err)
+			return exitUsage
+		}
+		def := func(p *string, name string) {
+			if *p == "" {
+				*p = filepath.Join(*outDir, name)
+			}
+		}
+		def(jsonOut, "report.json")
+		def(junitOut, "junit.xml")
+		def(cucumberOut, "cucumber.json")
+		def(htmlOut, "report.html")
+	}
+	opts := steps.Options{Include: fs.Args(), Exclude: *exclude, TimeoutFactor: *factor, Concurrency: *concurrency, Strict: *strict, Output: io.Discard}
+	if *cucumberOut != "" {
+		opts.Format = "cucumber:" + *cucumberOut
+	}
+	if t.WebSocketURL == "" {
+		if t.APIURL != "" || t.AppID != "" || t.Key != "" || t.Secret != "" {
+			fmt.Fprintln(stderr, "pushcert check: --api-url, --app-id, --key and --secret need --target")
+			return exitUsage
+		}
+		tg, stop, err := target.StartEmbedded(refserver.Config{}, refserver.App{})
+		if err != nil {
+			fmt.Fprintln(stderr, "pushcert check:", err)
+			return exitFail
+		}
+		defer stop()
+		opts.Target, opts.Control = tg, true
+		opts.Capabilities = steps.AllCapabilities
+		if *impl == "" {
+			*impl, *implVersion = "pushcert refserver", versionString()
+		}
+	} else {
+		if err := t.Validate(); err != nil {
+			fmt.Fprintln(stderr, "pushcert check:", err)
+			return exitUsage
+		}
+		rctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		err := t.Reachable(rctx)
+		cancel()
+		if err != nil {
+			fmt.Fprintln(stderr, "pushcert check:", err)
+			return exitUnreachable
+		}
+		opts.Target = &t
+		if *impl == "" {
+			*impl = t.WebSocketURL
+		}
+	}
+	if fs.Changed("supports") {
+		opts.Capabilities = *supports
+		if len(*supports) == 1 && (*supports)[0] == "all" {
+			opts.Capabilities = steps.AllCapabilities
+		}
+	}
+	for _, c := range opts.Capabilities {
+		if !contains(steps.AllCapabilities, c) {
+			fmt.Fprintf(stderr, "pushcert check: unknown capability %q (known: %s)\n", c, strings.Join(steps.AllCapabilities, ", "))
+			return exitUsage
+		}
+	}
+	started := time.Now()
+	results, err := steps.Run(ctx, opts)
+	if err != nil {
+		fmt.Fprintln(stderr, "pushcert check:", err)
+		return exitUsage
+	}
+	rep := steps.Report(results, opts, steps.Meta{SuiteVersion: versionString(), Implementation: *impl, ImplementationVersion: *implVersion, Started: started, Finished: time.Now()})
+	if err := reports.WriteConsole(stdout, rep, *color); err != nil {
+		fmt.Fprintln(stderr, "pushcert check:", err)
+		return exitFail
+	}
+	if *verbose {
+		for _, r := range results {
+			if r.Outcome == steps.Fail || r.Outcome == steps.NonStrict {
+				fmt.Fprintf(stdout, "\n%s %s: %s\n", r.Case.ID, r.Outcome, r.Message)
+				for _, e := range r.Wire {
+					fmt.Fprintf(stdout, "  %s %s %s\n", e.Conn, e.Dir, e.Text)
+				}
+			}
+		}
+	}
+	writers := []struct {
+		path  string
+		write func(io.Writer, *reports.Conformance) error
+	}{{*jsonOut, reports.WriteJSON}, {*junitOut, reports.WriteJUnit}, {*htmlOut, reports.WriteHTML}}
+	for _, wr := range writers {
+		if wr.path == "" {
+			continue
+		}
+		if err := writeFile(wr.path, func(w io.Writer) error { return wr.write(w, rep) }); err != nil {
+			fmt.Fprintln(stderr, "pushcert check:", err)
+			return exitFail
+		}
+		fmt.Fprintln(stdout, "wrote", wr.path)
+	}
+	if *cucumberOut != "" {
+		fmt.Fprintln(stdout, "wrote", *cucumberOut)
+	}
+	return rep.ExitCode()
+}
+
+func runCheckList(args []string, stdout, stderr io.Writer) int {
+	fs := pflag.NewFlagSet("check list", pflag.ContinueOnError)
+	asJSON := fs.Bool("json", false, "print the catalogue as JSON")
+	if code := parseFlags(fs, args, stdout, stderr); code >= 0 {
+		return code
+	}
+	cases, err := features.Catalog(features.FS)
+	if err != nil {
+		fmt.Fprintln(stderr, "pushcert check list:", err)
+		return exitFail
+	}
+	if *asJSON {
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(cases); err != nil {
+			return exitFail
+		}
+		return exitOK
+	}
+	fmt.Fprint(stdout, features.CatalogText(cases))
+	return exitOK
+}
+
+func writeFile(path string, write func(io.Writer) error) error {
+	if dir := filepath.Dir(path); dir != "." {
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return err
+		}
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	if err := write(f); err != nil {
+		f.Close()
+		return fmt.Errorf("%s: %w", path, err)
+	}
+	return f.Close()
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	st, err := f.Stat()
+	return err == nil && st.Mode()&os.ModeCharDevice != 0
+}

@@ -1,0 +1,138 @@
+package main
+
+import (
+	"bufio"
+	"encoding/json"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+type outcomeFile struct {
+	Cases []struct {
+		ID           string `json:"id"`
+		Outcome      string `json:"outcome"`
+		NeedsControl bool   `json:"needs_control"`
+	} `json:"cases"`
+}
+
+func readOutcomes(t *testing.T, path string) map[string]string {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var f outcomeFile
+	if err := json.Unmarshal(b, &f); err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]string{}
+	for _, c := range f.Cases {
+		if !c.NeedsControl {
+			out[c.ID] = c.Outcome
+		}
+	}
+	return out
+}
+
+// TestCheckExternalMatchesEmbedded is the vendor's recipe: a separately started `pushcert serve`
+// checked through --target gives the verdicts of the embedded run, case by case (cases that need
+// control of the server are skipped on external targets).
+func TestCheckExternalMatchesEmbedded(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs the suite twice")
+	}
+	dir := t.TempDir()
+	bin := filepath.Join(dir, "pushcert")
+	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("build: %v\n%s", err, out)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	serve := exec.Command(bin, "serve", "--addr", addr, "--app-id", "vendor", "--key", "vendor-key", "--secret", "vendor-secret")
+	stdout, _ := serve.StdoutPipe()
+	if err := serve.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { serve.Process.Signal(os.Interrupt); serve.Wait() }()
+	if _, err := bufio.NewReader(stdout).ReadString('\n'); err != nil {
+		t.Fatal(err)
+	}
+	factor := "1"
+	if raceEnabled {
+		factor = "3"
+	}
+	embedded := filepath.Join(dir, "embedded.json")
+	if code, out, errs := runCmd("check", "--json", embedded, "--timeout-factor", factor); code != exitOK {
+		t.Fatalf("embedded check: exit %d\n%s\n%s", code, out, errs)
+	}
+	external := filepath.Join(dir, "external.json")
+	code, out, errs := runCmd("check", "--target", "ws://"+addr, "--api-url", "http://"+addr, "--app-id", "vendor",
+		"--key", "vendor-key", "--secret", "vendor-secret", "--supports", "all", "--json", external, "--timeout-factor", factor)
+	if code != exitOK {
+		t.Fatalf("external check: exit %d\n%s\n%s", code, out, errs)
+	}
+	a, b := readOutcomes(t, embedded), readOutcomes(t, external)
+	if len(a) == 0 || len(a) != len(b) {
+		t.Fatalf("embedded has %d cases, external %d", len(a), len(b))
+	}
+	for id, o := range a {
+		if b[id] != o {
+			t.Errorf("%s: embedded %s, external %s", id, o, b[id])
+		}
+	}
+}
+
+func TestCheckExitCodes(t *testing.T) {
+	if code, _, _ := runCmd("check", "--target", "ws://127.0.0.1:1", "--api-url", "http://127.0.0.1:1", "--app-id", "a", "--key", "k", "--secret", "s"); code != exitUnreachable {
+		t.Errorf("unreachable target: exit %d, want %d", code, exitUnreachable)
+	}
+	if code, _, _ := runCmd("check", "--target", "ws://127.0.0.1:1"); code != exitUsage {
+		t.Errorf("missing credentials: exit %d, want %d", code, exitUsage)
+	}
+	if code, _, _ := runCmd("check", "--supports", "telepathy"); code != exitUsage {
+		t.Errorf("unknown capability: exit %d, want %d", code, exitUsage)
+	}
+	if code, _, _ := runCmd("check", "NOPE-999"); code != exitUsage {
+		t.Errorf("empty selection: exit %d, want %d", code, exitUsage)
+	}
+	code, out, _ := runCmd("check", "list")
+	if code != exitOK || !strings.Contains(out, "CONN-001") || !strings.Contains(out, "SHOP-012") {
+		t.Errorf("check list: exit %d\n%s", code, out)
+	}
+}
+
+// TestCheckFailsAFaultyServer: a MUST failure gives exit 1 and a FAIL in the JSON report.
+func TestCheckFailsAFaultyServer(t *testing.T) {
+	dir := t.TempDir()
+	bin := filepath.Join(dir, "pushcert")
+	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("build: %v\n%s", err, out)
+	}
+	ln, _ := net.Listen("tcp", "127.0.0.1:0")
+	addr := ln.Addr().String()
+	ln.Close()
+	serve := exec.Command(bin, "serve", "--addr", addr, "--app-id", "v", "--key", "k", "--secret", "s", "--fault", "echo-client-events", "--log-level", "error")
+	stdout, _ := serve.StdoutPipe()
+	if err := serve.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { serve.Process.Signal(os.Interrupt); serve.Wait() }()
+	bufio.NewReader(stdout).ReadString('\n')
+	report := filepath.Join(dir, "r.json")
+	code, out, _ := runCmd("check", "CEV-", "--target", "ws://"+addr, "--api-url", "http://"+addr, "--app-id", "v", "--key", "k", "--secret", "s",
+		"--supports", "all", "--json", report)
+	if code != exitFail {
+		t.Fatalf("exit %d, want %d\n%s", code, exitFail, out)
+	}
+	if got := readOutcomes(t, report)["CEV-001"]; got != "FAIL" {
+		t.Errorf("CEV-001: got %s, want FAIL", got)
+	}
+}

@@ -1,15 +1,20 @@
-# pushcert: `make run` serves the demo app, `make test` runs every test a fresh machine can run.
+# pushcert: `make run` runs the conformance suite against the embedded reference server and writes
+# its reports under out/; `make test` runs every test a fresh machine can run.
 GO      ?= go
 BIN     := bin/pushcert
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo devel)
 LDFLAGS := -X main.version=$(VERSION)
 
-.PHONY: build run test test-go test-interop vet fuzz bench clean
+.PHONY: build run serve test test-go test-interop vet fuzz bench clean
 
 build:
 	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/pushcert
 
 run: build
+	./$(BIN) check --out out
+
+# The reference server with a ready-to-use demo app, until Ctrl-C.
+serve: build
 	./$(BIN) serve --demo
 
 vet:
@@ -36,6 +41,7 @@ FUZZTIME ?= 60s
 fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzDecodeMessage$$' -fuzztime $(FUZZTIME) ./internal/protocol
 	$(GO) test -run '^$$' -fuzz '^FuzzVerifyRequest$$' -fuzztime $(FUZZTIME) ./internal/protocol
+	$(GO) test -run '^$$' -fuzz '^FuzzHandleFrame$$' -fuzztime $(FUZZTIME) ./refserver
 
 # Broadcast benchmarks (allocations per delivery, deliveries per second) and memory per connection.
 bench:

@@ -11,6 +11,27 @@ Feature: Reconnection
     Then "alice" is closed with code 4200 within 3s
     And "bob" is closed with code 4200 within 3s
 
+  @id:RECON-006 @must @checklist:12 @checklist:4 @cap:presence @needs:control
+  Scenario: After a restart (4200) clients reconnect, resubscribe and rejoin presence
+    Given a server of its own with max connections 100
+    And clients "alice" and "bob" are connected
+    And "alice" joins "presence-event.7.seats" as "u1"
+    And "bob" joins "presence-event.7.seats" as "u2"
+    And "alice" is subscribed to "presence-event.7.seats" within 2s
+    And "bob" is subscribed to "presence-event.7.seats" within 2s
+    When the server restarts
+    Then "alice" is closed with code 4200 within 3s
+    And "bob" is closed with code 4200 within 3s
+    When "bob" reconnects
+    And "bob" joins "presence-event.7.seats" as "u2"
+    And "bob" is subscribed to "presence-event.7.seats" within 2s
+    And "alice" reconnects
+    And "alice" joins "presence-event.7.seats" as "u1"
+    Then "alice" has a new socket id
+    And "alice" is subscribed to "presence-event.7.seats" within 2s
+    And its member list is "u1" and "u2"
+    And "bob" sees "u1" join "presence-event.7.seats" within 2s
+
   @id:RECON-002 @must @checklist:12
   Scenario: After a cut network the client reconnects with a new socket id and resubscribes
     Given clients "alice" and "bob" are connected

@@ -32,6 +32,7 @@ func controlSteps(sc *godog.ScenarioContext) {
 			return err
 		}
 		w.mu.Lock()
+		w.serverCfg, w.serverApp = cfg, app
 		w.Target = t
 		w.API = &client.API{BaseURL: t.APIURL, AppID: t.AppID, Key: t.Key, Secret: t.Secret, Log: w.Log}
 		w.stops = append(w.stops, stop)
@@ -48,6 +49,26 @@ func controlSteps(sc *godog.ScenarioContext) {
 			return fmt.Errorf("the scenario has no server of its own to shut down")
 		}
 		go stop()
+		return nil
+	})
+	sc.Step(`^the server restarts$`, func(ctx context.Context) error {
+		w := world(ctx)
+		w.mu.Lock()
+		stop, t := w.server, w.Target
+		w.mu.Unlock()
+		if stop == nil {
+			return fmt.Errorf("the scenario has no server of its own to restart")
+		}
+		stop() // every client is closed with 4200
+		addr := strings.TrimPrefix(t.WebSocketURL, "ws://")
+		nt, nstop, err := target.StartEmbeddedOn(addr, w.serverCfg, w.serverApp)
+		if err != nil {
+			return fmt.Errorf("restart on %s: %w", addr, err)
+		}
+		w.mu.Lock()
+		w.Target, w.server = nt, nstop
+		w.stops = append(w.stops, nstop)
+		w.mu.Unlock()
 		return nil
 	})
 	sc.Step(`^"([^"]+)" and "([^"]+)" have different socket ids$`, func(ctx context.Context, a, b string) error {

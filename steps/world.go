@@ -17,6 +17,7 @@ import (
 	"github.com/pushcert/pushcert/internal/client"
 	"github.com/pushcert/pushcert/internal/target"
 	"github.com/pushcert/pushcert/internal/ticketing"
+	"github.com/pushcert/pushcert/refserver"
 )
 
 // World is the state of one scenario.
@@ -41,6 +42,8 @@ type World struct {
 	resp        *client.Response        // the last HTTP API answer
 	stops       []func()
 	server      func() // stops the scenario's own server, when it has one
+	serverCfg   refserver.Config
+	serverApp   refserver.App
 }
 
 type worldKey struct{}

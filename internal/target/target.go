@@ -74,22 +74,28 @@ const (
 	EmbeddedSecret = "pushcert-secret"
 )
 
-// StartEmbedded runs the reference server on a loopback port with cfg (its Apps are replaced by
-// the suite's app, configured by app) and returns the target and a stop function.
+// StartEmbedded runs the reference server on a free loopback port with cfg (its Apps are replaced
+// by the suite's app, configured by app) and returns the target and a stop function.
 func StartEmbedded(cfg refserver.Config, app refserver.App) (*Target, func(), error) {
+	return StartEmbeddedOn("127.0.0.1:0", cfg, app)
+}
+
+// StartEmbeddedOn is StartEmbedded on a given address, so a restarted server can take the place
+// of a stopped one.
+func StartEmbeddedOn(addr string, cfg refserver.Config, app refserver.App) (*Target, func(), error) {
 	app.ID, app.Key, app.Secret = EmbeddedAppID, EmbeddedKey, EmbeddedSecret
 	cfg.Apps = []refserver.App{app}
 	srv, err := refserver.New(cfg)
 	if err != nil {
 		return nil, nil, err
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return nil, nil, err
 	}
 	hs := &http.Server{Handler: srv, ReadHeaderTimeout: 10 * time.Second}
 	go hs.Serve(ln)
-	addr := ln.Addr().String()
+	addr = ln.Addr().String()
 	stop := func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()

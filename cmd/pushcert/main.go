@@ -31,6 +31,7 @@ type command struct {
 func commands() []command {
 	return []command{
 		{"check", "run the conformance suite against the embedded server or any --target", runCheck},
+		{"load", "load a server with seat-selecting clients; honest latency, every lost message counted", runLoad},
 		{"serve", "run the reference Pusher Channels server", runServe},
 		{"report", "render and compare conformance reports (matrix, html, console)", runReport},
 		{"sign", "compute or check channel-auth, user sign-in, HTTP API and webhook signatures", runSign},

@@ -1,0 +1,176 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/spf13/pflag"
+
+	"github.com/pushcert/pushcert/internal/target"
+	"github.com/pushcert/pushcert/loadgen"
+	"github.com/pushcert/pushcert/refserver"
+	"github.com/pushcert/pushcert/reports"
+)
+
+// exitThreshold is load's exit code when a --threshold fails, as k6 does.
+const exitThreshold = 99
+
+func runLoad(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	fs := pflag.NewFlagSet("load", pflag.ContinueOnError)
+	var t target.Target
+	fs.StringVar(&t.WebSocketURL, "target", os.Getenv("PUSHCERT_TARGET"), "WebSocket base URL of the server under load; none runs the embedded reference server; env PUSHCERT_TARGET")
+	fs.StringVar(&t.APIURL, "api-url", os.Getenv("PUSHCERT_API_URL"), "HTTP API base URL; env PUSHCERT_API_URL")
+	fs.StringVar(&t.AppID, "app-id", os.Getenv("PUSHCERT_APP_ID"), "app id; env PUSHCERT_APP_ID")
+	fs.StringVar(&t.Key, "key", os.Getenv("PUSHCERT_KEY"), "app key; env PUSHCERT_KEY")
+	fs.StringVar(&t.Secret, "secret", os.Getenv("PUSHCERT_SECRET"), "app secret; env PUSHCERT_SECRET")
+	scenarios := fs.StringSlice("scenario", []string{loadgen.ScenarioSeats}, "scenarios to run together: "+strings.Join(loadgen.Scenarios, ", "))
+	clients := fs.Int("clients", 1000, "simulated clients in all shards")
+	rooms := fs.Int("rooms", 0, "events (rooms); default one per 100 clients")
+	rate := fs.Float64("rate", 5, "per room and second: seat changes (seats) or publishes (availability)")
+	duration := fs.Duration("duration", 20*time.Second, "steady phase, the one that feeds the headline numbers")
+	ramp := fs.Duration("ramp", 0, "time to connect the clients (default 1 s per 2,000 clients)")
+	drain := fs.Duration("drain", 2*time.Second, "wait after the last send for deliveries in flight")
+	shard := fs.String("shard", "1/1", "run shard i of n (1-based), e.g. 2/4; merge the summaries with `pushcert report merge`")
+	sources := fs.Int("sources", 0, "spread client sockets over 127.0.0.1 .. 127.0.0.N (default: one per 25,000 clients)")
+	thresholds := fs.StringArray("threshold", nil, "pass/fail gate, repeatable: delivery.p99<50ms, client_event.p99.9<100ms, reach>=99.99%, lost<1, errors<1 (exit 99 when one fails)")
+	outDir := fs.String("out", "", "write summary.json, one .hgrm per metric, intervals.hlog and report.html into this directory")
+	quiet := fs.BoolP("quiet", "q", false, "no progress lines")
+	if code := parseFlags(fs, args, stdout, stderr); code >= 0 {
+		return code
+	}
+	cfg := loadgen.Config{Scenarios: *scenarios, Clients: *clients, Rooms: *rooms, Rate: *rate, Duration: *duration, Ramp: *ramp, Drain: *drain}
+	i, n, err := parseShard(*shard)
+	if err != nil {
+		fmt.Fprintln(stderr, "pushcert load:", err)
+		return exitUsage
+	}
+	cfg.Shard, cfg.Shards = i, n
+	ns := *sources
+	if ns == 0 {
+		ns = 1 + *clients/25000
+	}
+	for k := 1; k <= ns && k < 255; k++ {
+		cfg.Sources = append(cfg.Sources, net.IPv4(127, 0, 0, byte(k)))
+	}
+	var ths []loadgen.Threshold
+	for _, e := range *thresholds {
+		th, err := loadgen.ParseThreshold(e)
+		if err != nil {
+			fmt.Fprintln(stderr, "pushcert load:", err)
+			return exitUsage
+		}
+		ths = append(ths, th)
+	}
+	if !*quiet {
+		cfg.Progress = stderr
+	}
+	if t.WebSocketURL == "" {
+		// The embedded server gets room for the run's bursts: client events of a whole room per
+		// connection can pass 10 a second at high rates.
+		tg, stop, err := target.StartEmbedded(refserver.Config{}, refserver.App{ClientEventRate: 1000})
+		if err != nil {
+			fmt.Fprintln(stderr, "pushcert load:", err)
+			return exitFail
+		}
+		defer stop()
+		cfg.Target = tg
+	} else {
+		if err := t.Validate(); err != nil {
+			fmt.Fprintln(stderr, "pushcert load:", err)
+			return exitUsage
+		}
+		rctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		err := t.Reachable(rctx)
+		cancel()
+		if err != nil {
+			fmt.Fprintln(stderr, "pushcert load:", err)
+			return exitUnreachable
+		}
+		cfg.Target = &t
+	}
+	var hlog *os.File
+	if *outDir != "" {
+		if err := os.MkdirAll(*outDir, 0o755); err != nil {
+			fmt.Fprintln(stderr, "pushcert load:", err)
+			return exitUsage
+		}
+		if hlog, err = os.Create(filepath.Join(*outDir, "intervals.hlog")); err != nil {
+			fmt.Fprintln(stderr, "pushcert load:", err)
+			return exitFail
+		}
+		defer hlog.Close()
+		cfg.IntervalLog = hlog
+	}
+	if err := cfg.Validate(); err != nil && cfg.Clients != 0 {
+		fmt.Fprintln(stderr, "pushcert load:", err)
+		return exitUsage
+	}
+	res, err := loadgen.Run(ctx, cfg)
+	if err != nil {
+		fmt.Fprintln(stderr, "pushcert load:", err)
+		return exitUsage
+	}
+	s := res.Summary
+	s.Tool.Version = versionString()
+	s.Plan.Thresholds = *thresholds
+	failed := false
+	for _, th := range ths {
+		c := th.Check(s)
+		failed = failed || !c.Pass
+		s.Checks = append(s.Checks, c)
+	}
+	if err := writeLoadConsole(stdout, s); err != nil {
+		fmt.Fprintln(stderr, "pushcert load:", err)
+		return exitFail
+	}
+	if *outDir != "" {
+		if err := writeLoadFiles(*outDir, s); err != nil {
+			fmt.Fprintln(stderr, "pushcert load:", err)
+			return exitFail
+		}
+		fmt.Fprintln(stdout, "wrote", *outDir)
+	}
+	switch {
+	case failed:
+		return exitThreshold
+	case !s.Valid:
+		return exitFail
+	}
+	return exitOK
+}
+
+func parseShard(s string) (int, int, error) {
+	a, b, ok := strings.Cut(s, "/")
+	i, err1 := strconv.Atoi(a)
+	n, err2 := strconv.Atoi(b)
+	if !ok || err1 != nil || err2 != nil || n < 1 || i < 1 || i > n {
+		return 0, 0, fmt.Errorf("--shard %q: want i/n with 1 <= i <= n", s)
+	}
+	return i - 1, n, nil
+}
+
+// writeLoadFiles writes summary.json, a .hgrm per metric and the HTML report.
+func writeLoadFiles(dir string, s *reports.LoadSummary) error {
+	err := writeFile(filepath.Join(dir, "summary.json"), func(w io.Writer) error {
+		enc := json.NewEncoder(w)
+		enc.SetIndent("", "  ")
+		return enc.Encode(s)
+	})
+	if err != nil {
+		return err
+	}
+	for _, m := range s.Metrics {
+		if err := writeFile(filepath.Join(dir, m.Name+".hgrm"), func(w io.Writer) error { return writeHgrm(w, m) }); err != nil {
+			return err
+		}
+	}
+	return writeLoadHTML(filepath.Join(dir, "report.html"), s)
+}

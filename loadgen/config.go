@@ -1,0 +1,104 @@
+package loadgen
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"time"
+
+	"github.com/pushcert/pushcert/internal/target"
+)
+
+// Scenario names.
+const (
+	ScenarioSeats        = "seats"
+	ScenarioAvailability = "availability"
+)
+
+// Scenarios lists what Run can do.
+var Scenarios = []string{ScenarioSeats, ScenarioAvailability}
+
+// Config shapes a run.
+type Config struct {
+	Target    *target.Target
+	Scenarios []string
+	Clients   int           // simulated clients in all shards
+	Rooms     int           // events (rooms); client c is in room c % Rooms
+	Rate      float64       // per room and second: seat changes (seats) or publishes (availability)
+	Duration  time.Duration // steady phase
+	Ramp      time.Duration // connecting the clients
+	Drain     time.Duration // after the last send, waiting for deliveries
+	Shard     int           // 0-based
+	Shards    int           // 1 when not sharded
+	// Sources are local addresses to spread client sockets over (127.0.0.1, 127.0.0.2, ...), past
+	// the ~28k ephemeral ports of one source.
+	Sources []net.IP
+	// IntervalLog receives the HdrHistogram interval log; nil keeps none.
+	IntervalLog io.Writer
+	// Progress receives a line per second; nil prints nothing.
+	Progress io.Writer
+	// MaxInFlight bounds concurrent HTTP publishes; past it a publish is dropped and counted.
+	MaxInFlight int
+}
+
+func (c *Config) setDefaults() {
+	if len(c.Scenarios) == 0 {
+		c.Scenarios = []string{ScenarioSeats}
+	}
+	if c.Clients == 0 {
+		c.Clients = 1000
+	}
+	if c.Rooms == 0 {
+		c.Rooms = max(1, c.Clients/100)
+	}
+	if c.Rate == 0 {
+		c.Rate = 5
+	}
+	if c.Duration == 0 {
+		c.Duration = 20 * time.Second
+	}
+	if c.Ramp == 0 {
+		c.Ramp = time.Duration(max(1, c.Clients/2000)) * time.Second
+	}
+	if c.Drain == 0 {
+		c.Drain = 2 * time.Second
+	}
+	if c.Shards == 0 {
+		c.Shards = 1
+	}
+	if len(c.Sources) == 0 {
+		c.Sources = []net.IP{net.IPv4(127, 0, 0, 1)}
+	}
+	if c.MaxInFlight == 0 {
+		c.MaxInFlight = 512
+	}
+}
+
+// Validate reports a configuration that cannot run.
+func (c Config) Validate() error {
+	var errs []error
+	if c.Target == nil {
+		errs = append(errs, errors.New("no target"))
+	}
+	for _, s := range c.Scenarios {
+		if s != ScenarioSeats && s != ScenarioAvailability {
+			errs = append(errs, fmt.Errorf("unknown scenario %q (seats, availability)", s))
+		}
+	}
+	if c.Clients < 2 || c.Rooms < 1 || c.Clients < c.Rooms*2 {
+		errs = append(errs, fmt.Errorf("need at least 2 clients per room (clients %d, rooms %d)", c.Clients, c.Rooms))
+	}
+	if c.Rate <= 0 || c.Duration <= 0 {
+		errs = append(errs, errors.New("rate and duration must be positive"))
+	}
+	if c.Shards < 1 || c.Shard < 0 || c.Shard >= c.Shards {
+		errs = append(errs, fmt.Errorf("shard %d/%d: want 0 <= i < n", c.Shard, c.Shards))
+	}
+	for _, ip := range c.Sources {
+		if !ip.IsLoopback() {
+			errs = append(errs, fmt.Errorf("source %s is not a loopback address", ip))
+		}
+	}
+	return errors.Join(errs...)
+}

@@ -1,0 +1,408 @@
+package loadgen
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"os"
+	"runtime"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"github.com/pushcert/pushcert/internal/client"
+	"github.com/pushcert/pushcert/internal/ticketing"
+	"github.com/pushcert/pushcert/reports"
+)
+
+// room is one event: its seat map (presence) and its availability channel (public).
+type room struct {
+	idx     int
+	eventID int
+	seats   string // presence-event.<id>.seats
+	avail   string // event.<id>
+	members []int  // global client indices, all shards, in position order
+	own     []*lclient
+	// fan-out completion of availability publishes: a slot per seq in a ring, counting the
+	// subscribers of this shard still to receive it.
+	ring [fanRing]fanSlot
+}
+
+const fanRing = 4096
+
+type fanSlot struct {
+	seq       atomic.Int64
+	remaining atomic.Int64
+	due       atomic.Int64
+}
+
+func (rm *room) fanout(seq int64, now time.Time, rec *Recorder, hint int) {
+	s := &rm.ring[seq%fanRing]
+	if s.seq.Load() != seq {
+		return
+	}
+	if s.remaining.Add(-1) == 0 {
+		rec.Record(MetricFanout, now.Sub(time.Unix(0, s.due.Load())), hint)
+	}
+}
+
+type runner struct {
+	cfg     Config
+	rec     *Recorder
+	api     *client.API
+	http    *http.Client
+	authURL string
+	rooms   []*room
+	clients []*lclient // this shard's
+	phase   atomic.Pointer[string]
+	sem     chan struct{}
+	seats   bool
+	avail   bool
+}
+
+func (r *runner) channelsOf(c *lclient) []string {
+	var out []string
+	if r.seats {
+		out = append(out, c.room.seats)
+	}
+	if r.avail {
+		out = append(out, c.room.avail)
+	}
+	return out
+}
+
+func (r *runner) setPhase(p string) { r.phase.Store(&p) }
+
+// Result is a finished run: its summary and the histograms behind it.
+type Result struct {
+	Summary  *reports.LoadSummary
+	Recorder *Recorder
+}
+
+// Run connects the clients, drives the scenarios for the steady phase, drains, and summarises.
+func Run(ctx context.Context, cfg Config) (*Result, error) {
+	cfg.setDefaults()
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	started := time.Now()
+	r := &runner{
+		cfg:   cfg,
+		rec:   NewRecorder(started, cfg.IntervalLog),
+		api:   &client.API{BaseURL: cfg.Target.APIURL, AppID: cfg.Target.AppID, Key: cfg.Target.Key, Secret: cfg.Target.Secret, HTTP: &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 256}}},
+		http:  &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 256}},
+		sem:   make(chan struct{}, cfg.MaxInFlight),
+		seats: slices.Contains(cfg.Scenarios, ScenarioSeats),
+		avail: slices.Contains(cfg.Scenarios, ScenarioAvailability),
+	}
+	r.setPhase("ramp")
+	stopApp, err := r.startApp()
+	if err != nil {
+		return nil, err
+	}
+	defer stopApp()
+
+	cpu0 := cpuTime()
+	rss0 := rssKiB()
+	stopAgg := make(chan struct{})
+	aggDone := make(chan struct{})
+	go func() { r.rec.aggregate(stopAgg, func() string { return *r.phase.Load() }); close(aggDone) }()
+	stopProgress := r.progress()
+
+	// Ramp: connections open on a timetable too.
+	rampCtx, cancelRamp := context.WithTimeout(ctx, cfg.Ramp+30*time.Second)
+	var wg sync.WaitGroup
+	dial := Pacer{Start: time.Now(), Rate: float64(len(r.clients)) / cfg.Ramp.Seconds(), Count: int64(len(r.clients))}
+	dial.Run(rampCtx, func(i int64, _ time.Time) {
+		wg.Add(1)
+		go func() { defer wg.Done(); _ = r.clients[i].connect(rampCtx) }()
+	}, nil)
+	wg.Wait()
+	cancelRamp()
+	rssRamped := rssKiB()
+	connected := r.rec.Connections.Load()
+
+	// Steady.
+	steadyFrom := time.Since(started).Seconds()
+	r.setPhase("steady")
+	r.rec.SetSteady(true)
+	steadyCtx, cancelSteady := context.WithTimeout(ctx, cfg.Duration+time.Second)
+	start := time.Now().Add(100 * time.Millisecond)
+	count := int64(cfg.Rate * cfg.Duration.Seconds())
+	var senders sync.WaitGroup
+	for _, rm := range r.rooms {
+		if r.seats {
+			senders.Add(1)
+			go func() { defer senders.Done(); r.runSeats(steadyCtx, rm, start, count) }()
+		}
+		if r.avail && rm.idx%cfg.Shards == cfg.Shard {
+			senders.Add(1)
+			go func() { defer senders.Done(); r.runAvailability(steadyCtx, rm, start, count) }()
+		}
+	}
+	senders.Wait()
+	cancelSteady()
+	r.expect(count)
+
+	// Drain: no more sends; deliveries in flight may still arrive.
+	r.setPhase("drain")
+	waitDrain(ctx, r, cfg.Drain)
+	steadyTo := time.Since(started).Seconds()
+	r.rec.SetSteady(false)
+	for _, c := range r.clients {
+		if c.ws != nil {
+			c.ws.Close()
+		}
+	}
+	for _, c := range r.clients {
+		if c.alive {
+			<-c.readDone
+		}
+	}
+	close(stopAgg)
+	<-aggDone
+	stopProgress()
+	finished := time.Now()
+
+	s := r.summarize(started, finished, steadyFrom, steadyTo, count, connected)
+	cpu := cpuTime() - cpu0
+	wall := finished.Sub(started).Seconds()
+	g := &s.Generator
+	g.CPUSeconds = cpu.Seconds()
+	g.CPUPercent = 100 * cpu.Seconds() / wall
+	g.MaxRSSKiB = maxRSSKiB()
+	if len(r.clients) > 0 {
+		g.KiBPerClient = float64(rssRamped-rss0) / float64(len(r.clients))
+	}
+	if s.Delivery.Received > 0 {
+		g.CPUPerMessageUS = cpu.Seconds() * 1e6 / float64(s.Delivery.Received)
+	}
+	if lag, ok := s.Metric(MetricLag); ok {
+		g.LagP99US, g.LagMaxUS = lag.Quantiles["99"], lag.MaxUS
+	}
+	if g.LagP99US > 5000 {
+		g.Saturated = true
+		s.Invalid = append(s.Invalid, fmt.Sprintf("the generator fell behind its timetable: send lag p99 %.1f ms (limit 5 ms)", g.LagP99US/1000))
+	}
+	if cfg.Target.Embedded {
+		s.Checks = append(s.Checks, reports.Check{Name: "generator cost", Pass: true,
+			Detail: "the embedded server runs in the generator's process: CPU and memory figures include the server; use --target for the generator's own cost"})
+	}
+	s.Valid = len(s.Invalid) == 0
+	return &Result{Summary: s, Recorder: r.rec}, nil
+}
+
+func waitDrain(ctx context.Context, r *runner, d time.Duration) {
+	deadline := time.Now().Add(d)
+	for time.Now().Before(deadline) && ctx.Err() == nil {
+		if r.rec.Received.Load()-r.rec.Duplicates.Load() >= r.rec.Expected.Load() {
+			return
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// startApp builds the rooms and clients of this shard and the application they authorize with.
+func (r *runner) startApp() (func(), error) {
+	cfg := r.cfg
+	dir := ticketing.NewDirectoryFrom(1 + rand.IntN(1_000_000_000))
+	auth, err := ticketing.NewAuthHandler(ticketing.AuthConfig{Key: cfg.Target.Key, Secret: cfg.Target.Secret, Directory: dir, RateLimit: -1})
+	if err != nil {
+		return nil, err
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, err
+	}
+	hs := &http.Server{Handler: auth, ReadHeaderTimeout: 10 * time.Second}
+	go hs.Serve(ln)
+	r.authURL = "http://" + ln.Addr().String()
+	// Room ids must agree between shards: they derive from a base every shard computes alike.
+	base := 900_000_000 + cfg.Clients*7 + cfg.Rooms*13
+	r.rooms = make([]*room, cfg.Rooms)
+	for i := range r.rooms {
+		id := base + i
+		r.rooms[i] = &room{idx: i, eventID: id, seats: ticketing.SeatsChannel(id), avail: ticketing.EventChannel(id)}
+	}
+	for c := 0; c < cfg.Clients; c++ {
+		rm := r.rooms[c%cfg.Rooms]
+		rm.members = append(rm.members, c)
+	}
+	for c := cfg.Shard; c < cfg.Clients; c += cfg.Shards {
+		rm := r.rooms[c%cfg.Rooms]
+		cust := dir.AddCustomer(ticketing.Customer{FirstName: "Load" + strconv.Itoa(c), FullName: "Load Client " + strconv.Itoa(c)})
+		tok, err := dir.IssueToken(cust.ID)
+		if err != nil {
+			return nil, err
+		}
+		lc := &lclient{idx: c, pos: c / cfg.Rooms, room: rm, r: r, token: tok, readDone: make(chan struct{}), lastAvl: -1}
+		lc.lastSeq = make([]int64, len(rm.members))
+		for i := range lc.lastSeq {
+			lc.lastSeq[i] = -1
+		}
+		lc.seats = make([]int8, len(rm.members)*seatsPerMember)
+		rm.own = append(rm.own, lc)
+		r.clients = append(r.clients, lc)
+	}
+	return func() { hs.Close() }, nil
+}
+
+// runSeats plays a room's seat changes: change i is made by member i % k, on its own seat
+// (i/k) % 4, as select, lock or deselect in turn. Even positions send client events; odd ones
+// publish through the HTTP API with their socket excluded, as the seed's SeatSelected does.
+func (r *runner) runSeats(ctx context.Context, rm *room, start time.Time, count int64) {
+	k := int64(len(rm.members))
+	byPos := map[int]*lclient{}
+	for _, c := range rm.own {
+		byPos[c.pos] = c
+	}
+	p := Pacer{Start: start, Rate: r.cfg.Rate, Count: count}
+	p.Run(ctx, func(i int64, due time.Time) {
+		pos := int(i % k)
+		c := byPos[pos]
+		if c == nil || !c.alive {
+			return // another shard's member, or one that never connected
+		}
+		seq := i / k
+		seat, action := seq%seatsPerMember, (seq/seatsPerMember)%3
+		data := fmt.Sprintf(`{"ts":%d,"seq":%d,"by":%d,"s":%d,"a":%d,"customer_id":%d}`, due.UnixNano(), seq, pos, seat, action, c.idx)
+		r.rec.Sent.Add(1)
+		if pos%2 == 0 {
+			frame := fmt.Sprintf(`{"event":"client-seat.changed","channel":%q,"data":%s}`, rm.seats, data)
+			if err := c.write([]byte(frame)); err != nil {
+				r.rec.Error("send")
+			}
+			return
+		}
+		r.publish(client.Event{Name: "seat.changed", Data: data, Channels: []string{rm.seats}, SocketID: c.socketID}, c.idx)
+	}, func(lag time.Duration) { r.rec.Record(MetricLag, lag, rm.idx) })
+}
+
+// runAvailability publishes availability.updated to a room's event channel on the timetable.
+func (r *runner) runAvailability(ctx context.Context, rm *room, start time.Time, count int64) {
+	p := Pacer{Start: start, Rate: r.cfg.Rate, Count: count}
+	p.Run(ctx, func(i int64, due time.Time) {
+		s := &rm.ring[i%fanRing]
+		s.seq.Store(i)
+		s.due.Store(due.UnixNano())
+		s.remaining.Store(int64(len(rm.own)))
+		data := fmt.Sprintf(`{"event_id":%d,"ticket_types":[{"id":1,"name":"General","available":%d,"sold":%d,"status":"available"}],"ts":%d,"seq":%d}`,
+			rm.eventID, 100000-i, i, due.UnixNano(), i)
+		r.rec.Sent.Add(1)
+		r.publish(client.Event{Name: "availability.updated", Data: data, Channels: []string{rm.avail}}, rm.idx)
+	}, func(lag time.Duration) { r.rec.Record(MetricLag, lag, rm.idx) })
+}
+
+// publish sends one event through the HTTP API without holding up the timetable.
+func (r *runner) publish(ev client.Event, hint int) {
+	select {
+	case r.sem <- struct{}{}:
+	default:
+		r.rec.Error("publish-backlog")
+		return
+	}
+	go func() {
+		defer func() { <-r.sem }()
+		start := time.Now()
+		_, err := r.api.Trigger(context.Background(), ev)
+		r.rec.Record(MetricTrigger, time.Since(start), hint)
+		if err != nil {
+			r.rec.Error("publish")
+		}
+	}()
+}
+
+// expect adds what this shard's clients are owed by the plan: every availability publish, and
+// every seat change of the other members of the room.
+func (r *runner) expect(count int64) {
+	var n int64
+	for _, rm := range r.rooms {
+		k := int64(len(rm.members))
+		for _, c := range rm.own {
+			if r.avail {
+				n += count
+			}
+			if r.seats {
+				n += count - changesBy(int64(c.pos), k, count)
+			}
+		}
+	}
+	r.rec.Expected.Add(n)
+}
+
+// changesBy is how many of count changes member pos of k makes.
+func changesBy(pos, k, count int64) int64 {
+	if pos >= count {
+		return 0
+	}
+	return (count - pos + k - 1) / k
+}
+
+// finalSeats is the seat map the plan leaves in a room: sender pos*4+j -> action+1.
+func finalSeats(k, count int64) []int8 {
+	out := make([]int8, k*seatsPerMember)
+	for i := int64(0); i < count; i++ {
+		pos, seq := i%k, i/k
+		out[pos*seatsPerMember+seq%seatsPerMember] = int8((seq/seatsPerMember)%3 + 1)
+	}
+	return out
+}
+
+func (r *runner) progress() func() {
+	if r.cfg.Progress == nil {
+		return func() {}
+	}
+	stop := make(chan struct{})
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		t := time.NewTicker(time.Second)
+		defer t.Stop()
+		for {
+			select {
+			case <-stop:
+				return
+			case <-t.C:
+				if s, ok := r.rec.Current(); ok {
+					fmt.Fprintf(r.cfg.Progress, "%4ds %-6s conns %6d  sent %6d/s  recv %7d/s  delivery p99 %7.2f ms  errors %d\n",
+						s.t, s.phase, s.conns, s.sent, s.recv, s.p99/1000, s.errs)
+				}
+			}
+		}
+	}()
+	return func() { close(stop); <-done }
+}
+
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+func procStatus(field string) int64 {
+	b, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, field+":"); ok {
+			f := strings.Fields(v)
+			if len(f) > 0 {
+				n, _ := strconv.ParseInt(f[0], 10, 64)
+				return n
+			}
+		}
+	}
+	return 0
+}
+
+func rssKiB() int64    { runtime.GC(); return procStatus("VmRSS") }
+func maxRSSKiB() int64 { return procStatus("VmHWM") }

@@ -1,0 +1,60 @@
+package loadgen
+
+import (
+	"context"
+	"github.com/pushcert/pushcert/reports"
+	"testing"
+	"time"
+
+	"github.com/pushcert/pushcert/internal/target"
+	"github.com/pushcert/pushcert/refserver"
+)
+
+func embedded(t *testing.T, cfg refserver.Config) *target.Target {
+	t.Helper()
+	tg, stop, err := target.StartEmbedded(cfg, refserver.App{ClientEventRate: 1000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(stop)
+	return tg
+}
+
+func TestSeatsAndAvailabilityAgainstEmbedded(t *testing.T) {
+	tg := embedded(t, refserver.Config{})
+	res, err := Run(context.Background(), Config{Target: tg, Scenarios: []string{ScenarioSeats, ScenarioAvailability},
+		Clients: 120, Rooms: 4, Rate: 40, Duration: 2 * time.Second, Ramp: 500 * time.Millisecond, Drain: time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := res.Summary
+	d := s.Delivery
+	if d.Expected == 0 || d.Lost != 0 || d.Duplicates != 0 || d.Reach != 1 {
+		t.Errorf("delivery: %+v", d)
+	}
+	for _, c := range s.Checks {
+		if !c.Pass {
+			t.Errorf("check %s failed: %s", c.Name, c.Detail)
+		}
+	}
+	for _, name := range []string{MetricConnect, MetricSubscribe, MetricDelivery, MetricClientEvent, MetricFanout, MetricTrigger} {
+		m, ok := s.Metric(name)
+		if !ok || m.Count == 0 {
+			t.Errorf("metric %s missing", name)
+		}
+	}
+	t.Logf("expected %d received %d; delivery p99 %.0f µs", d.Expected, d.Received, mustMetric(t, s.Metrics, MetricDelivery).Quantiles["99"])
+}
+
+func mustMetric(t *testing.T, ms []reportsMetric, name string) reportsMetric {
+	t.Helper()
+	for _, m := range ms {
+		if m.Name == name {
+			return m
+		}
+	}
+	t.Fatalf("no metric %s", name)
+	return reportsMetric{}
+}
+
+type reportsMetric = reports.LatencyMetric

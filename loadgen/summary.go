@@ -1,0 +1,83 @@
+package loadgen
+
+import (
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/pushcert/pushcert/reports"
+)
+
+func (r *runner) summarize(started, finished time.Time, steadyFrom, steadyTo float64, count, connected int64) *reports.LoadSummary {
+	cfg := r.cfg
+	t := cfg.Target
+	s := &reports.LoadSummary{
+		Format:   reports.LoadFormat,
+		Tool:     reports.Suite{Name: "pushcert load"},
+		Target:   reports.Target{WebSocketURL: t.WebSocketURL, APIURL: t.APIURL, AppID: t.AppID, Embedded: t.Embedded},
+		Started:  started.UTC(),
+		Finished: finished.UTC(),
+		Steady:   reports.Window{FromS: steadyFrom, ToS: steadyTo},
+		Errors:   r.rec.Errors(),
+		Shards:   1,
+		Plan: reports.LoadPlan{
+			Scenarios: slices.Clone(cfg.Scenarios), Clients: len(r.clients), Rooms: cfg.Rooms, Rate: cfg.Rate,
+			DurationS: cfg.Duration.Seconds(), RampS: cfg.Ramp.Seconds(), DrainS: cfg.Drain.Seconds(),
+			Shard: cfg.Shard, ShardCount: cfg.Shards,
+		},
+	}
+	for _, name := range AllMetrics {
+		h := r.rec.Total(name)
+		if name == MetricConnect || name == MetricSubscribe {
+			h = r.rec.All(name) // they happen during the ramp
+		}
+		if h.TotalCount() == 0 {
+			continue
+		}
+		m, err := reports.NewLatencyMetric(name, h)
+		if err != nil {
+			s.Invalid = append(s.Invalid, err.Error())
+			continue
+		}
+		s.Metrics = append(s.Metrics, m)
+	}
+	d := &s.Delivery
+	d.Expected = r.rec.Expected.Load()
+	d.Received = r.rec.Received.Load()
+	d.Duplicates = r.rec.Duplicates.Load()
+	d.OutOfOrder = r.rec.OutOfOrder.Load()
+	d.Lost = max(0, d.Expected-(d.Received-d.Duplicates))
+	if d.Expected > 0 {
+		d.Reach = float64(d.Received-d.Duplicates) / float64(d.Expected)
+	}
+	r.rec.secMu.Lock()
+	for _, sec := range r.rec.seconds {
+		s.Timeline = append(s.Timeline, reports.Second{T: sec.t, Phase: sec.phase, Connections: sec.conns, Sent: sec.sent,
+			Received: sec.recv, Errors: sec.errs, P50US: sec.p50, P99US: sec.p99, MaxUS: sec.max})
+	}
+	r.rec.secMu.Unlock()
+
+	s.Checks = append(s.Checks, reports.Check{Name: "connected", Pass: connected == int64(len(r.clients)),
+		Detail: fmt.Sprintf("%d of %d clients connected and subscribed", connected, len(r.clients))})
+	s.Checks = append(s.Checks, reports.Check{Name: "reach", Pass: d.Lost == 0 && d.Duplicates == 0,
+		Detail: fmt.Sprintf("%d of %d deliveries arrived (%.4f%%), %d lost, %d duplicated, %d out of order",
+			d.Received-d.Duplicates, d.Expected, 100*d.Reach, d.Lost, d.Duplicates, d.OutOfOrder)})
+	if r.seats {
+		bad, total := 0, 0
+		for _, rm := range r.rooms {
+			final := finalSeats(int64(len(rm.members)), count)
+			for _, c := range rm.own {
+				total++
+				for key, want := range final {
+					if key/seatsPerMember != c.pos && c.seats[key] != want {
+						bad++
+						break
+					}
+				}
+			}
+		}
+		s.Checks = append(s.Checks, reports.Check{Name: "seat maps agree", Pass: bad == 0,
+			Detail: fmt.Sprintf("%d of %d clients hold the final seat map of their room", total-bad, total)})
+	}
+	return s
+}

@@ -1,0 +1,153 @@
+package reports
+
+import (
+	"encoding/base64"
+	"fmt"
+	"time"
+
+	"github.com/HdrHistogram/hdrhistogram-go"
+)
+
+// LoadFormat names the load summary's JSON layout.
+const LoadFormat = "pushcert.load/v1"
+
+// LoadSummary is the result of one `pushcert load` run (or of several shards merged). Latencies
+// are in microseconds. Histograms travel encoded (HdrHistogram V2, base64) so shards merge
+// losslessly: percentiles are recomputed from merged histograms, never averaged.
+type LoadSummary struct {
+	Format    string           `json:"format"`
+	Tool      Suite            `json:"tool"`
+	Target    Target           `json:"target"`
+	Plan      LoadPlan         `json:"plan"`
+	Started   time.Time        `json:"started"`
+	Finished  time.Time        `json:"finished"`
+	Steady    Window           `json:"steady"` // the phase that feeds the headline numbers
+	Metrics   []LatencyMetric  `json:"metrics"`
+	Delivery  Delivery         `json:"delivery"`
+	Errors    map[string]int64 `json:"errors"` // by close code ("4100") or kind ("dial", "auth-403")
+	Timeline  []Second         `json:"timeline"`
+	Generator Generator        `json:"generator"`
+	Checks    []Check          `json:"checks,omitempty"` // thresholds, seat-map agreement, ghost members
+	Valid     bool             `json:"valid"`
+	Invalid   []string         `json:"invalid,omitempty"` // why the run does not count (generator saturated, ...)
+	Shards    int              `json:"shards"`            // how many runs were merged into this one
+}
+
+// LoadPlan is what the run was asked to do.
+type LoadPlan struct {
+	Scenarios  []string `json:"scenarios"`
+	Clients    int      `json:"clients"`
+	Rooms      int      `json:"rooms"`
+	Rate       float64  `json:"rate"` // per second, scenario-specific meaning
+	DurationS  float64  `json:"duration_s"`
+	RampS      float64  `json:"ramp_s"`
+	DrainS     float64  `json:"drain_s"`
+	Shard      int      `json:"shard"` // 0-based index of this shard
+	ShardCount int      `json:"shard_count"`
+	Thresholds []string `json:"thresholds,omitempty"`
+}
+
+// Window is a span of the run, in seconds from its start.
+type Window struct {
+	FromS float64 `json:"from_s"`
+	ToS   float64 `json:"to_s"`
+}
+
+// LatencyMetric is one latency distribution: connect, subscribe, trigger, delivery, fanout,
+// client_event.
+type LatencyMetric struct {
+	Name      string             `json:"name"`
+	Count     int64              `json:"count"`
+	MinUS     float64            `json:"min_us"`
+	MeanUS    float64            `json:"mean_us"`
+	MaxUS     float64            `json:"max_us"`
+	Quantiles map[string]float64 `json:"quantiles_us"` // "50", "90", "95", "97", "99", "99.9", "99.99"
+	Histogram string             `json:"histogram"`    // base64 HdrHistogram V2, values in microseconds
+}
+
+// Delivery counts what the server had to deliver and what arrived.
+type Delivery struct {
+	Expected   int64   `json:"expected"`
+	Received   int64   `json:"received"`
+	Lost       int64   `json:"lost"`
+	Duplicates int64   `json:"duplicates"`
+	OutOfOrder int64   `json:"out_of_order"`
+	Reach      float64 `json:"reach"` // received unique / expected
+}
+
+// Second is one second of the run.
+type Second struct {
+	T           int     `json:"t"` // seconds from the start
+	Phase       string  `json:"phase"`
+	Connections int64   `json:"connections"`
+	Sent        int64   `json:"sent"`
+	Received    int64   `json:"received"`
+	Errors      int64   `json:"errors"`
+	P50US       float64 `json:"p50_us"`
+	P99US       float64 `json:"p99_us"`
+	MaxUS       float64 `json:"max_us"`
+}
+
+// Generator is the load generator's own cost, so a run that measured itself can be told apart.
+type Generator struct {
+	CPUSeconds      float64 `json:"cpu_seconds"`
+	CPUPercent      float64 `json:"cpu_percent"` // of one core, averaged over the run
+	MaxRSSKiB       int64   `json:"max_rss_kib"`
+	KiBPerClient    float64 `json:"kib_per_client"`
+	CPUPerMessageUS float64 `json:"cpu_per_message_us"`
+	LagP99US        float64 `json:"lag_p99_us"` // how late the pacer fired, p99
+	LagMaxUS        float64 `json:"lag_max_us"`
+	Saturated       bool    `json:"saturated"`
+}
+
+// Check is one pass/fail verdict of the run.
+type Check struct {
+	Name   string `json:"name"`
+	Pass   bool   `json:"pass"`
+	Detail string `json:"detail"`
+}
+
+// Quantiles reported for every latency metric, as percentiles.
+var Quantiles = []float64{50, 90, 95, 97, 99, 99.9, 99.99}
+
+// QuantileKey formats a percentile as a key of LatencyMetric.Quantiles.
+func QuantileKey(q float64) string { return fmt.Sprintf("%g", q) }
+
+// NewLatencyMetric summarises a histogram of microseconds.
+func NewLatencyMetric(name string, h *hdrhistogram.Histogram) (LatencyMetric, error) {
+	enc, err := h.Encode(hdrhistogram.V2CompressedEncodingCookieBase)
+	if err != nil {
+		return LatencyMetric{}, fmt.Errorf("encode %s histogram: %w", name, err)
+	}
+	m := LatencyMetric{Name: name, Count: h.TotalCount(), Histogram: base64.StdEncoding.EncodeToString(enc), Quantiles: map[string]float64{}}
+	if m.Count > 0 {
+		m.MinUS, m.MaxUS, m.MeanUS = float64(h.Min()), float64(h.Max()), h.Mean()
+		for _, q := range Quantiles {
+			m.Quantiles[QuantileKey(q)] = float64(h.ValueAtPercentile(q))
+		}
+	}
+	return m, nil
+}
+
+// DecodeHistogram returns the metric's histogram.
+func (m LatencyMetric) DecodeHistogram() (*hdrhistogram.Histogram, error) {
+	b, err := base64.StdEncoding.DecodeString(m.Histogram)
+	if err != nil {
+		return nil, fmt.Errorf("%s histogram: %w", m.Name, err)
+	}
+	h, err := hdrhistogram.Decode(b)
+	if err != nil {
+		return nil, fmt.Errorf("%s histogram: %w", m.Name, err)
+	}
+	return h, nil
+}
+
+// Metric returns the named latency metric.
+func (s *LoadSummary) Metric(name string) (LatencyMetric, bool) {
+	for _, m := range s.Metrics {
+		if m.Name == name {
+			return m, true
+		}
+	}
+	return LatencyMetric{}, false
+}

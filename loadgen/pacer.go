@@ -2,8 +2,12 @@ package loadgen
 
 import (
 	"context"
+	"runtime"
 	"time"
 )
+
+// spinWindow is how long before a due time the pacer stops sleeping and starts yielding.
+const spinWindow = 300 * time.Microsecond
 
 // Pacer is an open-model timetable: event i is due at Start + i/Rate, whatever happened to the
 // events before it. Latency is measured from the due time, not from when the event was sent.
@@ -27,7 +31,9 @@ func (p Pacer) Run(ctx context.Context, fire func(i int64, due time.Time), lag f
 	<-t.C
 	for i := int64(0); i < p.Count; i++ {
 		due := p.Due(i)
-		if d := time.Until(due); d > 0 {
+		// Sleep until just before the due time, then yield until it comes: a timer alone fires
+		// up to a millisecond late, and that lateness would land in every latency measured.
+		if d := time.Until(due) - spinWindow; d > 0 {
 			t.Reset(d)
 			select {
 			case <-ctx.Done():
@@ -36,6 +42,9 @@ func (p Pacer) Run(ctx context.Context, fire func(i int64, due time.Time), lag f
 			}
 		} else if ctx.Err() != nil {
 			return
+		}
+		for time.Now().Before(due) {
+			runtime.Gosched()
 		}
 		if lag != nil {
 			lag(time.Since(due))

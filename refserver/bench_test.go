@@ -47,7 +47,7 @@ func BenchmarkBroadcastQueue(b *testing.B) {
 	b.ReportAllocs()
 	b.ResetTimer()
 	for b.Loop() {
-		if n := ch.broadcast(pm, ""); n != subs {
+		if n := ch.broadcast(srv, pm, ""); n != subs {
 			b.Fatalf("queued %d, want %d", n, subs)
 		}
 		for _, c := range conns {
@@ -105,7 +105,7 @@ func benchFanout(b *testing.B, subs, burst int) {
 	for i := 0; i < b.N; i++ {
 		for j := 0; j < burst; j++ {
 			pm, _ := websocket.NewPreparedMessage(websocket.TextMessage, frameBytes)
-			ch.broadcast(pm, "")
+			ch.broadcast(ts.Server, pm, "")
 		}
 		want += int64(subs * burst * frameLen)
 		for received.Load() < want {

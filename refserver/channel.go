@@ -31,11 +31,15 @@ func newChannel(name string) *channel {
 
 // broadcast queues one prepared frame to every subscriber except the one whose socket id is
 // except; it returns how many were queued. It never blocks and never allocates per delivery.
-func (ch *channel) broadcast(pm *websocket.PreparedMessage, except string) int {
+func (ch *channel) broadcast(s *Server, pm *websocket.PreparedMessage, except string) int {
 	n := 0
+	faulty := s.cfg.Faults.deliveryFaults()
 	ch.mu.RLock()
 	for c := range ch.subs {
-		if c.socketID != except && !c.srv.dropDelivery() && c.enqueue(pm) {
+		if c.socketID == except || (faulty && s.faultyDeliver(c, pm)) {
+			continue
+		}
+		if c.enqueue(pm) {
 			n++
 		}
 	}
@@ -256,7 +260,7 @@ func (c *conn) clientEvent(m protocol.Message) {
 	if c.srv.cfg.Faults.EchoClientEvents {
 		except = ""
 	}
-	n := ch.broadcast(pm, except)
+	n := ch.broadcast(c.srv, pm, except)
 	c.srv.metrics.messagesOut.Add(float64(n))
 }
 

@@ -1,7 +1,12 @@
 package refserver
 
 import (
+	"sync"
+	"sync/atomic"
+	"time"
+
 	"fmt"
+	"github.com/gorilla/websocket"
 	"math/rand/v2"
 	"sort"
 	"strconv"
@@ -23,6 +28,121 @@ type Faults struct {
 	NoClientEventLimit    bool    // client events are never rate limited
 	SkipBodyMD5           bool    // the HTTP API does not check body_md5
 	PublicClientEvents    bool    // client events are relayed on public channels too
+	// Delivery faults for validating load measurements: a fraction of deliveries held back by
+	// exactly DelayBy, or queued twice.
+	DelayDeliveries     float64
+	DelayBy             time.Duration
+	DuplicateDeliveries float64
+}
+
+// FaultStats counts what the delivery faults did, so a test can compare the load generator's
+// counts with the truth.
+type FaultStats struct {
+	Dropped, Delayed, Duplicated int64
+}
+
+// faultState is the run-time side of the delivery faults.
+type faultState struct {
+	dropped, delayed, duplicated atomic.Int64
+	seen                         atomic.Int64 // deliveries considered by delay-deliveries
+	line                         *delayLine
+}
+
+// FaultStats returns the delivery faults' counts so far.
+func (s *Server) FaultStats() FaultStats {
+	return FaultStats{Dropped: s.faults.dropped.Load(), Delayed: s.faults.delayed.Load(), Duplicated: s.faults.duplicated.Load()}
+}
+
+// deliveryFaults is false on a correct server: then one branch is all a delivery pays.
+func (f Faults) deliveryFaults() bool {
+	return f.DropDeliveries > 0 || f.DelayDeliveries > 0 || f.DuplicateDeliveries > 0
+}
+
+// faultyDeliver applies the delivery faults to one delivery; it reports whether it took care of
+// the delivery (dropped or delayed) so the caller must not queue it.
+func (s *Server) faultyDeliver(c *conn, pm *websocket.PreparedMessage) bool {
+	f := s.cfg.Faults
+	switch {
+	case f.DropDeliveries > 0 && rand.Float64() < f.DropDeliveries:
+		s.faults.dropped.Add(1)
+		return true
+	case f.DelayDeliveries > 0 && s.faults.seen.Add(1)%int64(1/f.DelayDeliveries+0.5) == 0:
+		// Every n-th delivery, not a random draw: the delayed share is then exactly the fraction,
+		// and a measurement can be checked against it to the percentile.
+		s.faults.delayed.Add(1)
+		s.faults.line.add(time.Now().Add(f.DelayBy), c, pm)
+		return true
+	case f.DuplicateDeliveries > 0 && rand.Float64() < f.DuplicateDeliveries:
+		s.faults.duplicated.Add(1)
+		c.enqueue(pm)
+	}
+	return false
+}
+
+// delayLine releases held deliveries at their exact time: one goroutine sleeps until shortly
+// before the head's deadline and spins the rest, so the added delay is exact to microseconds
+// (a timer alone can be a millisecond late). The delay is constant, so arrival order is
+// deadline order.
+type delayLine struct {
+	mu    sync.Mutex
+	items []delayed
+	wake  chan struct{}
+}
+
+type delayed struct {
+	at time.Time
+	c  *conn
+	pm *websocket.PreparedMessage
+}
+
+func newDelayLine(stop <-chan struct{}) *delayLine {
+	l := &delayLine{wake: make(chan struct{}, 1)}
+	go l.run(stop)
+	return l
+}
+
+func (l *delayLine) add(at time.Time, c *conn, pm *websocket.PreparedMessage) {
+	l.mu.Lock()
+	l.items = append(l.items, delayed{at, c, pm})
+	l.mu.Unlock()
+	select {
+	case l.wake <- struct{}{}:
+	default:
+	}
+}
+
+func (l *delayLine) run(stop <-chan struct{}) {
+	const spin = 300 * time.Microsecond
+	for {
+		l.mu.Lock()
+		var head *delayed
+		if len(l.items) > 0 {
+			head = &l.items[0]
+		}
+		l.mu.Unlock()
+		if head == nil {
+			select {
+			case <-l.wake:
+				continue
+			case <-stop:
+				return
+			}
+		}
+		if d := time.Until(head.at) - spin; d > 0 {
+			select {
+			case <-time.After(d):
+			case <-stop:
+				return
+			}
+		}
+		for time.Now().Before(head.at) {
+		}
+		l.mu.Lock()
+		item := l.items[0]
+		l.items = l.items[1:]
+		l.mu.Unlock()
+		item.c.enqueue(item.pm)
+	}
 }
 
 // faultNames maps the names of `pushcert serve --fault` to the switches.
@@ -49,7 +169,32 @@ var faultNames = map[string]func(*Faults, string) error{
 	"no-client-event-limit":   func(f *Faults, _ string) error { f.NoClientEventLimit = true; return nil },
 	"skip-body-md5":           func(f *Faults, _ string) error { f.SkipBodyMD5 = true; return nil },
 	"public-client-events":    func(f *Faults, _ string) error { f.PublicClientEvents = true; return nil },
+	"delay-deliveries": func(f *Faults, v string) error {
+		frac, by, ok := strings.Cut(v, ":")
+		p, err1 := strconv.ParseFloat(frac, 64)
+		d, err2 := time.ParseDuration(by)
+		if !ok || err1 != nil || err2 != nil || p <= 0 || p > 1 || d <= 0 {
+			return fmt.Errorf("delay-deliveries=%s: want FRACTION:DURATION, e.g. 0.02:5ms", v)
+		}
+		f.DelayDeliveries, f.DelayBy = p, d
+		return nil
+	},
+	"duplicate-deliveries": func(f *Faults, v string) error {
+		if v == "" {
+			v = "0.01"
+		}
+		p, err := strconv.ParseFloat(v, 64)
+		if err != nil || p <= 0 || p > 1 {
+			return fmt.Errorf("duplicate-deliveries=%s: want a fraction in (0, 1]", v)
+		}
+		f.DuplicateDeliveries = p
+		return nil
+	},
 }
+
+// TimingFaults are faults that only a load measurement sees: no conformance case waits precisely
+// enough to notice a few milliseconds.
+var TimingFaults = []string{"delay-deliveries"}
 
 // FaultNames lists the names ParseFault accepts.
 func FaultNames() []string {
@@ -69,10 +214,4 @@ func ParseFault(f *Faults, spec string) error {
 		return fmt.Errorf("unknown fault %q (known: %s)", name, strings.Join(FaultNames(), ", "))
 	}
 	return set(f, value)
-}
-
-// dropDelivery is the drop-deliveries fault: true for the given fraction of deliveries.
-func (s *Server) dropDelivery() bool {
-	p := s.cfg.Faults.DropDeliveries
-	return p > 0 && rand.Float64() < p
 }

@@ -219,7 +219,7 @@ func (s *Server) deliverPublish(p Publish) {
 	if ch == nil {
 		return
 	}
-	s.metrics.messagesOut.Add(float64(ch.broadcast(pm, except)))
+	s.metrics.messagesOut.Add(float64(ch.broadcast(s, pm, except)))
 }
 
 // channelInfo answers the info attributes of one channel; attributes that do not apply to the

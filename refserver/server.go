@@ -28,6 +28,7 @@ type Server struct {
 	mux      *http.ServeMux
 	broker   Broker
 
+	faults  faultState
 	closing atomic.Bool
 	admitMu sync.Mutex     // orders connection registration against Shutdown
 	wg      sync.WaitGroup // every readLoop; a connection's readLoop ends after its socket closed
@@ -63,6 +64,9 @@ func New(cfg Config) (*Server, error) {
 	}
 	if err := s.broker.Start(s.deliverPublish); err != nil {
 		return nil, fmt.Errorf("broker: %w", err)
+	}
+	if cfg.Faults.DelayDeliveries > 0 {
+		s.faults.line = newDelayLine(s.stop)
 	}
 	s.routes()
 	go s.sweep()

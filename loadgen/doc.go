@@ -9,7 +9,8 @@
 //     readers rarely meet on a lock; one aggregator swaps and merges them every second into the
 //     interval log and the run's totals.
 //   - Every expected delivery is counted: reach, losses, duplicates and out-of-order arrivals.
-//   - Phases: ramp (connect), steady (the only phase that feeds the headline numbers), drain.
+//   - Phases: ramp (connect), steady (the only phase that sends, so the only one behind the
+//     delivery numbers), drain (waiting for what is still in flight).
 //   - The generator reports its own CPU, memory and schedule lag, and marks the run INVALID when
 //     it could not keep its timetable.
 package loadgen

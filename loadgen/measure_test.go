@@ -27,7 +27,7 @@ func faultyTarget(t *testing.T, f refserver.Faults) (*refserver.Server, *target.
 func availabilityRun(t *testing.T, tg *target.Target, clients int, rate float64, d time.Duration) *reports.LoadSummary {
 	t.Helper()
 	res, err := Run(context.Background(), Config{Target: tg, Scenarios: []string{ScenarioAvailability}, Clients: clients, Rooms: 1,
-		Rate: rate, Duration: d, Ramp: 300 * time.Millisecond, Drain: time.Second})
+		Rate: rate, Duration: d, Ramp: 300 * time.Millisecond, Drain: 3 * time.Second})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -43,13 +43,11 @@ type stripe struct {
 type metric struct {
 	name    string
 	stripes [numStripe]stripe
-	total   *hdrhistogram.Histogram // steady phase only; owned by the aggregator
-	all     *hdrhistogram.Histogram // every phase; owned by the aggregator
-	steady  atomic.Bool
+	all     *hdrhistogram.Histogram // the whole run; owned by the aggregator
 }
 
 func newMetric(name string) *metric {
-	m := &metric{name: name, total: newHist(), all: newHist()}
+	m := &metric{name: name, all: newHist()}
 	for i := range m.stripes {
 		m.stripes[i].h = newHist()
 	}
@@ -153,17 +151,9 @@ func (r *Recorder) Errors() map[string]int64 {
 	return out
 }
 
-// SetSteady says whether values recorded from now on feed the headline numbers.
-func (r *Recorder) SetSteady(on bool) {
-	for _, m := range r.metrics {
-		m.steady.Store(on)
-	}
-}
-
-// Total returns the headline (steady-phase) histogram of a metric; call after the run.
-func (r *Recorder) Total(name string) *hdrhistogram.Histogram { return r.metrics[name].total }
-
-// All returns the histogram of a metric over every phase; call after the run.
+// All returns the histogram of a metric over the run; call after the run. Only the steady phase
+// sends, so every delivery, fan-out, client-event, trigger and lag sample belongs to it, even
+// when it arrives during the drain; connect and subscribe samples come from the ramp.
 func (r *Recorder) All(name string) *hdrhistogram.Histogram { return r.metrics[name].all }
 
 // aggregate runs once a second until ctx ends: it swaps the stripes, writes the interval log,
@@ -187,9 +177,6 @@ func (r *Recorder) aggregate(stop <-chan struct{}, phase func() string) {
 			interval := newHist()
 			m.swap(interval, spares[n])
 			m.all.Merge(interval)
-			if m.steady.Load() {
-				m.total.Merge(interval)
-			}
 			if n == MetricDelivery && interval.TotalCount() > 0 {
 				sec.p50 = float64(interval.ValueAtPercentile(50))
 				sec.p99 = float64(interval.ValueAtPercentile(99))

@@ -131,7 +131,6 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	// Steady.
 	steadyFrom := time.Since(started).Seconds()
 	r.setPhase("steady")
-	r.rec.SetSteady(true)
 	steadyCtx, cancelSteady := context.WithTimeout(ctx, cfg.Duration+time.Second)
 	start := time.Now().Add(100 * time.Millisecond)
 	count := int64(cfg.Rate * cfg.Duration.Seconds())
@@ -154,7 +153,6 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	r.setPhase("drain")
 	waitDrain(ctx, r, cfg.Drain)
 	steadyTo := time.Since(started).Seconds()
-	r.rec.SetSteady(false)
 	for _, c := range r.clients {
 		if c.ws != nil {
 			c.ws.Close()

@@ -23,7 +23,7 @@ func embedded(t *testing.T, cfg refserver.Config) *target.Target {
 func TestSeatsAndAvailabilityAgainstEmbedded(t *testing.T) {
 	tg := embedded(t, refserver.Config{})
 	res, err := Run(context.Background(), Config{Target: tg, Scenarios: []string{ScenarioSeats, ScenarioAvailability},
-		Clients: 120, Rooms: 4, Rate: 40, Duration: 2 * time.Second, Ramp: 500 * time.Millisecond, Drain: time.Second})
+		Clients: 120, Rooms: 4, Rate: 40, Duration: 2 * time.Second, Ramp: 500 * time.Millisecond, Drain: 3 * time.Second})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -27,10 +27,7 @@ func (r *runner) summarize(started, finished time.Time, steadyFrom, steadyTo flo
 		},
 	}
 	for _, name := range AllMetrics {
-		h := r.rec.Total(name)
-		if name == MetricConnect || name == MetricSubscribe {
-			h = r.rec.All(name) // they happen during the ramp
-		}
+		h := r.rec.All(name)
 		if h.TotalCount() == 0 {
 			continue
 		}

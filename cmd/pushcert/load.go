@@ -127,7 +127,7 @@ func runLoad(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		failed = failed || !c.Pass
 		s.Checks = append(s.Checks, c)
 	}
-	if err := writeLoadConsole(stdout, s); err != nil {
+	if err := reports.WriteLoadConsole(stdout, s); err != nil {
 		fmt.Fprintln(stderr, "pushcert load:", err)
 		return exitFail
 	}
@@ -168,9 +168,9 @@ func writeLoadFiles(dir string, s *reports.LoadSummary) error {
 		return err
 	}
 	for _, m := range s.Metrics {
-		if err := writeFile(filepath.Join(dir, m.Name+".hgrm"), func(w io.Writer) error { return writeHgrm(w, m) }); err != nil {
+		if err := writeFile(filepath.Join(dir, m.Name+".hgrm"), func(w io.Writer) error { return reports.WriteHgrm(w, m) }); err != nil {
 			return err
 		}
 	}
-	return writeLoadHTML(filepath.Join(dir, "report.html"), s)
+	return writeFile(filepath.Join(dir, "report.html"), func(w io.Writer) error { return reports.WriteLoadHTML(w, s) })
 }

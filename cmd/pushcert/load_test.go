@@ -1,0 +1,110 @@
+package main
+
+import (
+	"bufio"
+	"encoding/json"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/pushcert/pushcert/reports"
+)
+
+func loadSummary(t *testing.T, path string) *reports.LoadSummary {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var s reports.LoadSummary
+	if err := json.Unmarshal(b, &s); err != nil {
+		t.Fatal(err)
+	}
+	return &s
+}
+
+// TestShardsMergeToOneRun runs one plan as two shard processes against a separate server,
+// merges their summaries, and compares the totals with one process running the whole plan.
+func TestShardsMergeToOneRun(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs three load processes")
+	}
+	dir := t.TempDir()
+	bin := filepath.Join(dir, "pushcert")
+	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("build: %v\n%s", err, out)
+	}
+	ln, _ := net.Listen("tcp", "127.0.0.1:0")
+	addr := ln.Addr().String()
+	ln.Close()
+	serve := exec.Command(bin, "serve", "--addr", addr, "--app-id", "1", "--key", "k", "--secret", "s", "--client-event-rate", "1000", "--log-level", "error")
+	stdout, _ := serve.StdoutPipe()
+	if err := serve.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { serve.Process.Signal(os.Interrupt); serve.Wait() }()
+	bufio.NewReader(stdout).ReadString('\n')
+
+	plan := []string{"load", "--target", "ws://" + addr, "--api-url", "http://" + addr, "--app-id", "1", "--key", "k", "--secret", "s",
+		"--scenario", "seats,availability", "--clients", "200", "--rooms", "4", "--rate", "20", "--duration", "2s", "--ramp", "500ms", "--quiet"}
+	run := func(out string, extra ...string) {
+		cmd := exec.Command(bin, append(append(plan, "--out", out), extra...)...)
+		if b, err := cmd.CombinedOutput(); err != nil && !strings.Contains(string(b), "INVALID") {
+			t.Errorf("%v: %v\n%s", extra, err, b)
+		}
+	}
+	var wg sync.WaitGroup
+	for _, sh := range []string{"1/2", "2/2"} {
+		wg.Add(1)
+		go func() { defer wg.Done(); run(filepath.Join(dir, "shard"+sh[:1]), "--shard", sh) }()
+	}
+	wg.Wait()
+	run(filepath.Join(dir, "single"))
+	merged := filepath.Join(dir, "merged", "summary.json")
+	code, out, errs := runCmd("report", "merge", filepath.Join(dir, "shard1", "summary.json"), filepath.Join(dir, "shard2", "summary.json"), "-o", merged)
+	if code != exitOK {
+		t.Fatalf("merge: exit %d\n%s\n%s", code, out, errs)
+	}
+	m, one := loadSummary(t, merged), loadSummary(t, filepath.Join(dir, "single", "summary.json"))
+	if m.Plan.Clients != one.Plan.Clients || m.Shards != 2 {
+		t.Errorf("merged plan: %d clients in %d shards; single: %d clients", m.Plan.Clients, m.Shards, one.Plan.Clients)
+	}
+	if m.Delivery.Expected != one.Delivery.Expected || m.Delivery.Received != one.Delivery.Received || m.Delivery.Lost != one.Delivery.Lost {
+		t.Errorf("delivery: merged %+v, single %+v", m.Delivery, one.Delivery)
+	}
+	for _, name := range []string{"connect", "subscribe", "delivery", "client_event", "fanout"} {
+		a, _ := m.Metric(name)
+		b, _ := one.Metric(name)
+		if a.Count != b.Count || a.Count == 0 {
+			t.Errorf("%s: merged count %d, single %d", name, a.Count, b.Count)
+		}
+	}
+	for _, f := range []string{"report.html", "delivery.hgrm"} {
+		if _, err := os.Stat(filepath.Join(dir, "merged", f)); err != nil {
+			t.Errorf("merged %s: %v", f, err)
+		}
+	}
+}
+
+func TestReportCompareGatesRegressions(t *testing.T) {
+	dir := t.TempDir()
+	base := filepath.Join(dir, "base", "summary.json")
+	if code, out, errs := runCmd("load", "--clients", "40", "--rooms", "2", "--duration", "1s", "--ramp", "200ms", "--quiet", "--out", filepath.Dir(base)); code != exitOK && code != exitFail {
+		t.Fatalf("load: exit %d\n%s\n%s", code, out, errs)
+	}
+	if code, _, _ := runCmd("report", "compare", base, base, "--max-regression", "10%"); code != exitOK {
+		t.Errorf("a run compared with itself: exit %d, want 0", code)
+	}
+	s := loadSummary(t, base)
+	s.Delivery.Reach -= 0.01
+	worse := filepath.Join(dir, "worse.json")
+	b, _ := json.Marshal(s)
+	os.WriteFile(worse, b, 0o644)
+	if code, out, _ := runCmd("report", "compare", base, worse); code != exitFail {
+		t.Errorf("lower reach: exit %d, want %d\n%s", code, exitFail, out)
+	}
+}

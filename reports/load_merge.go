@@ -1,0 +1,227 @@
+package reports
+
+import (
+	"errors"
+	"fmt"
+	"slices"
+	"strconv"
+
+	"github.com/HdrHistogram/hdrhistogram-go"
+)
+
+// MergeLoad merges the summaries of several shards of one run (several load processes or machines)
+// into one, without losing precision where precision can be kept:
+//
+//   - Latency metrics: the histograms of each name are decoded and merged, and every statistic
+//     (count, min, mean, max, quantiles) is recomputed from the merged histogram. Percentiles are
+//     never averaged.
+//   - Delivery: counters are summed; Lost and Reach are recomputed from the sums (see mergeDelivery).
+//   - Errors are summed by code.
+//   - Timeline: seconds with the same T are combined; connections, sent, received and errors are
+//     summed. The per-second p50, p99 and max are NOT exact: a second's histogram is not kept, so
+//     the merged value is the largest of the shards' values (exact for max, an upper bound for the
+//     percentiles). The headline percentiles come from the merged histograms and are exact.
+//   - Generator: CPU seconds and RSS are summed (the fleet's cost); CPU percent is the busiest
+//     shard's (saturation is per machine); KiB per client and CPU per message are recomputed
+//     from the sums; lag is the worst shard's; saturated if any shard was.
+//   - Plan: clients are summed, ShardCount is len(parts), Shard is 0.
+//   - Valid only if every shard is valid; invalid reasons are unioned (prefixed by the shard
+//     index); checks are concatenated with the shard index in their names.
+//   - Started is the earliest, Finished the latest, Shards the sum (merging merged files works).
+//
+// Every part must have the current Format and the same scenarios; the parts are not modified.
+func MergeLoad(parts []*LoadSummary) (*LoadSummary, error) {
+	if len(parts) == 0 {
+		return nil, errors.New("reports: merge: no summaries")
+	}
+	for i, p := range parts {
+		if p == nil {
+			return nil, fmt.Errorf("reports: merge: summary %d is nil", i)
+		}
+		if p.Format != LoadFormat {
+			return nil, fmt.Errorf("reports: merge: summary %d has format %q, want %q", i, p.Format, LoadFormat)
+		}
+		if !sameSet(p.Plan.Scenarios, parts[0].Plan.Scenarios) {
+			return nil, fmt.Errorf("reports: merge: summary %d ran scenarios %v, summary 0 ran %v", i, p.Plan.Scenarios, parts[0].Plan.Scenarios)
+		}
+	}
+	first := parts[0]
+	out := &LoadSummary{
+		Format:   LoadFormat,
+		Tool:     first.Tool,
+		Target:   first.Target,
+		Plan:     first.Plan,
+		Started:  first.Started,
+		Finished: first.Finished,
+		Steady:   first.Steady,
+		Errors:   map[string]int64{},
+		Valid:    true,
+	}
+	out.Plan.Scenarios = slices.Clone(first.Plan.Scenarios)
+	out.Plan.Thresholds = slices.Clone(first.Plan.Thresholds)
+	out.Plan.Clients, out.Plan.Shard, out.Plan.ShardCount = 0, 0, len(parts)
+
+	var messages float64 // messages the generators handled, recovered from CPU per message
+	for i, p := range parts {
+		out.Plan.Clients += p.Plan.Clients
+		if !p.Started.IsZero() && (out.Started.IsZero() || p.Started.Before(out.Started)) {
+			out.Started = p.Started
+		}
+		if p.Finished.After(out.Finished) {
+			out.Finished = p.Finished
+		}
+		out.Steady.FromS = min(out.Steady.FromS, p.Steady.FromS)
+		out.Steady.ToS = max(out.Steady.ToS, p.Steady.ToS)
+		out.Shards += max(p.Shards, 1)
+		for k, v := range p.Errors {
+			out.Errors[k] += v
+		}
+		if !p.Valid {
+			out.Valid = false
+		}
+		for _, r := range p.Invalid {
+			r = "shard " + strconv.Itoa(i) + ": " + r
+			if !slices.Contains(out.Invalid, r) {
+				out.Invalid = append(out.Invalid, r)
+			}
+		}
+		for _, c := range p.Checks {
+			c.Name = "shard " + strconv.Itoa(i) + ": " + c.Name
+			out.Checks = append(out.Checks, c)
+		}
+		out.Delivery = addDelivery(out.Delivery, p.Delivery)
+
+		g := p.Generator
+		og := &out.Generator
+		og.CPUSeconds += g.CPUSeconds
+		og.CPUPercent = max(og.CPUPercent, g.CPUPercent)
+		og.MaxRSSKiB += g.MaxRSSKiB
+		og.LagP99US = max(og.LagP99US, g.LagP99US)
+		og.LagMaxUS = max(og.LagMaxUS, g.LagMaxUS)
+		og.Saturated = og.Saturated || g.Saturated
+		if g.CPUPerMessageUS > 0 {
+			messages += g.CPUSeconds * 1e6 / g.CPUPerMessageUS
+		}
+	}
+	if out.Plan.Clients > 0 {
+		out.Generator.KiBPerClient = float64(out.Generator.MaxRSSKiB) / float64(out.Plan.Clients)
+	}
+	if messages > 0 {
+		out.Generator.CPUPerMessageUS = out.Generator.CPUSeconds * 1e6 / messages
+	}
+	out.Delivery = finishDelivery(out.Delivery)
+
+	metrics, err := mergeMetrics(parts)
+	if err != nil {
+		return nil, err
+	}
+	out.Metrics = metrics
+	out.Timeline = mergeTimelines(parts)
+	return out, nil
+}
+
+func addDelivery(a, b Delivery) Delivery {
+	a.Expected += b.Expected
+	a.Received += b.Received
+	a.Duplicates += b.Duplicates
+	a.OutOfOrder += b.OutOfOrder
+	return a
+}
+
+// finishDelivery recomputes the derived counters. Received counts duplicates (as the recorder
+// does), so the unique arrivals are Received - Duplicates; Lost is what remains of Expected and
+// never negative; Reach is unique arrivals over Expected, and 0 when nothing was expected.
+func finishDelivery(d Delivery) Delivery {
+	unique := d.Received - d.Duplicates
+	d.Lost = max(d.Expected-unique, 0)
+	d.Reach = 0
+	if d.Expected > 0 {
+		d.Reach = float64(unique) / float64(d.Expected)
+	}
+	return d
+}
+
+// mergeMetrics merges the histograms of each metric name, in order of first appearance.
+func mergeMetrics(parts []*LoadSummary) ([]LatencyMetric, error) {
+	var names []string
+	merged := map[string]*hdrhistogram.Histogram{}
+	for i, p := range parts {
+		for _, m := range p.Metrics {
+			if m.Histogram == "" {
+				if m.Count > 0 {
+					return nil, fmt.Errorf("reports: merge: shard %d metric %s has %d values but no histogram", i, m.Name, m.Count)
+				}
+				if _, ok := merged[m.Name]; !ok {
+					names = append(names, m.Name)
+					merged[m.Name] = nil
+				}
+				continue
+			}
+			h, err := m.DecodeHistogram()
+			if err != nil {
+				return nil, fmt.Errorf("reports: merge: shard %d: %w", i, err)
+			}
+			into := merged[m.Name]
+			if into == nil {
+				if _, ok := merged[m.Name]; !ok {
+					names = append(names, m.Name)
+				}
+				into = hdrhistogram.New(h.LowestTrackableValue(), h.HighestTrackableValue(), int(h.SignificantFigures()))
+				merged[m.Name] = into
+			}
+			if dropped := into.Merge(h); dropped > 0 {
+				return nil, fmt.Errorf("reports: merge: shard %d metric %s: %d values outside the histogram range", i, m.Name, dropped)
+			}
+		}
+	}
+	out := make([]LatencyMetric, 0, len(names))
+	for _, n := range names {
+		h := merged[n]
+		if h == nil {
+			out = append(out, LatencyMetric{Name: n, Quantiles: map[string]float64{}})
+			continue
+		}
+		m, err := NewLatencyMetric(n, h)
+		if err != nil {
+			return nil, fmt.Errorf("reports: merge: %w", err)
+		}
+		out = append(out, m)
+	}
+	return out, nil
+}
+
+// mergeTimelines combines the seconds of every shard by T; see MergeLoad for what is exact.
+func mergeTimelines(parts []*LoadSummary) []Second {
+	byT := map[int]int{}
+	var out []Second
+	for _, p := range parts {
+		for _, s := range p.Timeline {
+			i, ok := byT[s.T]
+			if !ok {
+				byT[s.T] = len(out)
+				out = append(out, s)
+				continue
+			}
+			o := &out[i]
+			if o.Phase == "" {
+				o.Phase = s.Phase
+			}
+			o.Connections += s.Connections
+			o.Sent += s.Sent
+			o.Received += s.Received
+			o.Errors += s.Errors
+			o.P50US = max(o.P50US, s.P50US)
+			o.P99US = max(o.P99US, s.P99US)
+			o.MaxUS = max(o.MaxUS, s.MaxUS)
+		}
+	}
+	slices.SortFunc(out, func(a, b Second) int { return a.T - b.T })
+	return out
+}
+
+func sameSet(a, b []string) bool {
+	a, b = slices.Clone(a), slices.Clone(b)
+	slices.Sort(a)
+	slices.Sort(b)
+	return slices.Equal(slices.Compact(a), slices.Compact(b))
+}

@@ -131,18 +131,25 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	// Steady.
 	steadyFrom := time.Since(started).Seconds()
 	r.setPhase("steady")
-	steadyCtx, cancelSteady := context.WithTimeout(ctx, cfg.Duration+time.Second)
+	steadyCtx, cancelSteady := context.WithTimeout(ctx, cfg.Duration+2*time.Second)
 	start := time.Now().Add(100 * time.Millisecond)
 	count := int64(cfg.Rate * cfg.Duration.Seconds())
 	var senders sync.WaitGroup
+	// Each room's timetable is shifted by a share of the interval, so that the rooms' events are
+	// spread evenly in time instead of all falling on the same instants (a burst the plan never
+	// asked for would measure as latency).
+	interval := time.Duration(float64(time.Second) / cfg.Rate)
+	slots := time.Duration(2 * len(r.rooms))
 	for _, rm := range r.rooms {
 		if r.seats {
+			offset := interval * time.Duration(2*rm.idx) / slots
 			senders.Add(1)
-			go func() { defer senders.Done(); r.runSeats(steadyCtx, rm, start, count) }()
+			go func() { defer senders.Done(); r.runSeats(steadyCtx, rm, start.Add(offset), count) }()
 		}
 		if r.avail && rm.idx%cfg.Shards == cfg.Shard {
+			offset := interval * time.Duration(2*rm.idx+1) / slots
 			senders.Add(1)
-			go func() { defer senders.Done(); r.runAvailability(steadyCtx, rm, start, count) }()
+			go func() { defer senders.Done(); r.runAvailability(steadyCtx, rm, start.Add(offset), count) }()
 		}
 	}
 	senders.Wait()

@@ -33,9 +33,9 @@ type lclient struct {
 	alive    bool
 
 	// Owned by the reader goroutine until it ends.
-	lastSeq  []int64 // per sender position in the room: the last seat-change seq seen
-	lastAvl  int64   // the last availability seq seen
-	seats    []int8  // the seat map as this client saw it: sender pos*seatsPerMember+j -> action+1
+	lastSeq  []seqWindow // per sender position in the room: the seat-change seqs seen
+	lastAvl  seqWindow   // the availability seqs seen
+	seats    []int8      // the seat map as this client saw it: sender pos*seatsPerMember+j -> action+1
 	received int64
 	readDone chan struct{}
 }
@@ -251,22 +251,55 @@ func (c *lclient) read() {
 	}
 }
 
-// count records one arrival of seq from a sender whose last seq was *last; it reports whether
-// the arrival was new.
-func (c *lclient) count(last *int64, seq int64) bool {
+// count records one arrival of seq from a sender; it reports whether the arrival was new.
+func (c *lclient) count(w *seqWindow, seq int64) bool {
 	r := c.r
 	r.rec.Received.Add(1)
 	c.received++
+	dup, late := w.arrive(seq)
 	switch {
-	case seq == *last:
+	case dup:
 		r.rec.Duplicates.Add(1)
 		return false
-	case seq < *last:
+	case late:
 		r.rec.OutOfOrder.Add(1)
-		return true
 	}
-	*last = seq
 	return true
+}
+
+// seqWindow remembers the highest seq of a sender and which of the 64 below it arrived, so a
+// duplicate that comes after later events is still told from a reordering.
+type seqWindow struct {
+	last int64  // highest seq seen; -1 before any
+	seen uint64 // bit i: seq last-1-i arrived
+}
+
+func newSeqWindow() seqWindow { return seqWindow{last: -1} }
+
+// arrive records seq: dup when it was seen before, late when it came after a higher one.
+func (w *seqWindow) arrive(seq int64) (dup, late bool) {
+	switch {
+	case seq > w.last:
+		shift := seq - w.last
+		if w.last < 0 || shift > 64 {
+			w.seen = 0
+		} else {
+			w.seen = w.seen<<shift | 1<<(shift-1)
+		}
+		w.last = seq
+		return false, false
+	case seq == w.last:
+		return true, false
+	}
+	back := w.last - 1 - seq
+	if back >= 64 {
+		return false, true // too far back to remember: counted as a reordering
+	}
+	if w.seen&(1<<back) != 0 {
+		return true, true
+	}
+	w.seen |= 1 << back
+	return false, true
 }
 
 func asCloseError(err error, target **websocket.CloseError) bool {

@@ -246,10 +246,10 @@ func (r *runner) startApp() (func(), error) {
 		if err != nil {
 			return nil, err
 		}
-		lc := &lclient{idx: c, pos: c / cfg.Rooms, room: rm, r: r, token: tok, readDone: make(chan struct{}), lastAvl: -1}
-		lc.lastSeq = make([]int64, len(rm.members))
+		lc := &lclient{idx: c, pos: c / cfg.Rooms, room: rm, r: r, token: tok, readDone: make(chan struct{}), lastAvl: newSeqWindow()}
+		lc.lastSeq = make([]seqWindow, len(rm.members))
 		for i := range lc.lastSeq {
-			lc.lastSeq[i] = -1
+			lc.lastSeq[i] = newSeqWindow()
 		}
 		lc.seats = make([]int8, len(rm.members)*seatsPerMember)
 		rm.own = append(rm.own, lc)

@@ -2,6 +2,7 @@ package loadgen
 
 import (
 	"fmt"
+	"math"
 	"slices"
 	"time"
 
@@ -17,7 +18,7 @@ func (r *runner) summarize(started, finished time.Time, steadyFrom, steadyTo flo
 		Target:   reports.Target{WebSocketURL: t.WebSocketURL, APIURL: t.APIURL, AppID: t.AppID, Embedded: t.Embedded},
 		Started:  started.UTC(),
 		Finished: finished.UTC(),
-		Steady:   reports.Window{FromS: steadyFrom, ToS: steadyTo},
+		Steady:   reports.Window{FromS: math.Round(steadyFrom*10) / 10, ToS: math.Round(steadyTo*10) / 10},
 		Errors:   r.rec.Errors(),
 		Shards:   1,
 		Plan: reports.LoadPlan{

@@ -47,7 +47,7 @@ func WriteLoadConsole(w io.Writer, s *LoadSummary) error {
 	}
 
 	line("")
-	line("Latency (ms, steady phase)")
+	line("Latency (ms; connect and subscribe during the ramp, the rest during the steady phase)")
 	writeTable(line, latencyRows(s.Metrics, "-"), 2)
 
 	line("")

@@ -156,7 +156,7 @@ func newLoadPage(s *LoadSummary) (*loadPage, error) {
 			return nil, err
 		}
 		p.Percentiles = &loadPlot{Title: "Latency by percentile", SVG: template.HTML(svg), Legend: pp.Legend,
-			Note: "HdrHistogram percentile plot of the steady phase: the x axis spreads the tail, each step right is ten times rarer."}
+			Note: "HdrHistogram percentile plot: the x axis spreads the tail, each step right is ten times rarer."}
 	}
 	if len(s.Timeline) == 0 {
 		p.NoTimeline = true

@@ -129,6 +129,7 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	connected := r.rec.Connections.Load()
 
 	// Steady.
+	cpuSteady0 := cpuTime()
 	steadyFrom := time.Since(started).Seconds()
 	r.setPhase("steady")
 	steadyCtx, cancelSteady := context.WithTimeout(ctx, cfg.Duration+2*time.Second)
@@ -160,6 +161,7 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	r.setPhase("drain")
 	waitDrain(ctx, r, cfg.Drain)
 	steadyTo := time.Since(started).Seconds()
+	cpuSteady := cpuTime() - cpuSteady0
 	for _, c := range r.clients {
 		if c.ws != nil {
 			c.ws.Close()
@@ -185,8 +187,8 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	if len(r.clients) > 0 {
 		g.KiBPerClient = float64(rssRamped-rss0) / float64(len(r.clients))
 	}
-	if s.Delivery.Received > 0 {
-		g.CPUPerMessageUS = cpu.Seconds() * 1e6 / float64(s.Delivery.Received)
+	if s.Delivery.Received > 0 { // the steady and drain phases' CPU: receiving is what they do
+		g.CPUPerMessageUS = cpuSteady.Seconds() * 1e6 / float64(s.Delivery.Received)
 	}
 	if lag, ok := s.Metric(MetricLag); ok {
 		g.LagP99US, g.LagMaxUS = lag.Quantiles["99"], lag.MaxUS
@@ -247,11 +249,13 @@ func (r *runner) startApp() (func(), error) {
 			return nil, err
 		}
 		lc := &lclient{idx: c, pos: c / cfg.Rooms, room: rm, r: r, token: tok, readDone: make(chan struct{}), lastAvl: newSeqWindow()}
-		lc.lastSeq = make([]seqWindow, len(rm.members))
-		for i := range lc.lastSeq {
-			lc.lastSeq[i] = newSeqWindow()
+		if r.seats { // per-sender state: rooms of seats are presence channels, 100 members at most
+			lc.lastSeq = make([]seqWindow, len(rm.members))
+			for i := range lc.lastSeq {
+				lc.lastSeq[i] = newSeqWindow()
+			}
+			lc.seats = make([]int8, len(rm.members)*seatsPerMember)
 		}
-		lc.seats = make([]int8, len(rm.members)*seatsPerMember)
 		rm.own = append(rm.own, lc)
 		r.clients = append(r.clients, lc)
 	}

@@ -27,15 +27,20 @@ type lclient struct {
 	r     *runner
 	token ticketing.Token
 
+	channels  []string // set for ephemeral clients: their own channels instead of the room's
+	ephemeral bool     // churn and private clients: frames are read and dropped, not counted
+
 	ws       *websocket.Conn
 	wmu      sync.Mutex
 	socketID string
 	alive    bool
 
 	// Owned by the reader goroutine until it ends.
-	lastSeq  []seqWindow // per sender position in the room: the seat-change seqs seen
-	lastAvl  seqWindow   // the availability seqs seen
-	seats    []int8      // the seat map as this client saw it: sender pos*seatsPerMember+j -> action+1
+	lastSeq  []seqWindow     // per sender position in the room: the seat-change seqs seen
+	lastAvl  seqWindow       // the availability seqs seen
+	seats    []int8          // the seat map as this client saw it: sender pos*seatsPerMember+j -> action+1
+	members  map[string]bool // with churn: the room's presence members as this client saw them
+	memMu    sync.Mutex      // members is read by the drain while the reader writes it
 	received int64
 	readDone chan struct{}
 }
@@ -131,6 +136,16 @@ func (c *lclient) awaitSubscribed(ch string) error {
 		}
 		switch {
 		case m.Event == protocol.EventSubscriptionSucceeded && m.Channel == ch:
+			if c.members != nil && protocol.KindOf(ch) == protocol.Presence {
+				var d struct {
+					Presence protocol.PresenceData `json:"presence"`
+				}
+				if err := m.DecodeData(&d); err == nil {
+					for _, id := range d.Presence.IDs {
+						c.members[id] = true
+					}
+				}
+			}
 			return nil
 		case m.Event == protocol.EventError:
 			return fmt.Errorf("subscribe %s: %s", ch, frame)
@@ -167,16 +182,18 @@ func (c *lclient) authorize(ctx context.Context, ch string) (string, string, err
 }
 
 var (
-	evPrefix    = []byte(`"event":"`)
-	evSeat      = []byte("seat.changed")
-	evSeatCE    = []byte("client-seat.changed")
-	evAvail     = []byte("availability.updated")
-	evPing      = []byte(protocol.EventPing)
-	keySeat     = []byte(`"s":`)
-	keySeatQ    = []byte(`\"s\":`)
-	keyAction   = []byte(`"a":`)
-	keyActionQ  = []byte(`\"a\":`)
-	pongMessage = protocol.FramePong
+	evPrefix        = []byte(`"event":"`)
+	evSeat          = []byte("seat.changed")
+	evSeatCE        = []byte("client-seat.changed")
+	evAvail         = []byte("availability.updated")
+	evPing          = []byte(protocol.EventPing)
+	evMemberAdded   = []byte(protocol.EventMemberAdded)
+	evMemberRemoved = []byte(protocol.EventMemberRemoved)
+	keySeat         = []byte(`"s":`)
+	keySeatQ        = []byte(`\"s\":`)
+	keyAction       = []byte(`"a":`)
+	keyActionQ      = []byte(`\"a\":`)
+	pongMessage     = protocol.FramePong
 )
 
 func eventName(frame []byte) []byte {
@@ -215,6 +232,12 @@ func (c *lclient) read() {
 			continue
 		}
 		frame := buf.Bytes()
+		if c.ephemeral {
+			if bytes.Equal(eventName(frame), evPing) {
+				_ = c.write(pongMessage)
+			}
+			continue
+		}
 		now := time.Now()
 		name := eventName(frame)
 		switch {
@@ -247,6 +270,18 @@ func (c *lclient) read() {
 			}
 		case bytes.Equal(name, evPing):
 			_ = c.write(pongMessage)
+		case c.members != nil && (bytes.Equal(name, evMemberAdded) || bytes.Equal(name, evMemberRemoved)):
+			m, err := protocol.DecodeMessage(frame)
+			var d struct {
+				UserID string `json:"user_id"`
+			}
+			if err != nil || m.DecodeData(&d) != nil {
+				r.rec.Error("bad-frame")
+				continue
+			}
+			c.memMu.Lock()
+			c.members[d.UserID] = bytes.Equal(name, evMemberAdded)
+			c.memMu.Unlock()
 		}
 	}
 }

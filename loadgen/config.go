@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/pushcert/pushcert/internal/target"
@@ -14,23 +16,27 @@ import (
 const (
 	ScenarioSeats        = "seats"
 	ScenarioAvailability = "availability"
+	ScenarioChurn        = "churn"
+	ScenarioPrivate      = "private"
 )
 
 // Scenarios lists what Run can do.
-var Scenarios = []string{ScenarioSeats, ScenarioAvailability}
+var Scenarios = []string{ScenarioSeats, ScenarioAvailability, ScenarioChurn, ScenarioPrivate}
 
 // Config shapes a run.
 type Config struct {
 	Target    *target.Target
 	Scenarios []string
-	Clients   int           // simulated clients in all shards
-	Rooms     int           // events (rooms); client c is in room c % Rooms
-	Rate      float64       // per room and second: seat changes (seats) or publishes (availability)
-	Duration  time.Duration // steady phase
-	Ramp      time.Duration // connecting the clients
-	Drain     time.Duration // after the last send, waiting for deliveries
-	Shard     int           // 0-based
-	Shards    int           // 1 when not sharded
+	Clients   int     // simulated clients in all shards
+	Rooms     int     // events (rooms); client c is in room c % Rooms
+	Rate      float64 // per room and second: seat changes, publishes, or churning and private clients
+	// Lifetime is how long a churning client stays in its room before it disconnects.
+	Lifetime time.Duration
+	Duration time.Duration // steady phase
+	Ramp     time.Duration // connecting the clients
+	Drain    time.Duration // after the last send, waiting for deliveries
+	Shard    int           // 0-based
+	Shards   int           // 1 when not sharded
 	// Sources are local addresses to spread client sockets over (127.0.0.1, 127.0.0.2, ...), past
 	// the ~28k ephemeral ports of one source.
 	Sources []net.IP
@@ -70,6 +76,9 @@ func (c *Config) setDefaults() {
 	if len(c.Sources) == 0 {
 		c.Sources = []net.IP{net.IPv4(127, 0, 0, 1)}
 	}
+	if c.Lifetime == 0 {
+		c.Lifetime = 2 * time.Second
+	}
 	if c.MaxInFlight == 0 {
 		c.MaxInFlight = 512
 	}
@@ -82,8 +91,8 @@ func (c Config) Validate() error {
 		errs = append(errs, errors.New("no target"))
 	}
 	for _, s := range c.Scenarios {
-		if s != ScenarioSeats && s != ScenarioAvailability {
-			errs = append(errs, fmt.Errorf("unknown scenario %q (seats, availability)", s))
+		if !slices.Contains(Scenarios, s) {
+			errs = append(errs, fmt.Errorf("unknown scenario %q (%s)", s, strings.Join(Scenarios, ", ")))
 		}
 	}
 	if c.Clients < 2 || c.Rooms < 1 || c.Clients < c.Rooms*2 {

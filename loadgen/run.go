@@ -64,9 +64,19 @@ type runner struct {
 	sem     chan struct{}
 	seats   bool
 	avail   bool
+	churn   bool
+	priv    bool
+	dir     *ticketing.Directory
+	// the presence user ids of churn and private clients, to find ghosts at the end
+	ghostMu    sync.Mutex
+	gone       map[string]bool
+	ephemerals sync.WaitGroup
 }
 
 func (r *runner) channelsOf(c *lclient) []string {
+	if c.channels != nil {
+		return c.channels
+	}
 	var out []string
 	if r.seats {
 		out = append(out, c.room.seats)
@@ -100,6 +110,9 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 		sem:   make(chan struct{}, cfg.MaxInFlight),
 		seats: slices.Contains(cfg.Scenarios, ScenarioSeats),
 		avail: slices.Contains(cfg.Scenarios, ScenarioAvailability),
+		churn: slices.Contains(cfg.Scenarios, ScenarioChurn),
+		priv:  slices.Contains(cfg.Scenarios, ScenarioPrivate),
+		gone:  map[string]bool{},
 	}
 	r.setPhase("ramp")
 	stopApp, err := r.startApp()
@@ -152,10 +165,17 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 			senders.Add(1)
 			go func() { defer senders.Done(); r.runAvailability(steadyCtx, rm, start.Add(offset), count) }()
 		}
+		if (r.churn || r.priv) && rm.idx%cfg.Shards == cfg.Shard {
+			offset := interval * time.Duration(2*rm.idx+1) / slots
+			senders.Add(1)
+			go func() { defer senders.Done(); r.runEphemeral(steadyCtx, rm, start.Add(offset), count) }()
+		}
 	}
 	senders.Wait()
 	cancelSteady()
+	ephemerals := &r.ephemerals
 	r.expect(count)
+	ephemerals.Wait()
 
 	// Drain: no more sends; deliveries in flight may still arrive.
 	r.setPhase("drain")
@@ -178,6 +198,9 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	finished := time.Now()
 
 	s := r.summarize(started, finished, steadyFrom, steadyTo, count, connected)
+	if r.churn || r.priv {
+		s.Checks = append(s.Checks, r.ghostCheck(ctx))
+	}
 	cpu := cpuTime() - cpu0
 	wall := finished.Sub(started).Seconds()
 	g := &s.Generator
@@ -205,10 +228,12 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	return &Result{Summary: s, Recorder: r.rec}, nil
 }
 
+// waitDrain waits until every expected delivery arrived and, with churn, every departed member's
+// member_removed, or until d passed.
 func waitDrain(ctx context.Context, r *runner, d time.Duration) {
 	deadline := time.Now().Add(d)
 	for time.Now().Before(deadline) && ctx.Err() == nil {
-		if r.rec.Received.Load()-r.rec.Duplicates.Load() >= r.rec.Expected.Load() {
+		if r.rec.Received.Load()-r.rec.Duplicates.Load() >= r.rec.Expected.Load() && r.ghostsSeen() == 0 {
 			return
 		}
 		time.Sleep(20 * time.Millisecond)
@@ -219,6 +244,7 @@ func waitDrain(ctx context.Context, r *runner, d time.Duration) {
 func (r *runner) startApp() (func(), error) {
 	cfg := r.cfg
 	dir := ticketing.NewDirectoryFrom(1 + rand.IntN(1_000_000_000))
+	r.dir = dir
 	auth, err := ticketing.NewAuthHandler(ticketing.AuthConfig{Key: cfg.Target.Key, Secret: cfg.Target.Secret, Directory: dir, RateLimit: -1})
 	if err != nil {
 		return nil, err
@@ -255,6 +281,9 @@ func (r *runner) startApp() (func(), error) {
 				lc.lastSeq[i] = newSeqWindow()
 			}
 			lc.seats = make([]int8, len(rm.members)*seatsPerMember)
+		}
+		if r.churn {
+			lc.members = map[string]bool{}
 		}
 		rm.own = append(rm.own, lc)
 		r.clients = append(r.clients, lc)

@@ -58,3 +58,34 @@ func mustMetric(t *testing.T, ms []reportsMetric, name string) reportsMetric {
 }
 
 type reportsMetric = reports.LatencyMetric
+
+// TestChurnLeavesNoGhosts: clients come and go in the seat rooms; at the end neither the server
+// nor the staying members list any of them. With member_removed suppressed, the members see ghosts.
+func TestChurnLeavesNoGhosts(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		faults refserver.Faults
+		pass   bool
+	}{{"correct server", refserver.Faults{}, true}, {"no member_removed", refserver.Faults{NoMemberRemoved: true}, false}} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, tg := faultyTarget(t, tc.faults)
+			res, err := Run(context.Background(), Config{Target: tg, Scenarios: []string{ScenarioSeats, ScenarioChurn, ScenarioPrivate},
+				Clients: 40, Rooms: 2, Rate: 10, Duration: 2 * time.Second, Ramp: 300 * time.Millisecond, Drain: 3 * time.Second, Lifetime: 300 * time.Millisecond})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var ghost *reports.Check
+			for i, c := range res.Summary.Checks {
+				if c.Name == "no ghost members" {
+					ghost = &res.Summary.Checks[i]
+				}
+			}
+			if ghost == nil || ghost.Pass != tc.pass {
+				t.Fatalf("ghost check: %+v, want pass=%v", ghost, tc.pass)
+			}
+			if m, ok := res.Summary.Metric(MetricSubscribe); !ok || m.Count < 40+2*20 {
+				t.Errorf("subscribe samples: %+v", m)
+			}
+		})
+	}
+}

@@ -34,11 +34,12 @@ func runLoad(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	scenarios := fs.StringSlice("scenario", []string{loadgen.ScenarioSeats}, "scenarios to run together: "+strings.Join(loadgen.Scenarios, ", "))
 	clients := fs.Int("clients", 1000, "simulated clients in all shards")
 	rooms := fs.Int("rooms", 0, "events (rooms); default one per 100 clients")
-	rate := fs.Float64("rate", 5, "per room and second: seat changes (seats) or publishes (availability)")
+	rate := fs.Float64("rate", 5, "per room and second: seat changes (seats), publishes (availability), arriving clients (churn, private)")
+	lifetime := fs.Duration("lifetime", 2*time.Second, "churn: how long an arriving client stays in its room")
 	duration := fs.Duration("duration", 20*time.Second, "steady phase, the one that feeds the headline numbers")
 	ramp := fs.Duration("ramp", 0, "time to connect the clients (default 1 s per 2,000 clients)")
 	drain := fs.Duration("drain", 2*time.Second, "wait after the last send for deliveries in flight")
-	shard := fs.String("shard", "1/1", "run shard i of n (1-based), e.g. 2/4; merge the summaries with `pushcert report merge`")
+	shard := fs.String("shard", "1/1", "run shard i of n (1-based), e.g. 2/4, or \"indexed\" for a Kubernetes Indexed Job (JOB_COMPLETION_INDEX of SHARDS); merge the summaries with `pushcert report merge`")
 	sources := fs.Int("sources", 0, "spread client sockets over 127.0.0.1 .. 127.0.0.N (default: one per 25,000 clients)")
 	thresholds := fs.StringArray("threshold", nil, "pass/fail gate, repeatable: delivery.p99<50ms, client_event.p99.9<100ms, reach>=99.99%, lost<1, errors<1 (exit 99 when one fails)")
 	outDir := fs.String("out", "", "write summary.json, one .hgrm per metric, intervals.hlog and report.html into this directory")
@@ -46,7 +47,7 @@ func runLoad(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if code := parseFlags(fs, args, stdout, stderr); code >= 0 {
 		return code
 	}
-	cfg := loadgen.Config{Scenarios: *scenarios, Clients: *clients, Rooms: *rooms, Rate: *rate, Duration: *duration, Ramp: *ramp, Drain: *drain}
+	cfg := loadgen.Config{Scenarios: *scenarios, Clients: *clients, Rooms: *rooms, Rate: *rate, Duration: *duration, Ramp: *ramp, Drain: *drain, Lifetime: *lifetime}
 	i, n, err := parseShard(*shard)
 	if err != nil {
 		fmt.Fprintln(stderr, "pushcert load:", err)
@@ -147,7 +148,17 @@ func runLoad(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	return exitOK
 }
 
+// parseShard reads "i/n" (1-based), or "indexed": the 0-based JOB_COMPLETION_INDEX of a
+// Kubernetes Indexed Job out of SHARDS.
 func parseShard(s string) (int, int, error) {
+	if s == "indexed" {
+		idx, err1 := strconv.Atoi(os.Getenv("JOB_COMPLETION_INDEX"))
+		n, err2 := strconv.Atoi(os.Getenv("SHARDS"))
+		if err1 != nil || err2 != nil || n < 1 || idx < 0 || idx >= n {
+			return 0, 0, fmt.Errorf("--shard indexed needs JOB_COMPLETION_INDEX (0-based) and SHARDS in the environment")
+		}
+		return idx, n, nil
+	}
 	a, b, ok := strings.Cut(s, "/")
 	i, err1 := strconv.Atoi(a)
 	n, err2 := strconv.Atoi(b)

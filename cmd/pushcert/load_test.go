@@ -108,3 +108,27 @@ func TestReportCompareGatesRegressions(t *testing.T) {
 		t.Errorf("lower reach: exit %d, want %d\n%s", code, exitFail, out)
 	}
 }
+
+func TestParseShard(t *testing.T) {
+	for _, tc := range []struct {
+		in      string
+		env     [2]string
+		i, n    int
+		wantErr bool
+	}{
+		{"1/1", [2]string{}, 0, 1, false},
+		{"3/4", [2]string{}, 2, 4, false},
+		{"0/4", [2]string{}, 0, 0, true},
+		{"5/4", [2]string{}, 0, 0, true},
+		{"x", [2]string{}, 0, 0, true},
+		{"indexed", [2]string{"2", "4"}, 2, 4, false},
+		{"indexed", [2]string{"4", "4"}, 0, 0, true},
+	} {
+		t.Setenv("JOB_COMPLETION_INDEX", tc.env[0])
+		t.Setenv("SHARDS", tc.env[1])
+		i, n, err := parseShard(tc.in)
+		if (err != nil) != tc.wantErr || (err == nil && (i != tc.i || n != tc.n)) {
+			t.Errorf("%q %v: got %d/%d %v, want %d/%d err=%v", tc.in, tc.env, i, n, err, tc.i, tc.n, tc.wantErr)
+		}
+	}
+}

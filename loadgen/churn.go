@@ -1,0 +1,111 @@
+package loadgen
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"strconv"
+	"sync/atomic"
+	"time"
+
+	"github.com/pushcert/pushcert/internal/ticketing"
+	"github.com/pushcert/pushcert/reports"
+)
+
+// runEphemeral plays the churn and private scenarios of a room: on the room's timetable a new
+// client connects, goes through the auth endpoint and subscribes (churn: the room's seat map, a
+// presence channel; private: its own customer channel and the seat map), then leaves: at once
+// (private) or after Lifetime (churn). Their connect and subscribe latencies are recorded; at
+// the end no user of theirs may remain a member anywhere (ghost members).
+func (r *runner) runEphemeral(ctx context.Context, rm *room, start time.Time, count int64) {
+	var next atomic.Int64
+	p := Pacer{Start: start, Rate: r.cfg.Rate, Count: count}
+	p.Run(ctx, func(i int64, due time.Time) {
+		cust := r.dir.AddCustomer(ticketing.Customer{FirstName: "Churn", FullName: "Churning Client"})
+		tok, err := r.dir.IssueToken(cust.ID)
+		if err != nil {
+			r.rec.Error("token")
+			return
+		}
+		c := &lclient{idx: int(next.Add(1)), room: rm, r: r, token: tok, readDone: make(chan struct{}), ephemeral: true}
+		c.channels = []string{rm.seats}
+		if r.priv {
+			c.channels = []string{ticketing.CustomerChannel(cust.ID), rm.seats}
+		}
+		r.ghostMu.Lock()
+		r.gone[strconv.Itoa(cust.ID)] = true
+		r.ghostMu.Unlock()
+		r.rec.Sent.Add(1)
+		lifetime := r.cfg.Lifetime
+		if !r.churn {
+			lifetime = 0
+		}
+		r.ephemerals.Add(1)
+		go func() {
+			defer r.ephemerals.Done()
+			if err := c.connect(context.Background()); err != nil {
+				return
+			}
+			time.Sleep(lifetime)
+			c.ws.Close()
+			<-c.readDone
+		}()
+	}, func(lag time.Duration) { r.rec.Record(MetricLag, lag, rm.idx) })
+}
+
+// ghostCheck asks the HTTP API for the members of every room's seat map after the run: a user of
+// a client that left must not be there.
+func (r *runner) ghostCheck(ctx context.Context) reports.Check {
+	ghosts, rooms := 0, 0
+	for _, rm := range r.rooms {
+		if rm.idx%r.cfg.Shards != r.cfg.Shard {
+			continue
+		}
+		rooms++
+		resp, err := r.api.Do(ctx, http.MethodGet, "/channels/"+rm.seats+"/users", nil, nil)
+		if err != nil || resp.Status != http.StatusOK {
+			return reports.Check{Name: "no ghost members", Pass: false, Detail: fmt.Sprintf("users of %s: %v %d %s", rm.seats, err, resp.Status, resp.Body)}
+		}
+		var users struct {
+			Users []struct {
+				ID string `json:"id"`
+			} `json:"users"`
+		}
+		if err := json.Unmarshal(resp.Body, &users); err != nil {
+			return reports.Check{Name: "no ghost members", Pass: false, Detail: err.Error()}
+		}
+		r.ghostMu.Lock()
+		for _, u := range users.Users {
+			if r.gone[u.ID] {
+				ghosts++
+			}
+		}
+		r.ghostMu.Unlock()
+	}
+	seen := r.ghostsSeen()
+	return reports.Check{Name: "no ghost members", Pass: ghosts == 0 && seen == 0,
+		Detail: fmt.Sprintf("%d users of departed clients still listed by the server in %d rooms; %d clients still see one", ghosts, rooms, seen)}
+}
+
+// ghostsSeen counts the staying clients whose member list, kept from member_added and
+// member_removed, still holds a departed client.
+func (r *runner) ghostsSeen() int {
+	if !r.churn && !r.priv {
+		return 0
+	}
+	seen := 0
+	r.ghostMu.Lock()
+	defer r.ghostMu.Unlock()
+	for _, c := range r.clients {
+		c.memMu.Lock()
+		for id, in := range c.members {
+			if in && r.gone[id] {
+				seen++
+				break
+			}
+		}
+		c.memMu.Unlock()
+	}
+	return seen
+}

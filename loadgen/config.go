@@ -42,8 +42,8 @@ type Config struct {
 	Sources []net.IP
 	// IntervalLog receives the HdrHistogram interval log; nil keeps none.
 	IntervalLog io.Writer
-	// Progress receives a line per second; nil prints nothing.
-	Progress io.Writer
+	// OnSecond, when set, is called once a second with the run's progress.
+	OnSecond func(Snapshot)
 	// MaxInFlight bounds concurrent HTTP publishes; past it a publish is dropped and counted.
 	MaxInFlight int
 }
@@ -110,4 +110,18 @@ func (c Config) Validate() error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// Snapshot is one second of a run, for progress displays.
+type Snapshot struct {
+	T           int     // seconds since the start
+	Phase       string  // ramp, steady, drain
+	Connections int64   // open
+	Clients     int     // this shard's
+	Sent        int64   // in the last second
+	Received    int64   // in the last second
+	P99US       float64 // delivery p99 of the last second
+	Errors      int64   // in the last second
+	SteadyDone  float64 // seconds of the steady phase behind us
+	Steady      float64 // seconds of the steady phase in all
 }

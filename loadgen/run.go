@@ -68,9 +68,10 @@ type runner struct {
 	priv    bool
 	dir     *ticketing.Directory
 	// the presence user ids of churn and private clients, to find ghosts at the end
-	ghostMu    sync.Mutex
-	gone       map[string]bool
-	ephemerals sync.WaitGroup
+	steadyStart atomic.Int64 // unix ns, for progress
+	ghostMu     sync.Mutex
+	gone        map[string]bool
+	ephemerals  sync.WaitGroup
 }
 
 func (r *runner) channelsOf(c *lclient) []string {
@@ -143,6 +144,7 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 
 	// Steady.
 	cpuSteady0 := cpuTime()
+	r.steadyStart.Store(time.Now().UnixNano())
 	steadyFrom := time.Since(started).Seconds()
 	r.setPhase("steady")
 	steadyCtx, cancelSteady := context.WithTimeout(ctx, cfg.Duration+2*time.Second)
@@ -393,7 +395,7 @@ func finalSeats(k, count int64) []int8 {
 }
 
 func (r *runner) progress() func() {
-	if r.cfg.Progress == nil {
+	if r.cfg.OnSecond == nil {
 		return func() {}
 	}
 	stop := make(chan struct{})
@@ -407,10 +409,16 @@ func (r *runner) progress() func() {
 			case <-stop:
 				return
 			case <-t.C:
-				if s, ok := r.rec.Current(); ok {
-					fmt.Fprintf(r.cfg.Progress, "%4ds %-6s conns %6d  sent %6d/s  recv %7d/s  delivery p99 %7.2f ms  errors %d\n",
-						s.t, s.phase, s.conns, s.sent, s.recv, s.p99/1000, s.errs)
+				s, ok := r.rec.Current()
+				if !ok {
+					continue
 				}
+				snap := Snapshot{T: s.t, Phase: s.phase, Connections: s.conns, Clients: len(r.clients), Sent: s.sent,
+					Received: s.recv, P99US: s.p99, Errors: s.errs, Steady: r.cfg.Duration.Seconds()}
+				if from := r.steadyStart.Load(); from != 0 {
+					snap.SteadyDone = min(snap.Steady, time.Since(time.Unix(0, from)).Seconds())
+				}
+				r.cfg.OnSecond(snap)
 			}
 		}
 	}()

@@ -70,8 +70,9 @@ func runLoad(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		}
 		ths = append(ths, th)
 	}
+	progressDone := func() {}
 	if !*quiet {
-		cfg.Progress = stderr
+		cfg.OnSecond, progressDone = loadProgress(stderr, (*clients+cfg.Shards-1-cfg.Shard)/cfg.Shards, duration.Seconds())
 	}
 	if t.WebSocketURL == "" {
 		// The embedded server gets room for the run's bursts: client events of a whole room per
@@ -115,6 +116,7 @@ func runLoad(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return exitUsage
 	}
 	res, err := loadgen.Run(ctx, cfg)
+	progressDone()
 	if err != nil {
 		fmt.Fprintln(stderr, "pushcert load:", err)
 		return exitUsage

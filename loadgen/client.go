@@ -109,7 +109,11 @@ func (c *lclient) connect(ctx context.Context) error {
 			return err
 		}
 		if err := c.awaitSubscribed(ch); err != nil {
-			r.rec.Error("subscribe")
+			kind := "subscribe"
+			if rf, ok := err.(*refusal); ok {
+				kind = "subscribe-" + rf.code // e.g. subscribe-4100: a full presence channel
+			}
+			r.rec.Error(kind)
 			ws.Close()
 			return err
 		}
@@ -148,7 +152,12 @@ func (c *lclient) awaitSubscribed(ch string) error {
 			}
 			return nil
 		case m.Event == protocol.EventError:
-			return fmt.Errorf("subscribe %s: %s", ch, frame)
+			var d protocol.ErrorData
+			code := "null"
+			if m.DecodeData(&d) == nil && d.Code != nil {
+				code = fmt.Sprint(*d.Code)
+			}
+			return &refusal{code: code, text: string(frame)}
 		}
 	}
 }
@@ -344,3 +353,8 @@ func asCloseError(err error, target **websocket.CloseError) bool {
 	}
 	return ok
 }
+
+// refusal is a pusher:error answering a subscription.
+type refusal struct{ code, text string }
+
+func (e *refusal) Error() string { return "subscription refused: " + e.text }

@@ -6,6 +6,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"unicode/utf8"
 
 	"github.com/gorilla/websocket"
 	"golang.org/x/time/rate"
@@ -14,7 +15,24 @@ import (
 )
 
 // pongFrame is prepared once and shared by every connection.
-var pongFrame = mustPrepare(protocol.FramePong)
+var (
+	pongFrame = mustPrepare(protocol.FramePong)
+	pingFrame = mustPrepare(protocol.FramePing)
+)
+
+// closeFrame builds a close frame whose reason fits the 123 bytes a control frame allows, cut on
+// a character boundary: a reason that is not valid UTF-8 is a protocol error for the client.
+func closeFrame(code int, reason string) []byte {
+	const max = 120
+	if len(reason) > max {
+		cut := max
+		for cut > 0 && !utf8.RuneStart(reason[cut]) {
+			cut--
+		}
+		reason = reason[:cut]
+	}
+	return websocket.FormatCloseMessage(code, strings.ToValidUTF8(reason, ""))
+}
 
 func mustPrepare(frame []byte) *websocket.PreparedMessage {
 	pm, err := websocket.NewPreparedMessage(websocket.TextMessage, frame)
@@ -50,7 +68,8 @@ type conn struct {
 	closeCode atomic.Int32
 	closeMsg  atomic.Pointer[string]
 	killOnce  sync.Once
-	writer    func() // c.writeLoop, bound once
+	writer    func()      // c.writeLoop, bound once
+	authTimer *time.Timer // UserAuthTimeout, stopped when the connection ends
 
 	lastSeen atomic.Int64 // unix nanoseconds of the last frame received
 	pingSent atomic.Int64 // unix nanoseconds of the server ping awaiting any frame; 0 when none
@@ -217,10 +236,7 @@ func (c *conn) writeClose() {
 	if p := c.closeMsg.Load(); p != nil {
 		msg = *p
 	}
-	if len(msg) > 120 { // a close frame's reason must fit in 123 bytes
-		msg = msg[:120]
-	}
-	_ = c.ws.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(code, msg), time.Now().Add(closeGrace))
+	_ = c.ws.WriteControl(websocket.CloseMessage, closeFrame(code, msg), time.Now().Add(closeGrace))
 }
 
 // batchConn is the socket under gorilla's Conn. Between begin and flush it collects the frames
@@ -289,6 +305,9 @@ func (b *batchConn) flush(deadline time.Time) error {
 func (c *conn) readLoop() {
 	defer c.srv.wg.Done()
 	defer func() {
+		if c.authTimer != nil {
+			c.authTimer.Stop()
+		}
 		c.app.removeConn(c)
 		c.srv.metrics.connections.Dec()
 		c.kill(0, "")

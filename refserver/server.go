@@ -175,6 +175,7 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 		quit:     make(chan struct{}),
 	}
 	c.writer = c.writeLoop
+	c.touch(time.Now()) // before it is registered: the sweeper must not find it idle
 	// Registration and Shutdown's closing flag share a lock, so a connection is either refused
 	// here or registered before Shutdown looks for connections to close.
 	s.admitMu.Lock()
@@ -191,7 +192,6 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 	s.wg.Add(1)
 	s.admitMu.Unlock()
 	s.metrics.connections.Inc()
-	c.touch(time.Now())
 	ws.SetPingHandler(func(data string) error {
 		c.touch(time.Now())
 		err := ws.WriteControl(websocket.PongMessage, []byte(data), time.Now().Add(closeGrace))
@@ -202,7 +202,7 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 	})
 	c.enqueueFrame(protocol.EncodeConnectionEstablished(c.socketID, int(app.activityTimeout(s.cfg)/time.Second)))
 	if app.UserAuthTimeout > 0 {
-		time.AfterFunc(time.Duration(app.UserAuthTimeout), func() {
+		c.authTimer = time.AfterFunc(time.Duration(app.UserAuthTimeout), func() {
 			c.mu.Lock()
 			ok := c.authed
 			c.mu.Unlock()
@@ -243,10 +243,7 @@ func refuse(ws *websocket.Conn, code int, msg string) {
 	deadline := time.Now().Add(closeGrace)
 	_ = ws.SetWriteDeadline(deadline)
 	_ = ws.WriteMessage(websocket.TextMessage, protocol.EncodeError(code, msg, ""))
-	if len(msg) > 120 {
-		msg = msg[:120]
-	}
-	_ = ws.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(code, msg), deadline)
+	_ = ws.WriteControl(websocket.CloseMessage, closeFrame(code, msg), deadline)
 	_ = ws.Close()
 }
 
@@ -281,13 +278,14 @@ func (s *Server) sweep() {
 func (c *conn) checkLiveness(now time.Time, idle, pongWait time.Duration) {
 	sent := c.pingSent.Load()
 	if sent == 0 {
-		if now.Sub(time.Unix(0, c.lastSeen.Load())) >= idle {
-			c.pingSent.Store(now.UnixNano())
-			c.enqueueFrame(protocol.FramePing)
+		// CompareAndSwap: a frame arriving meanwhile (touch clears pingSent) wins.
+		if now.Sub(time.Unix(0, c.lastSeen.Load())) >= idle && c.pingSent.CompareAndSwap(0, now.UnixNano()) {
+			c.enqueue(pingFrame)
 		}
 		return
 	}
-	if now.Sub(time.Unix(0, sent)) >= pongWait {
+	// Anything received since the ping is an answer, even if touch has not cleared pingSent yet.
+	if now.Sub(time.Unix(0, sent)) >= pongWait && c.lastSeen.Load() < sent {
 		c.kill(protocol.CodePongNotReceived, protocol.CodeText[protocol.CodePongNotReceived])
 	}
 }

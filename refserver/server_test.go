@@ -3,8 +3,10 @@ package refserver
 import (
 	"encoding/json"
 	"regexp"
+	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/pushcert/pushcert/internal/protocol"
 )
@@ -101,4 +103,12 @@ func TestClientEventsNotEchoedAndCarryUserID(t *testing.T) {
 		t.Errorf("client event: got %s", f.raw)
 	}
 	a.expectNone("client-typing", 200*time.Millisecond)
+}
+
+func TestCloseFrameReasonStaysValidUTF8(t *testing.T) {
+	reason := strings.Repeat("é", 100) // 200 bytes: cut inside a character at byte 120 would break it
+	b := closeFrame(4001, reason)
+	if len(b) > 125 || !utf8.Valid(b[2:]) {
+		t.Errorf("close frame of %d bytes, valid UTF-8 %v", len(b), utf8.Valid(b[2:]))
+	}
 }

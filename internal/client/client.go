@@ -302,15 +302,21 @@ func (c *Conn) ExpectEvent(ctx context.Context, event, channel string) (Frame, e
 	})
 }
 
-// Refute waits for d and fails with the frame if one matching arrives (or is pending).
+// Refute waits for d and fails with the frame if one matching arrives (or is pending). A
+// connection that ends before d is a failure too: a closed socket receives nothing, which proves
+// nothing.
 func (c *Conn) Refute(ctx context.Context, d time.Duration, match func(Frame) bool) error {
-	ctx, cancel := context.WithTimeout(ctx, d)
+	wctx, cancel := context.WithTimeout(ctx, d)
 	defer cancel()
-	f, err := c.Expect(ctx, match)
-	if err == nil {
+	f, err := c.Expect(wctx, match)
+	switch {
+	case err == nil:
 		return fmt.Errorf("unexpected frame %s", f.Raw)
+	case errors.Is(err, context.DeadlineExceeded) && ctx.Err() == nil:
+		return nil
+	default:
+		return fmt.Errorf("could not watch for %v: %w", d, err)
 	}
-	return nil
 }
 
 // Pending returns the frames not taken yet.

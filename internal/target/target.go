@@ -91,6 +91,7 @@ func StartEmbeddedOn(addr string, cfg refserver.Config, app refserver.App) (*Tar
 	}
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
+		_ = srv.Shutdown(context.Background())
 		return nil, nil, err
 	}
 	hs := &http.Server{Handler: srv, ReadHeaderTimeout: 10 * time.Second}

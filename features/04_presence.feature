@@ -94,3 +94,15 @@ Feature: Presence channels
     And "tab2" is subscribed to "presence-room" within 2s
     Then "bob" receives 1 "pusher_internal:member_added" on "presence-room" within 2s
     And "bob" receives no more "pusher_internal:member_added" on "presence-room" within 1s
+
+  @id:PRES-011 @should @cap:presence @cap:user-auth
+  Scenario: A signed-in user joins a presence channel without channel_data as itself
+    Given clients "alice" and "bob" are connected
+    And "bob" joins "presence-room" as "u2"
+    And "bob" is subscribed to "presence-room" within 2s
+    And "alice" signs in as "u1"
+    And "alice" is signed in as "u1" within 2s
+    When "alice" joins "presence-room" without channel_data
+    Then "alice" is subscribed to "presence-room" within 2s
+    And its member list is "u1" and "u2"
+    And "bob" sees "u1" join "presence-room" within 2s

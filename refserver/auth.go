@@ -47,7 +47,7 @@ func (c *conn) signin(m protocol.Message) {
 		c.enqueueFrame(protocol.EncodeSigninSuccess(d.UserData))
 		return
 	}
-	c.userID, c.watchlist, c.authed = u.ID, watch, true
+	c.userID, c.userInfo, c.watchlist, c.authed = u.ID, u.Info, watch, true
 	c.mu.Unlock()
 	c.enqueueFrame(protocol.EncodeSigninSuccess(d.UserData))
 	a.signInLocked(c, u.ID, watch)

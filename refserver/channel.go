@@ -112,6 +112,16 @@ func (c *conn) subscribe(m protocol.Message) {
 			return
 		}
 	}
+	if kind == protocol.Presence && d.ChannelData == "" {
+		// pusher-js 7.1+ joins without channel_data when signed in: the member is the user.
+		c.mu.Lock()
+		user, info := c.userID, c.userInfo
+		c.mu.Unlock()
+		if user != "" {
+			c.join(name, &protocol.PresenceMember{UserID: user, UserInfo: info})
+			return
+		}
+	}
 	if kind == protocol.Presence {
 		pm, err := protocol.ParseChannelData(d.ChannelData)
 		if err != nil {

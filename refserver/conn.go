@@ -78,6 +78,7 @@ type conn struct {
 	subs      []*channel
 	userID    string   // set by a successful sign-in
 	watchlist []string // the signed-in user's watchlist
+	userInfo  []byte   // the signed-in user's user_info
 	limiter   *rate.Limiter
 	authed    bool // signed in or subscribed to an authorized channel
 }

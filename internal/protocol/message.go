@@ -251,6 +251,7 @@ func ParseChannelData(channelData string) (PresenceMember, error) {
 // UserData is the parsed user_data of a sign-in.
 type UserData struct {
 	ID        string
+	Info      json.RawMessage // user_info, the member info of presence channels joined without channel_data
 	Watchlist []string
 	Raw       string
 }
@@ -262,6 +263,7 @@ const MaxWatchlist = 100
 func ParseUserData(userData string) (UserData, error) {
 	var raw struct {
 		ID        json.RawMessage `json:"id"`
+		Info      json.RawMessage `json:"user_info"`
 		Watchlist []string        `json:"watchlist"`
 	}
 	if err := json.Unmarshal([]byte(userData), &raw); err != nil {
@@ -274,7 +276,11 @@ func ParseUserData(userData string) (UserData, error) {
 	if !ValidChannelName(id) {
 		return UserData{}, errors.New("user_data id has characters outside the channel-name set")
 	}
-	return UserData{ID: id, Watchlist: raw.Watchlist, Raw: userData}, nil
+	u := UserData{ID: id, Watchlist: raw.Watchlist, Raw: userData}
+	if !isNull(raw.Info) {
+		u.Info = raw.Info
+	}
+	return u, nil
 }
 
 // Outgoing frames. Server-to-client data is a JSON-encoded string, except pusher:error and

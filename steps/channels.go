@@ -290,6 +290,9 @@ func burstSteps(sc *godog.ScenarioContext) {
 		}
 		return nil
 	})
+	sc.Step(`^"([^"]+)" receives the (\d+) batch events on "([^"]+)" in order `+within+`$`, func(ctx context.Context, name string, n int, channel, secs string) error {
+		return inOrder(ctx, name, n, channel, secs, func(i int) string { return fmt.Sprintf("batch-%d", i) }, func(f client.Frame) bool { return strings.HasPrefix(f.Msg.Event, "batch-") })
+	})
 	sc.Step(`^"([^"]+)" receives the (\d+) numbered events on "([^"]+)" in order `+within+`$`, func(ctx context.Context, name string, n int, channel, secs string) error {
 		w := world(ctx)
 		ch := w.Channel(channel)
@@ -311,4 +314,27 @@ func burstSteps(sc *godog.ScenarioContext) {
 		}
 		return nil
 	})
+}
+
+// inOrder takes the next n frames that match of a client on a channel and checks that frame i is
+// the event name(i): nothing lost, nothing reordered.
+func inOrder(ctx context.Context, name string, n int, channel, secs string, eventOf func(int) string, match func(client.Frame) bool) error {
+	w := world(ctx)
+	ch := w.Channel(channel)
+	c, err := w.conn(name)
+	if err != nil {
+		return err
+	}
+	wctx, cancel := context.WithTimeout(ctx, w.wait(seconds(secs)))
+	defer cancel()
+	for i := 0; i < n; i++ {
+		f, err := c.Expect(wctx, func(f client.Frame) bool { return f.Msg.Channel == ch && match(f) })
+		if err != nil {
+			return mismatch(fmt.Sprintf("%d events in order", n), "%d arrived", i)
+		}
+		if f.Msg.Event != eventOf(i) {
+			return mismatch(fmt.Sprintf("%s next", eventOf(i)), "%s (a loss or a reordering)", f.Msg.Event)
+		}
+	}
+	return nil
 }

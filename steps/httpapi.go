@@ -78,6 +78,20 @@ func httpAPISteps(sc *godog.ScenarioContext) {
 		}
 		return nil
 	})
+	sc.Step(`^the API answers (\d+) with exactly:$`, func(ctx context.Context, status int, doc *godog.DocString) error {
+		r, err := lastResponse(ctx)
+		if err != nil {
+			return err
+		}
+		want, err := world(ctx).expand(doc.Content)
+		if err != nil {
+			return err
+		}
+		if r.Status != status || !jsonEqual(r.Body, []byte(want)) {
+			return mismatch(fmt.Sprintf("HTTP %d with exactly %s", status, compact(want)), "HTTP %d %s", r.Status, r.Body)
+		}
+		return nil
+	})
 	sc.Step(`^the API answers a client error$`, func(ctx context.Context) error {
 		r, err := lastResponse(ctx)
 		if err != nil {
@@ -158,7 +172,8 @@ func apiRequest(ctx context.Context, method, path, body, tamper string) error {
 	return nil
 }
 
-// jsonContains reports whether every member of want is in got, recursively for objects.
+// jsonContains reports whether every member of want is in got, recursively for objects. Arrays
+// are compared as multisets: the protocol orders no list it returns (users, channels).
 func jsonContains(got, want []byte) bool {
 	var g, w any
 	if json.Unmarshal(got, &g) != nil || json.Unmarshal(want, &w) != nil {
@@ -178,6 +193,23 @@ func contains(g, w any) bool {
 			if _, ok := gv[k]; !ok || !contains(gv[k], v) {
 				return false
 			}
+		}
+		return true
+	case []any:
+		gv, ok := g.([]any)
+		if !ok || len(gv) != len(wv) {
+			return false
+		}
+		used := make([]bool, len(gv))
+	next:
+		for _, x := range wv {
+			for i, y := range gv {
+				if !used[i] && contains(y, x) && contains(x, y) {
+					used[i] = true
+					continue next
+				}
+			}
+			return false
 		}
 		return true
 	default:

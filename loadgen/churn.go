@@ -36,7 +36,7 @@ func (r *runner) runEphemeral(ctx context.Context, rm *room, start time.Time, co
 		r.ghostMu.Lock()
 		r.gone[strconv.Itoa(cust.ID)] = true
 		r.ghostMu.Unlock()
-		r.rec.Sent.Add(1)
+		r.arrivals.Add(1)
 		lifetime := r.cfg.Lifetime
 		if !r.churn {
 			lifetime = 0
@@ -47,6 +47,7 @@ func (r *runner) runEphemeral(ctx context.Context, rm *room, start time.Time, co
 			if err := c.connect(context.Background()); err != nil {
 				return
 			}
+			r.joined.Add(1)
 			time.Sleep(lifetime)
 			c.ws.Close()
 			<-c.readDone
@@ -84,8 +85,10 @@ func (r *runner) ghostCheck(ctx context.Context) reports.Check {
 		r.ghostMu.Unlock()
 	}
 	seen := r.ghostsSeen()
-	return reports.Check{Name: "no ghost members", Pass: ghosts == 0 && seen == 0,
-		Detail: fmt.Sprintf("%d users of departed clients still listed by the server in %d rooms; %d clients still see one", ghosts, rooms, seen)}
+	joined, arrived := r.joined.Load(), r.arrivals.Load()
+	return reports.Check{Name: "no ghost members", Pass: ghosts == 0 && seen == 0 && joined > 0 && joined == arrived,
+		Detail: fmt.Sprintf("%d of %d arriving clients joined and left; %d of their users still listed by the server in %d rooms; %d staying clients still see one",
+			joined, arrived, ghosts, rooms, seen)}
 }
 
 // ghostsSeen counts the staying clients whose member list, kept from member_added and

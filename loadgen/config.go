@@ -104,6 +104,16 @@ func (c Config) Validate() error {
 	if c.Shards < 1 || c.Shard < 0 || c.Shard >= c.Shards {
 		errs = append(errs, fmt.Errorf("shard %d/%d: want 0 <= i < n", c.Shard, c.Shards))
 	}
+	churning := slices.Contains(c.Scenarios, ScenarioChurn) || slices.Contains(c.Scenarios, ScenarioPrivate)
+	if churning && slices.Contains(c.Scenarios, ScenarioSeats) && c.Rooms > 0 {
+		// Arriving clients join the seat map, a presence channel of at most 100 members.
+		perRoom := (c.Clients + c.Rooms - 1) / c.Rooms
+		arriving := int(c.Rate*c.Lifetime.Seconds()) + 1
+		if perRoom+arriving > 100 {
+			errs = append(errs, fmt.Errorf("churn and private clients join the seat map, a presence channel of 100 members: "+
+				"%d clients per room plus about %d arriving ones is too many (use more rooms, a lower rate or a shorter lifetime)", perRoom, arriving))
+		}
+	}
 	for _, ip := range c.Sources {
 		if !ip.IsLoopback() {
 			errs = append(errs, fmt.Errorf("source %s is not a loopback address", ip))

@@ -31,7 +31,8 @@ type room struct {
 	own     []*lclient
 	// fan-out completion of availability publishes: a slot per seq in a ring, counting the
 	// subscribers of this shard still to receive it.
-	ring [fanRing]fanSlot
+	ring  [fanRing]fanSlot
+	alive int64 // this shard's members that connected, set after the ramp
 }
 
 const fanRing = 4096
@@ -61,7 +62,6 @@ type runner struct {
 	rooms   []*room
 	clients []*lclient // this shard's
 	phase   atomic.Pointer[string]
-	sem     chan struct{}
 	seats   bool
 	avail   bool
 	churn   bool
@@ -69,6 +69,8 @@ type runner struct {
 	dir     *ticketing.Directory
 	// the presence user ids of churn and private clients, to find ghosts at the end
 	steadyStart atomic.Int64 // unix ns, for progress
+	arrivals    atomic.Int64 // churn and private clients planned
+	joined      atomic.Int64 // ... and those that connected and subscribed
 	ghostMu     sync.Mutex
 	gone        map[string]bool
 	ephemerals  sync.WaitGroup
@@ -108,7 +110,6 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 		rec:   NewRecorder(started, cfg.IntervalLog),
 		api:   &client.API{BaseURL: cfg.Target.APIURL, AppID: cfg.Target.AppID, Key: cfg.Target.Key, Secret: cfg.Target.Secret, HTTP: &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 256}}},
 		http:  &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 256}},
-		sem:   make(chan struct{}, cfg.MaxInFlight),
 		seats: slices.Contains(cfg.Scenarios, ScenarioSeats),
 		avail: slices.Contains(cfg.Scenarios, ScenarioAvailability),
 		churn: slices.Contains(cfg.Scenarios, ScenarioChurn),
@@ -141,6 +142,13 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	cancelRamp()
 	rssRamped := rssKiB()
 	connected := r.rec.Connections.Load()
+	for _, rm := range r.rooms {
+		for _, c := range rm.own {
+			if c.alive {
+				rm.alive++
+			}
+		}
+	}
 
 	// Steady.
 	cpuSteady0 := cpuTime()
@@ -297,6 +305,8 @@ func (r *runner) startApp() (func(), error) {
 // (i/k) % 4, as select, lock or deselect in turn. Even positions send client events; odd ones
 // publish through the HTTP API with their socket excluded, as the seed's SeatSelected does.
 func (r *runner) runSeats(ctx context.Context, rm *room, start time.Time, count int64) {
+	pub := r.newPublisher(rm.idx)
+	defer pub.close()
 	k := int64(len(rm.members))
 	byPos := map[int]*lclient{}
 	for _, c := range rm.own {
@@ -320,42 +330,66 @@ func (r *runner) runSeats(ctx context.Context, rm *room, start time.Time, count 
 			}
 			return
 		}
-		r.publish(client.Event{Name: "seat.changed", Data: data, Channels: []string{rm.seats}, SocketID: c.socketID}, c.idx)
+		pub.publish(r, client.Event{Name: "seat.changed", Data: data, Channels: []string{rm.seats}, SocketID: c.socketID})
 	}, func(lag time.Duration) { r.rec.Record(MetricLag, lag, rm.idx) })
 }
 
 // runAvailability publishes availability.updated to a room's event channel on the timetable.
 func (r *runner) runAvailability(ctx context.Context, rm *room, start time.Time, count int64) {
+	pub := r.newPublisher(rm.idx)
+	defer pub.close()
 	p := Pacer{Start: start, Rate: r.cfg.Rate, Count: count}
 	p.Run(ctx, func(i int64, due time.Time) {
 		s := &rm.ring[i%fanRing]
 		s.seq.Store(i)
 		s.due.Store(due.UnixNano())
-		s.remaining.Store(int64(len(rm.own)))
+		s.remaining.Store(rm.alive) // this shard's subscribers that connected
 		data := fmt.Sprintf(`{"event_id":%d,"ticket_types":[{"id":1,"name":"General","available":%d,"sold":%d,"status":"available"}],"ts":%d,"seq":%d}`,
 			rm.eventID, 100000-i, i, due.UnixNano(), i)
 		r.rec.Sent.Add(1)
-		r.publish(client.Event{Name: "availability.updated", Data: data, Channels: []string{rm.avail}}, rm.idx)
+		pub.publish(r, client.Event{Name: "availability.updated", Data: data, Channels: []string{rm.avail}})
 	}, func(lag time.Duration) { r.rec.Record(MetricLag, lag, rm.idx) })
 }
 
-// publish sends one event through the HTTP API without holding up the timetable.
-func (r *runner) publish(ev client.Event, hint int) {
-	select {
-	case r.sem <- struct{}{}:
-	default:
-		r.rec.Error("publish-backlog")
-		return
-	}
+// publisher sends one room's HTTP publishes of one scenario in order, off the timetable's
+// goroutine: the timetable never waits for the server, and the server receives a publisher's
+// events in the order the plan made them (concurrent requests could overtake each other, and the
+// reordering would be blamed on the server).
+type publisher struct {
+	queue chan client.Event
+	done  chan struct{}
+}
+
+func (r *runner) newPublisher(hint int) *publisher {
+	p := &publisher{queue: make(chan client.Event, r.cfg.MaxInFlight), done: make(chan struct{})}
 	go func() {
-		defer func() { <-r.sem }()
-		start := time.Now()
-		_, err := r.api.Trigger(context.Background(), ev)
-		r.rec.Record(MetricTrigger, time.Since(start), hint)
-		if err != nil {
-			r.rec.Error("publish")
+		defer close(p.done)
+		for ev := range p.queue {
+			start := time.Now()
+			_, err := r.api.Trigger(context.Background(), ev)
+			r.rec.Record(MetricTrigger, time.Since(start), hint)
+			if err != nil {
+				r.rec.Error("publish")
+			}
 		}
 	}()
+	return p
+}
+
+// publish queues an event without waiting; a full queue means the server is far behind, and the
+// event is counted as an error instead of delaying the timetable.
+func (p *publisher) publish(r *runner, ev client.Event) {
+	select {
+	case p.queue <- ev:
+	default:
+		r.rec.Error("publish-backlog")
+	}
+}
+
+// close waits for the queued publishes.
+func (p *publisher) close() {
+	close(p.queue)
+	<-p.done
 }
 
 // expect adds what this shard's clients are owed by the plan: every availability publish, and
@@ -364,12 +398,23 @@ func (r *runner) expect(count int64) {
 	var n int64
 	for _, rm := range r.rooms {
 		k := int64(len(rm.members))
+		// Changes of this shard's members that never connected are never sent: nobody is owed
+		// them. Members of other shards are taken as connected (their shard reports otherwise).
+		var unsent int64
+		for _, s := range rm.own {
+			if !s.alive {
+				unsent += changesBy(int64(s.pos), k, count)
+			}
+		}
 		for _, c := range rm.own {
+			if !c.alive {
+				continue // a client that never connected is owed nothing; "connected" reports it
+			}
 			if r.avail {
 				n += count
 			}
 			if r.seats {
-				n += count - changesBy(int64(c.pos), k, count)
+				n += count - changesBy(int64(c.pos), k, count) - unsent
 			}
 		}
 	}

@@ -3,8 +3,10 @@ package reports
 import (
 	"errors"
 	"fmt"
+	"math"
 	"slices"
 	"strconv"
+	"time"
 
 	"github.com/HdrHistogram/hdrhistogram-go"
 )
@@ -44,6 +46,30 @@ func MergeLoad(parts []*LoadSummary) (*LoadSummary, error) {
 		if !sameSet(p.Plan.Scenarios, parts[0].Plan.Scenarios) {
 			return nil, fmt.Errorf("reports: merge: summary %d ran scenarios %v, summary 0 ran %v", i, p.Plan.Scenarios, parts[0].Plan.Scenarios)
 		}
+		a, b := p.Plan, parts[0].Plan
+		if a.Rooms != b.Rooms || a.Rate != b.Rate || a.DurationS != b.DurationS || a.ShardCount != b.ShardCount {
+			return nil, fmt.Errorf("reports: merge: summary %d ran another plan (rooms %d, rate %g, %gs, %d shards) than summary 0 (rooms %d, rate %g, %gs, %d shards)",
+				i, a.Rooms, a.Rate, a.DurationS, a.ShardCount, b.Rooms, b.Rate, b.DurationS, b.ShardCount)
+		}
+		for j := range i {
+			if p.Shards <= 1 && parts[j].Shards <= 1 && p.Plan.ShardCount > 1 && p.Plan.Shard == parts[j].Plan.Shard {
+				return nil, fmt.Errorf("reports: merge: summaries %d and %d are both shard %d of %d", j, i, p.Plan.Shard+1, p.Plan.ShardCount)
+			}
+		}
+	}
+	// Shards start apart (pods of a Job do): every part's seconds are counted from the earliest
+	// start, so the timelines add up second by second of wall time.
+	var earliest time.Time
+	for _, p := range parts {
+		if !p.Started.IsZero() && (earliest.IsZero() || p.Started.Before(earliest)) {
+			earliest = p.Started
+		}
+	}
+	offset := func(p *LoadSummary) float64 {
+		if p.Started.IsZero() || earliest.IsZero() {
+			return 0
+		}
+		return math.Round(p.Started.Sub(earliest).Seconds())
 	}
 	first := parts[0]
 	out := &LoadSummary{
@@ -53,7 +79,7 @@ func MergeLoad(parts []*LoadSummary) (*LoadSummary, error) {
 		Plan:     first.Plan,
 		Started:  first.Started,
 		Finished: first.Finished,
-		Steady:   first.Steady,
+		Steady:   Window{FromS: first.Steady.FromS + offset(first), ToS: first.Steady.ToS + offset(first)},
 		Errors:   map[string]int64{},
 		Valid:    true,
 	}
@@ -62,7 +88,9 @@ func MergeLoad(parts []*LoadSummary) (*LoadSummary, error) {
 	out.Plan.Clients, out.Plan.Shard, out.Plan.ShardCount = 0, 0, len(parts)
 
 	var messages float64 // messages the generators handled, recovered from CPU per message
+	var kib float64      // memory of the clients, recovered from KiB per client
 	for i, p := range parts {
+		kib += p.Generator.KiBPerClient * float64(p.Plan.Clients)
 		out.Plan.Clients += p.Plan.Clients
 		if !p.Started.IsZero() && (out.Started.IsZero() || p.Started.Before(out.Started)) {
 			out.Started = p.Started
@@ -70,8 +98,8 @@ func MergeLoad(parts []*LoadSummary) (*LoadSummary, error) {
 		if p.Finished.After(out.Finished) {
 			out.Finished = p.Finished
 		}
-		out.Steady.FromS = min(out.Steady.FromS, p.Steady.FromS)
-		out.Steady.ToS = max(out.Steady.ToS, p.Steady.ToS)
+		out.Steady.FromS = min(out.Steady.FromS, p.Steady.FromS+offset(p))
+		out.Steady.ToS = max(out.Steady.ToS, p.Steady.ToS+offset(p))
 		out.Shards += max(p.Shards, 1)
 		for k, v := range p.Errors {
 			out.Errors[k] += v
@@ -103,8 +131,8 @@ func MergeLoad(parts []*LoadSummary) (*LoadSummary, error) {
 			messages += g.CPUSeconds * 1e6 / g.CPUPerMessageUS
 		}
 	}
-	if out.Plan.Clients > 0 {
-		out.Generator.KiBPerClient = float64(out.Generator.MaxRSSKiB) / float64(out.Plan.Clients)
+	if out.Plan.Clients > 0 { // the same definition as a single run's: RSS growth over the ramp per client
+		out.Generator.KiBPerClient = kib / float64(out.Plan.Clients)
 	}
 	if messages > 0 {
 		out.Generator.CPUPerMessageUS = out.Generator.CPUSeconds * 1e6 / messages
@@ -116,7 +144,7 @@ func MergeLoad(parts []*LoadSummary) (*LoadSummary, error) {
 		return nil, err
 	}
 	out.Metrics = metrics
-	out.Timeline = mergeTimelines(parts)
+	out.Timeline = mergeTimelines(parts, offset)
 	return out, nil
 }
 
@@ -191,11 +219,13 @@ func mergeMetrics(parts []*LoadSummary) ([]LatencyMetric, error) {
 }
 
 // mergeTimelines combines the seconds of every shard by T; see MergeLoad for what is exact.
-func mergeTimelines(parts []*LoadSummary) []Second {
+func mergeTimelines(parts []*LoadSummary, offset func(*LoadSummary) float64) []Second {
 	byT := map[int]int{}
 	var out []Second
 	for _, p := range parts {
+		shift := int(offset(p))
 		for _, s := range p.Timeline {
+			s.T += shift
 			i, ok := byT[s.T]
 			if !ok {
 				byT[s.T] = len(out)

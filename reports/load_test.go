@@ -173,7 +173,7 @@ func TestMergeLoadCounters(t *testing.T) {
 		{T: 0, Phase: "ramp", Connections: 50, Sent: 10, Received: 400, Errors: 1, P50US: 300, P99US: 900, MaxUS: 1200},
 		{T: 1, Phase: "steady", Connections: 100, Sent: 10, Received: 1000, P50US: 310, P99US: 800, MaxUS: 5000},
 	}
-	a.Generator = Generator{CPUSeconds: 10, CPUPercent: 16, MaxRSSKiB: 1000, CPUPerMessageUS: 2, LagP99US: 100, LagMaxUS: 900}
+	a.Generator = Generator{CPUSeconds: 10, CPUPercent: 16, MaxRSSKiB: 1000, KiBPerClient: 10, CPUPerMessageUS: 2, LagP99US: 100, LagMaxUS: 900}
 	a.Checks = []Check{{Name: "reach == 100%", Pass: false}}
 	a.Valid, a.Invalid = false, []string{"generator saturated"}
 
@@ -186,7 +186,7 @@ func TestMergeLoadCounters(t *testing.T) {
 		{T: 2, Phase: "steady", Connections: 200, Sent: 20, Received: 2000, P50US: 280, P99US: 700, MaxUS: 900},
 		{T: 1, Phase: "steady", Connections: 200, Sent: 20, Received: 2000, Errors: 2, P50US: 290, P99US: 950, MaxUS: 1100},
 	}
-	b.Generator = Generator{CPUSeconds: 30, CPUPercent: 48, MaxRSSKiB: 3000, CPUPerMessageUS: 3, LagP99US: 50, LagMaxUS: 2000, Saturated: true}
+	b.Generator = Generator{CPUSeconds: 30, CPUPercent: 48, MaxRSSKiB: 3000, KiBPerClient: 15, CPUPerMessageUS: 3, LagP99US: 50, LagMaxUS: 2000, Saturated: true}
 	b.Checks = []Check{{Name: "reach == 100%", Pass: true}}
 	b.Shards = 2 // itself a merge of two
 
@@ -201,10 +201,11 @@ func TestMergeLoadCounters(t *testing.T) {
 	if m.Errors["4100"] != 5 || m.Errors["dial"] != 1 || len(m.Errors) != 2 {
 		t.Errorf("errors: got %v, want 4100:5 dial:1", m.Errors)
 	}
+	// a started 2 s after b: its seconds move by 2, so the timelines add up in wall time.
 	wantTL := []Second{
-		{T: 0, Phase: "ramp", Connections: 50, Sent: 10, Received: 400, Errors: 1, P50US: 300, P99US: 900, MaxUS: 1200},
-		{T: 1, Phase: "steady", Connections: 300, Sent: 30, Received: 3000, Errors: 2, P50US: 310, P99US: 950, MaxUS: 5000},
-		{T: 2, Phase: "steady", Connections: 200, Sent: 20, Received: 2000, P50US: 280, P99US: 700, MaxUS: 900},
+		{T: 1, Phase: "steady", Connections: 200, Sent: 20, Received: 2000, Errors: 2, P50US: 290, P99US: 950, MaxUS: 1100},
+		{T: 2, Phase: "ramp", Connections: 250, Sent: 30, Received: 2400, Errors: 1, P50US: 300, P99US: 900, MaxUS: 1200},
+		{T: 3, Phase: "steady", Connections: 100, Sent: 10, Received: 1000, P50US: 310, P99US: 800, MaxUS: 5000},
 	}
 	if len(m.Timeline) != len(wantTL) {
 		t.Fatalf("timeline: got %d seconds, want %d", len(m.Timeline), len(wantTL))
@@ -222,7 +223,7 @@ func TestMergeLoadCounters(t *testing.T) {
 	if want := 40e6 / 15e6; math.Abs(g.CPUPerMessageUS-want) > 1e-9 {
 		t.Errorf("cpu per message: got %v, want %v", g.CPUPerMessageUS, want)
 	}
-	if want := 4000.0 / 300; math.Abs(g.KiBPerClient-want) > 1e-9 {
+	if want := (10.0*100 + 15*200) / 300; math.Abs(g.KiBPerClient-want) > 1e-9 {
 		t.Errorf("KiB per client: got %v, want %v", g.KiBPerClient, want)
 	}
 	if m.Plan.Clients != 300 || m.Plan.ShardCount != 2 || m.Plan.Shard != 0 || m.Shards != 3 {
@@ -526,5 +527,19 @@ func TestPercentileXs(t *testing.T) {
 		if xs[0] != 1 {
 			t.Errorf("count %d: got first x %v, want 1", tc.count, xs[0])
 		}
+	}
+}
+
+func TestMergeLoadRefusesMismatchedShards(t *testing.T) {
+	a, b := shardOf(t, 0, nil), shardOf(t, 0, nil)
+	a.Plan.ShardCount, b.Plan.ShardCount = 2, 2
+	if _, err := MergeLoad([]*LoadSummary{a, b}); err == nil || !strings.Contains(err.Error(), "both shard 1 of 2") {
+		t.Errorf("the same shard twice: got %v", err)
+	}
+	c := shardOf(t, 1, nil)
+	c.Plan.ShardCount = 2
+	c.Plan.Rate = a.Plan.Rate + 1
+	if _, err := MergeLoad([]*LoadSummary{a, c}); err == nil || !strings.Contains(err.Error(), "another plan") {
+		t.Errorf("another rate: got %v", err)
 	}
 }

@@ -41,7 +41,6 @@ type lclient struct {
 	seats    []int8          // the seat map as this client saw it: sender pos*seatsPerMember+j -> action+1
 	members  map[string]bool // with churn: the room's presence members as this client saw them
 	memMu    sync.Mutex      // members is read by the drain while the reader writes it
-	received int64
 	readDone chan struct{}
 }
 
@@ -299,7 +298,6 @@ func (c *lclient) read() {
 func (c *lclient) count(w *seqWindow, seq int64) bool {
 	r := c.r
 	r.rec.Received.Add(1)
-	c.received++
 	dup, late := w.arrive(seq)
 	switch {
 	case dup:

@@ -1,16 +1,16 @@
 package refserver
 
 import (
-	"sync"
-	"sync/atomic"
-	"time"
-
 	"fmt"
-	"github.com/gorilla/websocket"
 	"math/rand/v2"
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/gorilla/websocket"
 )
 
 // Faults make the server break the protocol on purpose. They exist to prove that the conformance

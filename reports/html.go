@@ -34,6 +34,21 @@ func parseTemplates() (*template.Template, error) {
 	return t, nil
 }
 
+// renderPage executes one page template into a buffer first, so a failing template writes
+// nothing to w.
+func renderPage(w io.Writer, name string, data any) error {
+	t, err := parseTemplates()
+	if err != nil {
+		return err
+	}
+	var buf bytes.Buffer
+	if err := t.ExecuteTemplate(&buf, name, data); err != nil {
+		return fmt.Errorf("reports: render %s page: %w", name, err)
+	}
+	_, err = w.Write(buf.Bytes())
+	return err
+}
+
 // dict passes several values to a sub-template.
 func dict(kv ...any) (map[string]any, error) {
 	if len(kv)%2 != 0 {
@@ -148,16 +163,7 @@ func WriteHTML(w io.Writer, c *Conformance) error {
 	if c == nil {
 		return errors.New("reports: nil report")
 	}
-	t, err := parseTemplates()
-	if err != nil {
-		return err
-	}
-	var buf bytes.Buffer
-	if err := t.ExecuteTemplate(&buf, "report", newHTMLReport(normalized(c))); err != nil {
-		return fmt.Errorf("reports: render HTML: %w", err)
-	}
-	_, err = w.Write(buf.Bytes())
-	return err
+	return renderPage(w, "report", newHTMLReport(normalized(c)))
 }
 
 func newHTMLReport(n *Conformance) htmlReport {

@@ -1,7 +1,6 @@
 package reports
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"html/template"
@@ -75,16 +74,7 @@ func WriteLoadHTML(w io.Writer, s *LoadSummary) error {
 	if err != nil {
 		return err
 	}
-	t, err := parseTemplates()
-	if err != nil {
-		return err
-	}
-	var buf bytes.Buffer
-	if err := t.ExecuteTemplate(&buf, "load", page); err != nil {
-		return fmt.Errorf("reports: render load HTML: %w", err)
-	}
-	_, err = w.Write(buf.Bytes())
-	return err
+	return renderPage(w, "load", page)
 }
 
 func newLoadPage(s *LoadSummary) (*loadPage, error) {

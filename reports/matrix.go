@@ -2,7 +2,6 @@ package reports
 
 import (
 	"bufio"
-	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -204,14 +203,5 @@ func WriteMatrixHTML(w io.Writer, reports []*Conformance) error {
 	if err != nil {
 		return err
 	}
-	t, err := parseTemplates()
-	if err != nil {
-		return err
-	}
-	var buf bytes.Buffer
-	if err := t.ExecuteTemplate(&buf, "matrix", m); err != nil {
-		return fmt.Errorf("reports: render matrix HTML: %w", err)
-	}
-	_, err = w.Write(buf.Bytes())
-	return err
+	return renderPage(w, "matrix", m)
 }

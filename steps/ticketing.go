@@ -62,6 +62,32 @@ type records struct {
 	authCode  map[string]int // the last auth endpoint status per client
 }
 
+// customer, event and chat look a named record up, failing clearly on a name the scenario never
+// created (a typo would otherwise publish to id 0).
+func (w *World) customer(name string) (ticketing.Customer, error) {
+	c, ok := w.rec.customers[name]
+	if !ok {
+		return c, fmt.Errorf("no customer %q in this scenario", name)
+	}
+	return c, nil
+}
+
+func (w *World) event(name string) (ticketing.Event, error) {
+	e, ok := w.rec.events[name]
+	if !ok {
+		return e, fmt.Errorf("no event %q in this scenario", name)
+	}
+	return e, nil
+}
+
+func (w *World) chat(name string) (ticketing.Conversation, error) {
+	c, ok := w.rec.chats[name]
+	if !ok {
+		return c, fmt.Errorf("no chat %q in this scenario", name)
+	}
+	return c, nil
+}
+
 func (w *World) tenant(name string) int {
 	if id, ok := w.rec.tenants[name]; ok {
 		return id
@@ -216,7 +242,14 @@ func ticketingSteps(sc *godog.ScenarioContext) {
 	})
 	sc.Step(`^"([^"]+)" buys (\d+) "([^"]+)" tickets? for "([^"]+)"$`, func(ctx context.Context, customer string, n int, typ, event string) error {
 		w := world(ctx)
-		c, e := w.rec.customers[customer], w.rec.events[event]
+		c, err := w.customer(customer)
+		if err != nil {
+			return err
+		}
+		e, err := w.event(event)
+		if err != nil {
+			return err
+		}
 		tt := -1
 		for _, t := range e.TicketTypes {
 			if t.Name == typ {
@@ -291,12 +324,24 @@ func ticketingSteps(sc *godog.ScenarioContext) {
 		for _, s := range strings.Split(seats, ",") {
 			list = append(list, strings.TrimSpace(s))
 		}
-		_, err = w.shop().Publisher.SeatSelected(ctx, w.rec.events[event].ID, w.rec.customers[name].ID, list, ticketing.SeatSelect, c.SocketID)
+		e, err := w.event(event)
+		if err != nil {
+			return err
+		}
+		cust, err := w.customer(name)
+		if err != nil {
+			return err
+		}
+		_, err = w.shop().Publisher.SeatSelected(ctx, e.ID, cust.ID, list, ticketing.SeatSelect, c.SocketID)
 		return err
 	})
 	sc.Step(`^the agent "([^"]+)" writes "([^"]*)" in the chat "([^"]+)"$`, func(ctx context.Context, agent, text, chat string) error {
 		w := world(ctx)
-		m, err := w.app.dir.AddChatMessage(ticketing.ChatMessage{ConversationID: w.rec.chats[chat].ID, SenderType: "agent", Content: text, CreatedAt: time.Now()})
+		conv, err := w.chat(chat)
+		if err != nil {
+			return err
+		}
+		m, err := w.app.dir.AddChatMessage(ticketing.ChatMessage{ConversationID: conv.ID, SenderType: "agent", Content: text, CreatedAt: time.Now()})
 		if err != nil {
 			return err
 		}
@@ -305,7 +350,11 @@ func ticketingSteps(sc *godog.ScenarioContext) {
 	})
 	sc.Step(`^the app notifies "([^"]+)": "([^"]*)"$`, func(ctx context.Context, customer, title string) error {
 		w := world(ctx)
-		_, err := w.shop().Publisher.PushNotification(ctx, w.rec.customers[customer].ID, title, title, "info", nil)
+		c, err := w.customer(customer)
+		if err != nil {
+			return err
+		}
+		_, err = w.shop().Publisher.PushNotification(ctx, c.ID, title, title, "info", nil)
 		return err
 	})
 	sc.Step(`^the app publishes the metrics of tenant "([^"]+)" with (\d+) sales$`, func(ctx context.Context, tenant string, sales int) error {
@@ -315,7 +364,11 @@ func ticketingSteps(sc *godog.ScenarioContext) {
 	})
 	sc.Step(`^"([^"]+)" goes live$`, func(ctx context.Context, event string) error {
 		w := world(ctx)
-		_, err := w.shop().Publisher.EventLive(ctx, w.rec.events[event].ID)
+		e, err := w.event(event)
+		if err != nil {
+			return err
+		}
+		_, err = w.shop().Publisher.EventLive(ctx, e.ID)
 		return err
 	})
 }

@@ -3,8 +3,6 @@ package loadgen
 import (
 	"context"
 	"fmt"
-	"math/rand/v2"
-	"net"
 	"net/http"
 	"os"
 	"runtime"
@@ -253,19 +251,12 @@ func waitDrain(ctx context.Context, r *runner, d time.Duration) {
 // startApp builds the rooms and clients of this shard and the application they authorize with.
 func (r *runner) startApp() (func(), error) {
 	cfg := r.cfg
-	dir := ticketing.NewDirectoryFrom(1 + rand.IntN(1_000_000_000))
-	r.dir = dir
-	auth, err := ticketing.NewAuthHandler(ticketing.AuthConfig{Key: cfg.Target.Key, Secret: cfg.Target.Secret, Directory: dir, RateLimit: -1})
+	app, err := ticketing.StartApp(ticketing.AuthConfig{Key: cfg.Target.Key, Secret: cfg.Target.Secret, RateLimit: -1})
 	if err != nil {
 		return nil, err
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return nil, err
-	}
-	hs := &http.Server{Handler: auth, ReadHeaderTimeout: 10 * time.Second}
-	go hs.Serve(ln)
-	r.authURL = "http://" + ln.Addr().String()
+	dir := app.Directory
+	r.dir, r.authURL = dir, app.URL
 	// Room ids must agree between shards: they derive from a base every shard computes alike.
 	base := 900_000_000 + cfg.Clients*7 + cfg.Rooms*13
 	r.rooms = make([]*room, cfg.Rooms)
@@ -298,7 +289,7 @@ func (r *runner) startApp() (func(), error) {
 		rm.own = append(rm.own, lc)
 		r.clients = append(r.clients, lc)
 	}
-	return func() { hs.Close() }, nil
+	return app.Stop, nil
 }
 
 // runSeats plays a room's seat changes: change i is made by member i % k, on its own seat

@@ -291,34 +291,28 @@ func burstSteps(sc *godog.ScenarioContext) {
 		return nil
 	})
 	sc.Step(`^"([^"]+)" receives the (\d+) batch events on "([^"]+)" in order `+within+`$`, func(ctx context.Context, name string, n int, channel, secs string) error {
-		return inOrder(ctx, name, n, channel, secs, func(i int) string { return fmt.Sprintf("batch-%d", i) }, func(f client.Frame) bool { return strings.HasPrefix(f.Msg.Event, "batch-") })
+		return takeN(ctx, name, n, channel, secs, func(f client.Frame) bool { return strings.HasPrefix(f.Msg.Event, "batch-") },
+			func(i int, f client.Frame) error {
+				if want := fmt.Sprintf("batch-%d", i); f.Msg.Event != want {
+					return mismatch(want+" next", "%s (a loss or a reordering)", f.Msg.Event)
+				}
+				return nil
+			})
 	})
 	sc.Step(`^"([^"]+)" receives the (\d+) numbered events on "([^"]+)" in order `+within+`$`, func(ctx context.Context, name string, n int, channel, secs string) error {
-		w := world(ctx)
-		ch := w.Channel(channel)
-		c, err := w.conn(name)
-		if err != nil {
-			return err
-		}
-		wctx, cancel := context.WithTimeout(ctx, w.wait(seconds(secs)))
-		defer cancel()
-		for i := 0; i < n; i++ {
-			f, err := c.Expect(wctx, func(f client.Frame) bool { return f.Msg.Event == "numbered" && f.Msg.Channel == ch })
-			if err != nil {
-				return mismatch(fmt.Sprintf("%d numbered events", n), "%d arrived", i)
-			}
-			got, _ := f.Msg.DataBytes()
-			if string(got) != fmt.Sprint(i) {
-				return mismatch(fmt.Sprintf("event %d next", i), "event %s (a loss or a reordering)", got)
-			}
-		}
-		return nil
+		return takeN(ctx, name, n, channel, secs, func(f client.Frame) bool { return f.Msg.Event == "numbered" },
+			func(i int, f client.Frame) error {
+				if got, _ := f.Msg.DataBytes(); string(got) != fmt.Sprint(i) {
+					return mismatch(fmt.Sprintf("event %d next", i), "event %s (a loss or a reordering)", got)
+				}
+				return nil
+			})
 	})
 }
 
-// inOrder takes the next n frames that match of a client on a channel and checks that frame i is
-// the event name(i): nothing lost, nothing reordered.
-func inOrder(ctx context.Context, name string, n int, channel, secs string, eventOf func(int) string, match func(client.Frame) bool) error {
+// takeN takes the next n frames of a client on a channel that match, in arrival order, and
+// checks frame i with check (nil checks nothing).
+func takeN(ctx context.Context, name string, n int, channel, secs string, match func(client.Frame) bool, check func(int, client.Frame) error) error {
 	w := world(ctx)
 	ch := w.Channel(channel)
 	c, err := w.conn(name)
@@ -330,10 +324,12 @@ func inOrder(ctx context.Context, name string, n int, channel, secs string, even
 	for i := 0; i < n; i++ {
 		f, err := c.Expect(wctx, func(f client.Frame) bool { return f.Msg.Channel == ch && match(f) })
 		if err != nil {
-			return mismatch(fmt.Sprintf("%d events in order", n), "%d arrived", i)
+			return mismatch(fmt.Sprintf("%d events on %s", n, ch), "%d arrived; not taken: %s", i, describePending(c))
 		}
-		if f.Msg.Event != eventOf(i) {
-			return mismatch(fmt.Sprintf("%s next", eventOf(i)), "%s (a loss or a reordering)", f.Msg.Event)
+		if check != nil {
+			if err := check(i, f); err != nil {
+				return err
+			}
 		}
 	}
 	return nil

@@ -45,20 +45,7 @@ func clientEventSteps(sc *godog.ScenarioContext) {
 		return nil
 	})
 	sc.Step(`^"([^"]+)" receives (\d+) "([^"]+)" on "([^"]+)" `+within+`$`, func(ctx context.Context, name string, n int, event, channel, secs string) error {
-		w := world(ctx)
-		ch := w.Channel(channel)
-		c, err := w.conn(name)
-		if err != nil {
-			return err
-		}
-		wctx, cancel := context.WithTimeout(ctx, w.wait(seconds(secs)))
-		defer cancel()
-		for i := 0; i < n; i++ {
-			if _, err := c.Expect(wctx, func(f client.Frame) bool { return f.Msg.Event == event && f.Msg.Channel == ch }); err != nil {
-				return mismatch(fmt.Sprintf("%d %s on %s", n, event, ch), "%d arrived; not taken: %s", i, describePending(c))
-			}
-		}
-		return nil
+		return takeN(ctx, name, n, channel, secs, func(f client.Frame) bool { return f.Msg.Event == event }, nil)
 	})
 	sc.Step(`^"([^"]+)" receives no more "([^"]+)" on "([^"]+)" `+within+`$`, func(ctx context.Context, name, event, channel, secs string) error {
 		ch := world(ctx).Channel(channel)

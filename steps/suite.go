@@ -100,7 +100,7 @@ func Run(ctx context.Context, opts Options) ([]Result, error) {
 	if err != nil {
 		return nil, fmt.Errorf("start the ticketing application: %w", err)
 	}
-	defer shopApp.stop()
+	defer shopApp.Stop()
 	byName := map[string]features.Case{}
 	results := map[string]*Result{}
 	var mu sync.Mutex

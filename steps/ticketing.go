@@ -5,8 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"math/rand/v2"
-	"net"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -21,34 +19,16 @@ import (
 	"github.com/pushcert/pushcert/internal/ticketing"
 )
 
-// app is the seed's application for one run: its directory, its auth endpoint on loopback and its
-// publisher through the target's HTTP API. Ids are never reused, so scenarios share it safely.
-type app struct {
-	dir     *ticketing.Directory
-	auth    *ticketing.AuthHandler
-	authURL string
-	stop    func()
-}
-
-func startApp(t *target.Target) (*app, error) {
-	// A random start keeps two runs against one server from sharing channel names.
-	dir := ticketing.NewDirectoryFrom(1 + rand.IntN(1_000_000_000))
-	h, err := ticketing.NewAuthHandler(ticketing.AuthConfig{Key: t.Key, Secret: t.Secret, Directory: dir})
-	if err != nil {
-		return nil, err
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return nil, err
-	}
-	hs := &http.Server{Handler: h, ReadHeaderTimeout: 5 * time.Second}
-	go hs.Serve(ln)
-	return &app{dir: dir, auth: h, authURL: "http://" + ln.Addr().String(), stop: func() { hs.Close() }}, nil
+// startApp runs the seed's application for one run of the suite: its directory and its auth
+// endpoint on loopback, signing with the target's credentials. Ids are never reused, so
+// scenarios share it safely.
+func startApp(t *target.Target) (*ticketing.App, error) {
+	return ticketing.StartApp(ticketing.AuthConfig{Key: t.Key, Secret: t.Secret})
 }
 
 // shop publishes through the scenario's API client, so its requests land in the wire log.
 func (w *World) shop() *ticketing.Shop {
-	return &ticketing.Shop{Directory: w.app.dir, Publisher: ticketing.NewPublisher(w.API, nil)}
+	return &ticketing.Shop{Directory: w.app.Directory, Publisher: ticketing.NewPublisher(w.API, nil)}
 }
 
 // The records a scenario names: "Ann", "Rock Night", "the order of Ann", ...
@@ -92,7 +72,7 @@ func (w *World) tenant(name string) int {
 	if id, ok := w.rec.tenants[name]; ok {
 		return id
 	}
-	id := w.app.dir.NextID()
+	id := w.app.Directory.NextID()
 	w.rec.tenants[name] = id
 	return id
 }
@@ -165,8 +145,8 @@ func ticketingSteps(sc *godog.ScenarioContext) {
 		case "an agent":
 			c.IsAgent = true
 		}
-		c = w.app.dir.AddCustomer(c)
-		tok, err := w.app.dir.IssueToken(c.ID)
+		c = w.app.Directory.AddCustomer(c)
+		tok, err := w.app.Directory.IssueToken(c.ID)
 		if err != nil {
 			return err
 		}
@@ -175,7 +155,7 @@ func ticketingSteps(sc *godog.ScenarioContext) {
 	})
 	sc.Step(`^an event "([^"]+)" with (\d+) "([^"]+)" tickets$`, func(ctx context.Context, name string, n int, typ string) error {
 		w := world(ctx)
-		e := w.app.dir.AddEvent(ticketing.Event{Name: name, TicketTypes: []ticketing.TicketType{{Name: typ, Available: n}}})
+		e := w.app.Directory.AddEvent(ticketing.Event{Name: name, TicketTypes: []ticketing.TicketType{{Name: typ, Available: n}}})
 		w.rec.events[name] = e
 		return nil
 	})
@@ -185,7 +165,7 @@ func ticketingSteps(sc *godog.ScenarioContext) {
 		if !ok {
 			return fmt.Errorf("no customer %q", customer)
 		}
-		o, err := w.app.dir.AddOrder(ticketing.Order{CustomerID: c.ID})
+		o, err := w.app.Directory.AddOrder(ticketing.Order{CustomerID: c.ID})
 		w.rec.orders[order] = o
 		return err
 	})
@@ -196,7 +176,7 @@ func ticketingSteps(sc *godog.ScenarioContext) {
 		if !ok1 || !ok2 {
 			return fmt.Errorf("no customer %q or agent %q", customer, agent)
 		}
-		conv, err := w.app.dir.AddConversation(ticketing.Conversation{CustomerID: c.ID, AssignedAgentID: a.ID})
+		conv, err := w.app.Directory.AddConversation(ticketing.Conversation{CustomerID: c.ID, AssignedAgentID: a.ID})
 		w.rec.chats[chat] = conv
 		return err
 	})
@@ -341,7 +321,7 @@ func ticketingSteps(sc *godog.ScenarioContext) {
 		if err != nil {
 			return err
 		}
-		m, err := w.app.dir.AddChatMessage(ticketing.ChatMessage{ConversationID: conv.ID, SenderType: "agent", Content: text, CreatedAt: time.Now()})
+		m, err := w.app.Directory.AddChatMessage(ticketing.ChatMessage{ConversationID: conv.ID, SenderType: "agent", Content: text, CreatedAt: time.Now()})
 		if err != nil {
 			return err
 		}
@@ -436,7 +416,7 @@ func openChannel(ctx context.Context, name, ph string, withToken bool) error {
 // askAuth POSTs socket_id and channel_name, form-encoded, as pusher-js's ajax transport does.
 func (w *World) askAuth(name, socketID, channel string, withToken bool) (int, []byte, error) {
 	form := url.Values{"socket_id": {socketID}, "channel_name": {channel}}
-	req, err := http.NewRequest("POST", w.app.authURL+"/broadcasting/auth", strings.NewReader(form.Encode()))
+	req, err := http.NewRequest("POST", w.app.URL+"/broadcasting/auth", strings.NewReader(form.Encode()))
 	if err != nil {
 		return 0, nil, err
 	}

@@ -30,7 +30,7 @@ type World struct {
 
 	result  *Result
 	started time.Time
-	app     *app
+	app     *ticketing.App
 	rec     records
 
 	mu          sync.Mutex
@@ -60,7 +60,7 @@ func world(ctx context.Context) *World {
 	return w
 }
 
-func newWorld(t *target.Target, opts *Options, a *app) *World {
+func newWorld(t *target.Target, opts *Options, a *ticketing.App) *World {
 	b := make([]byte, 4)
 	_, _ = rand.Read(b)
 	log := &client.WireLog{}

@@ -1,9 +1,7 @@
 package main
 
 import (
-	"bufio"
 	"encoding/json"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -34,20 +32,8 @@ func TestShardsMergeToOneRun(t *testing.T) {
 		t.Skip("runs three load processes")
 	}
 	dir := t.TempDir()
-	bin := filepath.Join(dir, "pushcert")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("build: %v\n%s", err, out)
-	}
-	ln, _ := net.Listen("tcp", "127.0.0.1:0")
-	addr := ln.Addr().String()
-	ln.Close()
-	serve := exec.Command(bin, "serve", "--addr", addr, "--app-id", "1", "--key", "k", "--secret", "s", "--client-event-rate", "1000", "--log-level", "error")
-	stdout, _ := serve.StdoutPipe()
-	if err := serve.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer func() { serve.Process.Signal(os.Interrupt); serve.Wait() }()
-	bufio.NewReader(stdout).ReadString('\n')
+	bin := buildBinary(t)
+	addr := startServe(t, bin, "--app-id", "1", "--key", "k", "--secret", "s", "--client-event-rate", "1000", "--log-level", "error")
 
 	plan := []string{"load", "--target", "ws://" + addr, "--api-url", "http://" + addr, "--app-id", "1", "--key", "k", "--secret", "s",
 		"--scenario", "seats,availability", "--clients", "200", "--rooms", "4", "--rate", "20", "--duration", "2s", "--ramp", "500ms", "--quiet"}

@@ -5,11 +5,8 @@ import (
 	"bytes"
 	"context"
 	"io"
-	"net"
 	"net/http"
-	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
@@ -64,16 +61,7 @@ func TestUsageErrors(t *testing.T) {
 // TestServeProcess runs the real binary: banner, a working WebSocket endpoint, and on SIGTERM
 // close code 4200 to the client and exit 0.
 func TestServeProcess(t *testing.T) {
-	bin := filepath.Join(t.TempDir(), "pushcert")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("build: %v\n%s", err, out)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
+	bin, addr := buildBinary(t), freeAddr(t)
 	cmd := exec.Command(bin, "serve", "--demo", "--addr", addr)
 	stdout, _ := cmd.StdoutPipe()
 	var stderr bytes.Buffer
@@ -128,5 +116,4 @@ func TestServeProcess(t *testing.T) {
 	case <-time.After(10 * time.Second):
 		t.Fatal("serve did not exit within 10 s of SIGTERM")
 	}
-	_ = os.Remove(bin)
 }

@@ -45,18 +45,9 @@ func (a *API) httpClient() *http.Client {
 // unless it is a string or []byte.
 func (a *API) Do(ctx context.Context, method, path string, query url.Values, body any) (Response, error) {
 	full := "/apps/" + a.AppID + path
-	var b []byte
-	switch v := body.(type) {
-	case nil:
-	case string:
-		b = []byte(v)
-	case []byte:
-		b = v
-	default:
-		var err error
-		if b, err = json.Marshal(v); err != nil {
-			return Response{}, err
-		}
+	b, err := encode(body)
+	if err != nil {
+		return Response{}, err
 	}
 	now := time.Now
 	if a.Now != nil {

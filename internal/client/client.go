@@ -213,19 +213,26 @@ func (c *Conn) readLoop() {
 
 // Send writes v as a JSON text frame; a string or []byte is sent as is.
 func (c *Conn) Send(v any) error {
-	var b []byte
-	switch v := v.(type) {
-	case string:
-		b = []byte(v)
-	case []byte:
-		b = v
-	default:
-		var err error
-		if b, err = json.Marshal(v); err != nil {
-			return err
-		}
+	b, err := encode(v)
+	if err != nil {
+		return err
 	}
 	return c.write(websocket.TextMessage, b)
+}
+
+// encode is a frame's or a request body's bytes: a string or []byte as is, nil as nothing,
+// anything else as JSON.
+func encode(v any) ([]byte, error) {
+	switch v := v.(type) {
+	case nil:
+		return nil, nil
+	case string:
+		return []byte(v), nil
+	case []byte:
+		return v, nil
+	default:
+		return json.Marshal(v)
+	}
 }
 
 // SendBinary writes a binary frame, which the protocol does not allow.

@@ -47,7 +47,7 @@ func New(cfg Config) (*Server, error) {
 		byKey: map[string]*appState{},
 		byID:  map[string]*appState{},
 		upgrader: websocket.Upgrader{
-			ReadBufferSize:  1024,
+			ReadBufferSize:  512,
 			WriteBufferPool: &sync.Pool{},
 			CheckOrigin:     func(*http.Request) bool { return true },
 		},

@@ -13,7 +13,6 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/pushcert/pushcert/features"
-	"github.com/pushcert/pushcert/internal/target"
 	"github.com/pushcert/pushcert/refserver"
 	"github.com/pushcert/pushcert/reports"
 	"github.com/pushcert/pushcert/steps"
@@ -31,12 +30,7 @@ func runCheck(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		fmt.Fprintln(stderr, "usage: pushcert check [flags] [CASE-ID | ID-PREFIX- | area ...]\n       pushcert check list [--json]\n\nflags:")
 		fs.PrintDefaults()
 	}
-	var t target.Target
-	fs.StringVar(&t.WebSocketURL, "target", os.Getenv("PUSHCERT_TARGET"), "WebSocket base URL of the server under test, e.g. ws://127.0.0.1:6001; none runs the embedded reference server; env PUSHCERT_TARGET")
-	fs.StringVar(&t.APIURL, "api-url", os.Getenv("PUSHCERT_API_URL"), "HTTP API base URL, e.g. http://127.0.0.1:6001; env PUSHCERT_API_URL")
-	fs.StringVar(&t.AppID, "app-id", os.Getenv("PUSHCERT_APP_ID"), "app id on the target; env PUSHCERT_APP_ID")
-	fs.StringVar(&t.Key, "key", os.Getenv("PUSHCERT_KEY"), "app key; env PUSHCERT_KEY")
-	fs.StringVar(&t.Secret, "secret", os.Getenv("PUSHCERT_SECRET"), "app secret; env PUSHCERT_SECRET")
+	t := targetFlags(fs)
 	supports := fs.StringSlice("supports", nil, "capabilities the target declares, a comma list or \"all\" (embedded: all): "+strings.Join(steps.AllCapabilities, ", "))
 	strict := fs.Bool("strict", false, "a failed SHOULD case also fails the run")
 	exclude := fs.StringSlice("exclude", nil, "case IDs, ID prefixes (PRES-) or areas to leave out")
@@ -77,38 +71,19 @@ func runCheck(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	if *cucumberOut != "" {
 		opts.Format = "cucumber:" + *cucumberOut
 	}
-	if t.WebSocketURL == "" {
-		if t.APIURL != "" || t.AppID != "" || t.Key != "" || t.Secret != "" {
-			fmt.Fprintln(stderr, "pushcert check: --api-url, --app-id, --key and --secret need --target")
-			return exitUsage
-		}
-		tg, stop, err := target.StartEmbedded(refserver.Config{}, refserver.App{})
-		if err != nil {
-			fmt.Fprintln(stderr, "pushcert check:", err)
-			return exitFail
-		}
-		defer stop()
-		opts.Target, opts.Control = tg, true
-		opts.Capabilities = steps.AllCapabilities
+	tg, stop, code := resolveTarget(ctx, "check", t, refserver.App{}, stderr)
+	if code >= 0 {
+		return code
+	}
+	defer stop()
+	opts.Target = tg
+	if tg.Embedded {
+		opts.Control, opts.Capabilities = true, steps.AllCapabilities
 		if *impl == "" {
 			*impl, *implVersion = "pushcert refserver", versionString()
 		}
-	} else {
-		if err := t.Validate(); err != nil {
-			fmt.Fprintln(stderr, "pushcert check:", err)
-			return exitUsage
-		}
-		rctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-		err := t.Reachable(rctx)
-		cancel()
-		if err != nil {
-			fmt.Fprintln(stderr, "pushcert check:", err)
-			return exitUnreachable
-		}
-		opts.Target = &t
-		if *impl == "" {
-			*impl = t.WebSocketURL
-		}
+	} else if *impl == "" {
+		*impl = tg.WebSocketURL
 	}
 	if fs.Changed("supports") {
 		opts.Capabilities = *supports

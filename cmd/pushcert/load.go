@@ -14,7 +14,6 @@ import (
 
 	"github.com/spf13/pflag"
 
-	"github.com/pushcert/pushcert/internal/target"
 	"github.com/pushcert/pushcert/loadgen"
 	"github.com/pushcert/pushcert/refserver"
 	"github.com/pushcert/pushcert/reports"
@@ -25,12 +24,7 @@ const exitThreshold = 99
 
 func runLoad(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs := pflag.NewFlagSet("load", pflag.ContinueOnError)
-	var t target.Target
-	fs.StringVar(&t.WebSocketURL, "target", os.Getenv("PUSHCERT_TARGET"), "WebSocket base URL of the server under load; none runs the embedded reference server; env PUSHCERT_TARGET")
-	fs.StringVar(&t.APIURL, "api-url", os.Getenv("PUSHCERT_API_URL"), "HTTP API base URL; env PUSHCERT_API_URL")
-	fs.StringVar(&t.AppID, "app-id", os.Getenv("PUSHCERT_APP_ID"), "app id; env PUSHCERT_APP_ID")
-	fs.StringVar(&t.Key, "key", os.Getenv("PUSHCERT_KEY"), "app key; env PUSHCERT_KEY")
-	fs.StringVar(&t.Secret, "secret", os.Getenv("PUSHCERT_SECRET"), "app secret; env PUSHCERT_SECRET")
+	t := targetFlags(fs)
 	scenarios := fs.StringSlice("scenario", []string{loadgen.ScenarioSeats}, "scenarios to run together: "+strings.Join(loadgen.Scenarios, ", "))
 	clients := fs.Int("clients", 1000, "simulated clients in all shards")
 	rooms := fs.Int("rooms", 0, "events (rooms); default one per 100 clients")
@@ -74,30 +68,14 @@ func runLoad(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if !*quiet {
 		cfg.OnSecond, progressDone = loadProgress(stderr, (*clients+cfg.Shards-1-cfg.Shard)/cfg.Shards, duration.Seconds())
 	}
-	if t.WebSocketURL == "" {
-		// The embedded server gets room for the run's bursts: client events of a whole room per
-		// connection can pass 10 a second at high rates.
-		tg, stop, err := target.StartEmbedded(refserver.Config{}, refserver.App{ClientEventRate: 1000})
-		if err != nil {
-			fmt.Fprintln(stderr, "pushcert load:", err)
-			return exitFail
-		}
-		defer stop()
-		cfg.Target = tg
-	} else {
-		if err := t.Validate(); err != nil {
-			fmt.Fprintln(stderr, "pushcert load:", err)
-			return exitUsage
-		}
-		rctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-		err := t.Reachable(rctx)
-		cancel()
-		if err != nil {
-			fmt.Fprintln(stderr, "pushcert load:", err)
-			return exitUnreachable
-		}
-		cfg.Target = &t
+	// The embedded server gets room for the run's bursts: client events of a whole room per
+	// connection can pass 10 a second at high rates.
+	tg, stop, code := resolveTarget(ctx, "load", t, refserver.App{ClientEventRate: 1000}, stderr)
+	if code >= 0 {
+		return code
 	}
+	defer stop()
+	cfg.Target = tg
 	var hlog *os.File
 	if *outDir != "" {
 		if err := os.MkdirAll(*outDir, 0o755); err != nil {

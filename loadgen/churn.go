@@ -18,9 +18,8 @@ import (
 // presence channel; private: its own customer channel and the seat map), then leaves: at once
 // (private) or after Lifetime (churn). Their connect and subscribe latencies are recorded; at
 // the end no user of theirs may remain a member anywhere (ghost members).
-func (r *runner) runEphemeral(ctx context.Context, rm *room, start time.Time, count int64) {
+func (r *runner) runEphemeral(ctx context.Context, rm *room, p Pacer) {
 	var next atomic.Int64
-	p := Pacer{Start: start, Rate: r.cfg.Rate, Count: count}
 	p.Run(ctx, func(i int64, due time.Time) {
 		cust := r.dir.AddCustomer(ticketing.Customer{FirstName: "Churn", FullName: "Churning Client"})
 		tok, err := r.dir.IssueToken(cust.ID)
@@ -44,16 +43,27 @@ func (r *runner) runEphemeral(ctx context.Context, rm *room, start time.Time, co
 		r.ephemerals.Add(1)
 		go func() {
 			defer r.ephemerals.Done()
-			if err := c.connect(context.Background()); err != nil {
-				return
+			// An arriving browser retries a refused connection, as one would during a restart.
+			for attempt := 0; ; attempt++ {
+				err := c.connect(r.life)
+				if err == nil {
+					break
+				}
+				if attempt == arrivalAttempts-1 || r.life.Err() != nil {
+					return
+				}
+				time.Sleep(retryWait << attempt)
 			}
 			r.joined.Add(1)
 			time.Sleep(lifetime)
-			c.ws.Close()
+			c.closeConn()
 			<-c.readDone
 		}()
 	}, func(lag time.Duration) { r.rec.Record(MetricLag, lag, rm.idx) })
 }
+
+// arrivalAttempts is how often an arriving client tries to connect.
+const arrivalAttempts = 4
 
 // ghostCheck asks the HTTP API for the members of every room's seat map after the run: a user of
 // a client that left must not be there.

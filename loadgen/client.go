@@ -6,11 +6,13 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"net"
 	"net/http"
 	"net/url"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/gorilla/websocket"
@@ -30,10 +32,11 @@ type lclient struct {
 	channels  []string // set for ephemeral clients: their own channels instead of the room's
 	ephemeral bool     // churn and private clients: frames are read and dropped, not counted
 
+	wmu      sync.Mutex // guards ws and socketID, which a reconnection replaces
 	ws       *websocket.Conn
-	wmu      sync.Mutex
 	socketID string
-	alive    bool
+	alive    bool        // connected and subscribed in the ramp: the plan owes it deliveries; set once
+	up       atomic.Bool // the connection is subscribed now (false while reconnecting)
 
 	// Owned by the reader goroutine until it ends.
 	lastSeq  []seqWindow     // per sender position in the room: the seat-change seqs seen
@@ -41,8 +44,18 @@ type lclient struct {
 	seats    []int8          // the seat map as this client saw it: sender pos*seatsPerMember+j -> action+1
 	members  map[string]bool // with churn: the room's presence members as this client saw them
 	memMu    sync.Mutex      // members is read by the drain while the reader writes it
+	away     []window        // when the client was reconnecting
+	gotSeat  bitset          // the room's seat changes that arrived, by timetable index
+	gotAvail bitset          // the room's availability publishes that arrived
 	readDone chan struct{}
 }
+
+// window is a span of time, in Unix ns.
+type window struct{ from, to int64 }
+
+// seatUnknown marks a seat map entry a reconnected client has not heard of since it resubscribed:
+// what happened while it was away is not on the wire again.
+const seatUnknown = -1
 
 const seatsPerMember = 4
 
@@ -53,9 +66,37 @@ func (c *lclient) write(b []byte) error {
 	return c.ws.WriteMessage(websocket.TextMessage, b)
 }
 
-// connect dials, waits for the handshake and subscribes to the room's channels, recording the
-// connect and subscribe latencies.
+// session is the current socket id, and whether the connection is up to send on.
+func (c *lclient) session() (string, bool) {
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	return c.socketID, c.up.Load()
+}
+
+// closeConn closes the current connection, if any.
+func (c *lclient) closeConn() {
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	if c.ws != nil {
+		c.ws.Close()
+	}
+}
+
+// connect opens the client's connection in the ramp and starts its reader.
 func (c *lclient) connect(ctx context.Context) error {
+	if err := c.establish(ctx); err != nil {
+		return err
+	}
+	c.alive = true
+	c.up.Store(true)
+	c.r.rec.Connections.Add(1)
+	go c.read()
+	return nil
+}
+
+// establish dials, waits for the handshake and subscribes to the client's channels, recording
+// the connect and subscribe latencies.
+func (c *lclient) establish(ctx context.Context) error {
 	r := c.r
 	src := r.cfg.Sources[c.idx%len(r.cfg.Sources)]
 	d := websocket.Dialer{
@@ -83,7 +124,14 @@ func (c *lclient) connect(ctx context.Context) error {
 		return err
 	}
 	r.rec.Record(MetricConnect, time.Since(start), c.idx)
+	c.wmu.Lock()
 	c.ws, c.socketID = ws, est.SocketID
+	c.wmu.Unlock()
+	if c.members != nil { // the member list starts again from subscription_succeeded
+		c.memMu.Lock()
+		clear(c.members)
+		c.memMu.Unlock()
+	}
 
 	for _, ch := range r.channelsOf(c) {
 		start := time.Now()
@@ -119,19 +167,21 @@ func (c *lclient) connect(ctx context.Context) error {
 		r.rec.Record(MetricSubscribe, time.Since(start), c.idx)
 	}
 	_ = ws.SetReadDeadline(time.Time{})
-	c.alive = true
-	r.rec.Connections.Add(1)
-	go c.read()
 	return nil
 }
 
-// awaitSubscribed reads until subscription_succeeded for ch; presence member events that come
-// first are skipped.
+// awaitSubscribed reads until subscription_succeeded for ch. Member events of a channel
+// subscribed before are applied; other frames that come first are not counted (a reconnecting
+// client is not owed them: it is still away).
 func (c *lclient) awaitSubscribed(ch string) error {
 	for {
 		_, frame, err := c.ws.ReadMessage()
 		if err != nil {
 			return err
+		}
+		if name := eventName(frame); c.members != nil && (bytes.Equal(name, evMemberAdded) || bytes.Equal(name, evMemberRemoved)) {
+			c.memberEvent(frame, name)
+			continue
 		}
 		m, err := protocol.DecodeMessage(frame)
 		if err != nil {
@@ -144,9 +194,11 @@ func (c *lclient) awaitSubscribed(ch string) error {
 					Presence protocol.PresenceData `json:"presence"`
 				}
 				if err := m.DecodeData(&d); err == nil {
+					c.memMu.Lock()
 					for _, id := range d.Presence.IDs {
 						c.members[id] = true
 					}
+					c.memMu.Unlock()
 				}
 			}
 			return nil
@@ -217,23 +269,40 @@ func eventName(frame []byte) []byte {
 	return frame[i : i+j]
 }
 
-// read takes every frame: it times load frames from their intended send time, counts them,
-// finds duplicates and reorderings, and keeps the seat map.
+// read takes every frame until the client is done. When the server closes the connection with a
+// code that says to come back (4200-4299 at once; 4100-4199, protocol errors and abnormal closes
+// after a second, as pusher-js does), it reconnects and resubscribes, and goes on reading.
 func (c *lclient) read() {
 	defer close(c.readDone)
 	r := c.r
 	buf := bytes.NewBuffer(make([]byte, 0, 512))
 	for {
-		_, rd, err := c.ws.NextReader()
-		if err != nil {
-			var ce *websocket.CloseError
-			if asCloseError(err, &ce) {
-				r.rec.Error(fmt.Sprint(ce.Code))
-			}
-			if c.alive {
-				r.rec.Connections.Add(-1)
-			}
+		err := c.readFrames(buf)
+		c.up.Store(false)
+		r.rec.Connections.Add(-1)
+		code := 0
+		var ce *websocket.CloseError
+		if asCloseError(err, &ce) {
+			code = ce.Code
+			r.rec.Error(fmt.Sprint(ce.Code))
+		}
+		if c.ephemeral || !c.reconnect(code) {
 			return
+		}
+	}
+}
+
+// readFrames reads one connection's frames until it fails: it times load frames from their
+// intended send time, counts them, finds duplicates and reorderings, and keeps the seat map.
+func (c *lclient) readFrames(buf *bytes.Buffer) error {
+	r := c.r
+	c.wmu.Lock()
+	ws := c.ws
+	c.wmu.Unlock()
+	for {
+		_, rd, err := ws.NextReader()
+		if err != nil {
+			return err
 		}
 		buf.Reset()
 		if _, err := buf.ReadFrom(rd); err != nil {
@@ -255,16 +324,28 @@ func (c *lclient) read() {
 				r.rec.Error("bad-frame")
 				continue
 			}
+			if int(by) == c.pos {
+				// Its own change: published through the HTTP API while it was reconnecting, and
+				// delivered once it was back. Anything else is an echo the server owes no one.
+				if len(c.away) == 0 {
+					r.rec.Error("self-delivery")
+				}
+				continue
+			}
 			metricName := MetricDelivery
 			if bytes.Equal(name, evSeatCE) {
 				metricName = MetricClientEvent
 			}
 			r.rec.Record(metricName, now.Sub(time.Unix(0, ts)), c.idx)
-			c.count(&c.lastSeq[by], seq)
-			s, ok1 := intAfter(frame, keySeat, keySeatQ)
-			a, ok2 := intAfter(frame, keyAction, keyActionQ)
-			if ok1 && ok2 && int(by)*seatsPerMember+int(s) < len(c.seats) {
-				c.seats[int(by)*seatsPerMember+int(s)] = int8(a + 1)
+			if c.count(&c.lastSeq[by], seq) {
+				if i := seq*int64(len(c.lastSeq)) + by; c.gotSeat.valid(i) {
+					c.gotSeat.set(i)
+				}
+				s, ok1 := intAfter(frame, keySeat, keySeatQ)
+				a, ok2 := intAfter(frame, keyAction, keyActionQ)
+				if ok1 && ok2 && int(by)*seatsPerMember+int(s) < len(c.seats) {
+					c.seats[int(by)*seatsPerMember+int(s)] = int8(a + 1)
+				}
 			}
 		case bytes.Equal(name, evAvail):
 			ts, seq, _, ok := stamp(frame)
@@ -274,24 +355,90 @@ func (c *lclient) read() {
 			}
 			r.rec.Record(MetricDelivery, now.Sub(time.Unix(0, ts)), c.idx)
 			if c.count(&c.lastAvl, seq) {
+				if c.gotAvail.valid(seq) {
+					c.gotAvail.set(seq)
+				}
 				c.room.fanout(seq, now, r.rec, c.idx)
 			}
 		case bytes.Equal(name, evPing):
 			_ = c.write(pongMessage)
 		case c.members != nil && (bytes.Equal(name, evMemberAdded) || bytes.Equal(name, evMemberRemoved)):
-			m, err := protocol.DecodeMessage(frame)
-			var d struct {
-				UserID string `json:"user_id"`
-			}
-			if err != nil || m.DecodeData(&d) != nil {
-				r.rec.Error("bad-frame")
-				continue
-			}
-			c.memMu.Lock()
-			c.members[d.UserID] = bytes.Equal(name, evMemberAdded)
-			c.memMu.Unlock()
+			c.memberEvent(frame, name)
 		}
 	}
+}
+
+// memberEvent applies member_added or member_removed to the client's member list.
+func (c *lclient) memberEvent(frame, name []byte) {
+	m, err := protocol.DecodeMessage(frame)
+	var d struct {
+		UserID string `json:"user_id"`
+	}
+	if err != nil || m.DecodeData(&d) != nil {
+		c.r.rec.Error("bad-frame")
+		return
+	}
+	c.memMu.Lock()
+	c.members[d.UserID] = bytes.Equal(name, evMemberAdded)
+	c.memMu.Unlock()
+}
+
+// Reconnection timing.
+const (
+	reconnectBackoff = time.Second            // after 4100-4199 and abnormal closes
+	retryWait        = 100 * time.Millisecond // after a failed attempt, doubling ...
+	maxRetryWait     = 2 * time.Second        // ... up to this
+)
+
+// reconnect brings the client back after a close with code (0: no close frame), if the protocol
+// says to and the run is not ending. It records the reconnection time (close to resubscribed) and
+// the away window, and forgets the seat map: what changed meanwhile is not sent again.
+func (c *lclient) reconnect(code int) bool {
+	r := c.r
+	wait := reconnectBackoff
+	switch protocol.ActionFor(code) {
+	case protocol.ActionRetry:
+		wait = 0
+	case protocol.ActionRefused, protocol.ActionTLSOnly:
+		return false
+	}
+	from := time.Now()
+	for attempt := 0; ; attempt++ {
+		if wait > 0 {
+			select {
+			case <-r.life.Done():
+				return false
+			case <-time.After(wait):
+			}
+		}
+		if r.life.Err() != nil {
+			return false
+		}
+		err := c.establish(r.life)
+		if r.life.Err() != nil { // the run ended meanwhile; closeConn may have missed the new socket
+			c.closeConn()
+			return false
+		}
+		if err == nil {
+			break
+		}
+		wait = min(maxRetryWait, retryWait<<min(attempt, 8)) + time.Duration(rand.Int64N(int64(retryWait)))
+	}
+	now := time.Now()
+	r.rec.Record(MetricReconnect, now.Sub(from), c.idx)
+	r.rec.Reconnects.Add(1)
+	w := window{from.Add(-awayGrace).UnixNano(), now.UnixNano()}
+	if n := len(c.away); n > 0 && c.away[n-1].to >= w.from {
+		c.away[n-1].to = w.to
+	} else {
+		c.away = append(c.away, w)
+	}
+	for i := range c.seats {
+		c.seats[i] = seatUnknown
+	}
+	c.up.Store(true)
+	r.rec.Connections.Add(1)
+	return true
 }
 
 // count records one arrival of seq from a sender; it reports whether the arrival was new.

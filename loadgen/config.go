@@ -46,6 +46,10 @@ type Config struct {
 	OnSecond func(Snapshot)
 	// MaxInFlight bounds concurrent HTTP publishes; past it a publish is dropped and counted.
 	MaxInFlight int
+	// Restart, when set, is called RestartAt into the steady phase to restart the server, which
+	// closes every connection with 4200: the clients reconnect at once, a reconnect storm.
+	Restart   func() error
+	RestartAt time.Duration
 }
 
 func (c *Config) setDefaults() {
@@ -113,6 +117,9 @@ func (c Config) Validate() error {
 			errs = append(errs, fmt.Errorf("churn and private clients join the seat map, a presence channel of 100 members: "+
 				"%d clients per room plus about %d arriving ones is too many (use more rooms, a lower rate or a shorter lifetime)", perRoom, arriving))
 		}
+	}
+	if c.Restart != nil && (c.RestartAt < 0 || c.RestartAt >= c.Duration) {
+		errs = append(errs, fmt.Errorf("restart at %s: want a time within the steady phase of %s", c.RestartAt, c.Duration))
 	}
 	for _, ip := range c.Sources {
 		if !ip.IsLoopback() {

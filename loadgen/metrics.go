@@ -17,11 +17,12 @@ const (
 	MetricDelivery    = "delivery"
 	MetricFanout      = "fanout"
 	MetricClientEvent = "client_event"
-	MetricLag         = "lag" // how late the pacer fired: the generator's own health
+	MetricReconnect   = "reconnect" // from a close the protocol retries to resubscribed
+	MetricLag         = "lag"       // how late the pacer fired: the generator's own health
 )
 
 // AllMetrics in report order.
-var AllMetrics = []string{MetricConnect, MetricSubscribe, MetricTrigger, MetricDelivery, MetricFanout, MetricClientEvent, MetricLag}
+var AllMetrics = []string{MetricConnect, MetricSubscribe, MetricTrigger, MetricDelivery, MetricFanout, MetricClientEvent, MetricReconnect, MetricLag}
 
 const (
 	histMin   = 1                // µs
@@ -94,6 +95,7 @@ type Recorder struct {
 	Duplicates  atomic.Int64
 	OutOfOrder  atomic.Int64
 	Connections atomic.Int64
+	Reconnects  atomic.Int64 // connections a client brought back after the server closed them
 
 	errMu  sync.Mutex
 	errors map[string]int64

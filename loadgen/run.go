@@ -27,6 +27,10 @@ type room struct {
 	avail   string // event.<id>
 	members []int  // global client indices, all shards, in position order
 	own     []*lclient
+	byPos   map[int]*lclient // this shard's members by position
+	// when the server took each event of the room's timetables, for what reconnected clients
+	// were owed (set at the start of the steady phase)
+	seatSpans, availSpans *spans
 	// fan-out completion of availability publishes: a slot per seq in a ring, counting the
 	// subscribers of this shard still to receive it.
 	ring  [fanRing]fanSlot
@@ -72,6 +76,12 @@ type runner struct {
 	ghostMu     sync.Mutex
 	gone        map[string]bool
 	ephemerals  sync.WaitGroup
+	// life ends when the run closes its clients: reconnections stop.
+	life    context.Context
+	endLife context.CancelFunc
+	// The steady phase's timetable, to tell which events were due while a client was away.
+	steadyAt time.Time
+	count    int64
 }
 
 func (r *runner) channelsOf(c *lclient) []string {
@@ -114,6 +124,8 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 		priv:  slices.Contains(cfg.Scenarios, ScenarioPrivate),
 		gone:  map[string]bool{},
 	}
+	r.life, r.endLife = context.WithCancel(ctx)
+	defer r.endLife()
 	r.setPhase("ramp")
 	stopApp, err := r.startApp()
 	if err != nil {
@@ -156,27 +168,43 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	steadyCtx, cancelSteady := context.WithTimeout(ctx, cfg.Duration+2*time.Second)
 	start := time.Now().Add(100 * time.Millisecond)
 	count := int64(cfg.Rate * cfg.Duration.Seconds())
+	r.steadyAt, r.count = start, count
+	for _, rm := range r.rooms {
+		if r.seats {
+			rm.seatSpans = newSpans(r.timetable(rm, 0))
+		}
+		if r.avail {
+			rm.availSpans = newSpans(r.timetable(rm, 1))
+		}
+	}
+	for _, c := range r.clients {
+		if r.seats {
+			c.gotSeat = newBitset(count)
+		}
+		if r.avail {
+			c.gotAvail = newBitset(count)
+		}
+	}
 	var senders sync.WaitGroup
+	if cfg.Restart != nil {
+		senders.Add(1)
+		go func() { defer senders.Done(); r.restartAt(steadyCtx, start.Add(cfg.RestartAt)) }()
+	}
 	// Each room's timetable is shifted by a share of the interval, so that the rooms' events are
 	// spread evenly in time instead of all falling on the same instants (a burst the plan never
 	// asked for would measure as latency).
-	interval := time.Duration(float64(time.Second) / cfg.Rate)
-	slots := time.Duration(2 * len(r.rooms))
 	for _, rm := range r.rooms {
 		if r.seats {
-			offset := interval * time.Duration(2*rm.idx) / slots
 			senders.Add(1)
-			go func() { defer senders.Done(); r.runSeats(steadyCtx, rm, start.Add(offset), count) }()
+			go func() { defer senders.Done(); r.runSeats(steadyCtx, rm, r.timetable(rm, 0)) }()
 		}
 		if r.avail && rm.idx%cfg.Shards == cfg.Shard {
-			offset := interval * time.Duration(2*rm.idx+1) / slots
 			senders.Add(1)
-			go func() { defer senders.Done(); r.runAvailability(steadyCtx, rm, start.Add(offset), count) }()
+			go func() { defer senders.Done(); r.runAvailability(steadyCtx, rm, r.timetable(rm, 1)) }()
 		}
 		if (r.churn || r.priv) && rm.idx%cfg.Shards == cfg.Shard {
-			offset := interval * time.Duration(2*rm.idx+1) / slots
 			senders.Add(1)
-			go func() { defer senders.Done(); r.runEphemeral(steadyCtx, rm, start.Add(offset), count) }()
+			go func() { defer senders.Done(); r.runEphemeral(steadyCtx, rm, r.timetable(rm, 1)) }()
 		}
 	}
 	senders.Wait()
@@ -190,22 +218,25 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	waitDrain(ctx, r, cfg.Drain)
 	steadyTo := time.Since(started).Seconds()
 	cpuSteady := cpuTime() - cpuSteady0
+	r.endLife()
 	for _, c := range r.clients {
-		if c.ws != nil {
-			c.ws.Close()
-		}
+		c.closeConn()
 	}
+	var away int64
 	for _, c := range r.clients {
 		if c.alive {
 			<-c.readDone
+			away += r.notOwed(c)
 		}
 	}
+	r.rec.Expected.Add(-away)
 	close(stopAgg)
 	<-aggDone
 	stopProgress()
 	finished := time.Now()
 
 	s := r.summarize(started, finished, steadyFrom, steadyTo, count, connected)
+	s.Delivery.Away = away
 	if r.churn || r.priv {
 		s.Checks = append(s.Checks, r.ghostCheck(ctx))
 	}
@@ -306,6 +337,10 @@ func (r *runner) startApp() (func(), error) {
 			lc.members = map[string]bool{}
 		}
 		rm.own = append(rm.own, lc)
+		if rm.byPos == nil {
+			rm.byPos = map[int]*lclient{}
+		}
+		rm.byPos[lc.pos] = lc
 		r.clients = append(r.clients, lc)
 	}
 	return app.Stop, nil
@@ -314,18 +349,13 @@ func (r *runner) startApp() (func(), error) {
 // runSeats plays a room's seat changes: change i is made by member i % k, on its own seat
 // (i/k) % 4, as select, lock or deselect in turn. Even positions send client events; odd ones
 // publish through the HTTP API with their socket excluded, as the seed's SeatSelected does.
-func (r *runner) runSeats(ctx context.Context, rm *room, start time.Time, count int64) {
+func (r *runner) runSeats(ctx context.Context, rm *room, p Pacer) {
 	pub := r.newPublisher(rm.idx)
 	defer pub.close()
 	k := int64(len(rm.members))
-	byPos := map[int]*lclient{}
-	for _, c := range rm.own {
-		byPos[c.pos] = c
-	}
-	p := Pacer{Start: start, Rate: r.cfg.Rate, Count: count}
 	p.Run(ctx, func(i int64, due time.Time) {
 		pos := int(i % k)
-		c := byPos[pos]
+		c := rm.byPos[pos]
 		if c == nil || !c.alive {
 			return // another shard's member, or one that never connected
 		}
@@ -333,22 +363,27 @@ func (r *runner) runSeats(ctx context.Context, rm *room, start time.Time, count 
 		seat, action := seq%seatsPerMember, (seq/seatsPerMember)%3
 		data := fmt.Sprintf(`{"ts":%d,"seq":%d,"by":%d,"s":%d,"a":%d,"customer_id":%d}`, due.UnixNano(), seq, pos, seat, action, c.idx)
 		r.rec.Sent.Add(1)
-		if pos%2 == 0 {
+		socketID, up := c.session()
+		if pos%2 == 0 && up {
 			frame := fmt.Sprintf(`{"event":"client-seat.changed","channel":%q,"data":%s}`, rm.seats, data)
 			if err := c.write([]byte(frame)); err != nil {
 				r.rec.Error("send")
+				rm.seatSpans.refused(i)
+				return
 			}
+			rm.seatSpans.accepted(i, due, time.Now().Add(clientEventGrace))
 			return
 		}
-		pub.publish(r, client.Event{Name: "seat.changed", Data: data, Channels: []string{rm.seats}, SocketID: c.socketID})
+		// A member that is reconnecting makes its change through the application, as a browser
+		// whose socket is down would: the change still reaches the others.
+		pub.publish(r, published{client.Event{Name: "seat.changed", Data: data, Channels: []string{rm.seats}, SocketID: socketID}, rm.seatSpans, i, due})
 	}, func(lag time.Duration) { r.rec.Record(MetricLag, lag, rm.idx) })
 }
 
 // runAvailability publishes availability.updated to a room's event channel on the timetable.
-func (r *runner) runAvailability(ctx context.Context, rm *room, start time.Time, count int64) {
+func (r *runner) runAvailability(ctx context.Context, rm *room, p Pacer) {
 	pub := r.newPublisher(rm.idx)
 	defer pub.close()
-	p := Pacer{Start: start, Rate: r.cfg.Rate, Count: count}
 	p.Run(ctx, func(i int64, due time.Time) {
 		s := &rm.ring[i%fanRing]
 		s.seq.Store(i)
@@ -357,8 +392,31 @@ func (r *runner) runAvailability(ctx context.Context, rm *room, start time.Time,
 		data := fmt.Sprintf(`{"event_id":%d,"ticket_types":[{"id":1,"name":"General","available":%d,"sold":%d,"status":"available"}],"ts":%d,"seq":%d}`,
 			rm.eventID, 100000-i, i, due.UnixNano(), i)
 		r.rec.Sent.Add(1)
-		pub.publish(r, client.Event{Name: "availability.updated", Data: data, Channels: []string{rm.avail}})
+		pub.publish(r, published{client.Event{Name: "availability.updated", Data: data, Channels: []string{rm.avail}}, rm.availSpans, i, due})
 	}, func(lag time.Duration) { r.rec.Record(MetricLag, lag, rm.idx) })
+}
+
+// timetable is a room's steady-phase timetable for one of its two slots (0: seat changes, 1:
+// availability publishes or arriving clients). Each room's timetable is shifted by a share of the
+// interval, so that the rooms' events are spread evenly in time instead of all falling on the
+// same instants (a burst the plan never asked for would measure as latency).
+func (r *runner) timetable(rm *room, slot int) Pacer {
+	interval := time.Duration(float64(time.Second) / r.cfg.Rate)
+	offset := interval * time.Duration(2*rm.idx+slot) / time.Duration(2*len(r.rooms))
+	return Pacer{Start: r.steadyAt.Add(offset), Rate: r.cfg.Rate, Count: r.count}
+}
+
+// restartAt restarts the server at the given time: it closes every connection with 4200, and
+// the clients come back at once (a reconnect storm).
+func (r *runner) restartAt(ctx context.Context, at time.Time) {
+	select {
+	case <-ctx.Done():
+		return
+	case <-time.After(time.Until(at)):
+	}
+	if err := r.cfg.Restart(); err != nil {
+		r.rec.Error("restart")
+	}
 }
 
 // publisher sends one room's HTTP publishes of one scenario in order, off the timetable's
@@ -366,21 +424,33 @@ func (r *runner) runAvailability(ctx context.Context, rm *room, start time.Time,
 // events in the order the plan made them (concurrent requests could overtake each other, and the
 // reordering would be blamed on the server).
 type publisher struct {
-	queue chan client.Event
+	queue chan published
 	done  chan struct{}
 }
 
+// published is an event of a timetable on its way to the HTTP API.
+type published struct {
+	ev  client.Event
+	sp  *spans // where to record when the server took it
+	i   int64
+	due time.Time
+}
+
 func (r *runner) newPublisher(hint int) *publisher {
-	p := &publisher{queue: make(chan client.Event, r.cfg.MaxInFlight), done: make(chan struct{})}
+	p := &publisher{queue: make(chan published, r.cfg.MaxInFlight), done: make(chan struct{})}
 	go func() {
 		defer close(p.done)
-		for ev := range p.queue {
+		for pe := range p.queue {
 			start := time.Now()
-			_, err := r.api.Trigger(context.Background(), ev)
-			r.rec.Record(MetricTrigger, time.Since(start), hint)
+			_, err := r.api.Trigger(context.Background(), pe.ev)
+			now := time.Now()
+			r.rec.Record(MetricTrigger, now.Sub(start), hint)
 			if err != nil {
 				r.rec.Error("publish")
+				pe.sp.refused(pe.i)
+				continue
 			}
+			pe.sp.accepted(pe.i, pe.due, now)
 		}
 	}()
 	return p
@@ -388,11 +458,12 @@ func (r *runner) newPublisher(hint int) *publisher {
 
 // publish queues an event without waiting; a full queue means the server is far behind, and the
 // event is counted as an error instead of delaying the timetable.
-func (p *publisher) publish(r *runner, ev client.Event) {
+func (p *publisher) publish(r *runner, pe published) {
 	select {
-	case p.queue <- ev:
+	case p.queue <- pe:
 	default:
 		r.rec.Error("publish-backlog")
+		pe.sp.refused(pe.i)
 	}
 }
 

@@ -89,3 +89,51 @@ func TestChurnLeavesNoGhosts(t *testing.T) {
 		})
 	}
 }
+
+// TestReconnectStorm restarts the server in the middle of the steady phase: every client is
+// closed with 4200, comes back at once and resubscribes. Nothing the server owed a subscribed
+// client may be missing, what was due while a client was away is accounted apart, the seat maps
+// agree on every seat heard of since, and no departed member remains. A server that drops
+// deliveries is still caught across the storm.
+func TestReconnectStorm(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		faults refserver.Faults
+		lost   bool
+	}{{"correct server", refserver.Faults{}, false}, {"dropping server", refserver.Faults{DropDeliveries: 0.01}, true}} {
+		t.Run(tc.name, func(t *testing.T) {
+			tg := embedded(t, refserver.Config{Faults: tc.faults})
+			const clients = 120
+			res, err := Run(context.Background(), Config{Target: tg, Scenarios: []string{ScenarioSeats, ScenarioAvailability, ScenarioChurn},
+				Clients: clients, Rooms: 4, Rate: 20, Duration: 3 * time.Second, Ramp: 500 * time.Millisecond, Drain: 3 * time.Second,
+				Lifetime: 300 * time.Millisecond, Restart: tg.Restart, RestartAt: time.Second})
+			if err != nil {
+				t.Fatal(err)
+			}
+			s := res.Summary
+			d := s.Delivery
+			if d.Reconnects != clients {
+				t.Errorf("reconnects: got %d, want %d (every client once)", d.Reconnects, clients)
+			}
+			if m, ok := s.Metric(MetricReconnect); !ok || m.Count != clients {
+				t.Errorf("reconnect samples: got %+v, want %d", m, clients)
+			}
+			if s.Errors["4200"] < clients {
+				t.Errorf("4200 closes counted: got %d, want at least %d; errors %v", s.Errors["4200"], clients, s.Errors)
+			}
+			if d.Away == 0 {
+				t.Errorf("nothing was due while the clients were away: %+v", d)
+			}
+			if got := d.Lost > 0; got != tc.lost || d.Duplicates != 0 || d.Expected == 0 {
+				t.Errorf("delivery: %+v, want lost>0 %v", d, tc.lost)
+			}
+			for _, c := range s.Checks {
+				if !c.Pass && !tc.lost {
+					t.Errorf("check %s failed: %s", c.Name, c.Detail)
+				}
+			}
+			t.Logf("delivery %+v; reconnect p50 %.0f µs p99 %.0f µs; errors %v", d,
+				mustMetric(t, s.Metrics, MetricReconnect).Quantiles["50"], mustMetric(t, s.Metrics, MetricReconnect).Quantiles["99"], s.Errors)
+		})
+	}
+}

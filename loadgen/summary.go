@@ -44,6 +44,7 @@ func (r *runner) summarize(started, finished time.Time, steadyFrom, steadyTo flo
 	d.Received = r.rec.Received.Load()
 	d.Duplicates = r.rec.Duplicates.Load()
 	d.OutOfOrder = r.rec.OutOfOrder.Load()
+	d.Reconnects = r.rec.Reconnects.Load()
 	d.Lost = max(0, d.Expected-(d.Received-d.Duplicates))
 	if d.Expected > 0 {
 		d.Reach = float64(d.Received-d.Duplicates) / float64(d.Expected)
@@ -67,7 +68,7 @@ func (r *runner) summarize(started, finished time.Time, steadyFrom, steadyTo flo
 			for _, c := range rm.own {
 				total++
 				for key, want := range final {
-					if key/seatsPerMember != c.pos && c.seats[key] != want {
+					if key/seatsPerMember != c.pos && c.seats[key] != seatUnknown && c.seats[key] != want {
 						bad++
 						break
 					}

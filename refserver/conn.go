@@ -124,17 +124,25 @@ func (c *conn) sendError(code int, msg, channel string) {
 
 // kill closes the connection with a Pusher close code, once. It never blocks: the writer
 // sends the close frame. A writer stuck on a full socket is unblocked by the short deadline.
-func (c *conn) kill(code int, msg string) {
+func (c *conn) kill(code int, msg string) { c.end(code, msg, false) }
+
+// finish closes the connection with code after the frames already queued: a graceful close
+// (shutdown) loses nothing the connection was owed before it. Frames queued later are refused.
+func (c *conn) finish(code int, msg string) { c.end(code, msg, true) }
+
+func (c *conn) end(code int, msg string, flush bool) {
 	c.killOnce.Do(func() {
 		c.closeCode.Store(int32(code))
 		c.closeMsg.Store(&msg)
 		if code != 0 {
 			c.srv.metrics.errors.WithLabelValues(codeLabel(code)).Inc()
 		}
-		c.raw.abort()
 		c.qmu.Lock()
+		if !flush {
+			c.raw.abort()
+			c.queue = nil
+		}
 		c.dead = true
-		c.queue = nil
 		start := !c.writing
 		c.writing = true
 		c.qmu.Unlock()
@@ -161,7 +169,12 @@ func (c *conn) writeLoop() {
 	for {
 		c.qmu.Lock()
 		if c.dead {
+			last := c.queue // frames queued before a graceful close (finish); none after kill
+			c.queue = nil
 			c.qmu.Unlock()
+			if len(last) > 0 {
+				_ = c.writeFrames(last)
+			}
 			c.writeClose()
 			_ = c.raw.Close()
 			return // writing stays true: no writer will ever run again
@@ -192,15 +205,6 @@ func (c *conn) writeLoop() {
 // maxKeptQueue bounds the queue capacity a connection keeps between bursts.
 const maxKeptQueue = 256
 
-func (c *conn) killed() bool {
-	select {
-	case <-c.quit:
-		return true
-	default:
-		return false
-	}
-}
-
 // writeFrames writes frames in groups of maxBatch, each group in one socket write. A lone frame
 // goes straight out: nothing to coalesce, no buffer to borrow.
 func (c *conn) writeFrames(frames []*websocket.PreparedMessage) error {
@@ -208,7 +212,7 @@ func (c *conn) writeFrames(frames []*websocket.PreparedMessage) error {
 		_ = c.ws.SetWriteDeadline(time.Now().Add(c.srv.cfg.WriteTimeout))
 		return c.ws.WritePreparedMessage(frames[0])
 	}
-	for len(frames) > 0 && !c.killed() {
+	for len(frames) > 0 && !c.raw.closing.Load() { // stop at kill; a graceful finish writes all
 		n := min(len(frames), maxBatch)
 		c.raw.begin()
 		var err error

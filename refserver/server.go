@@ -111,7 +111,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	s.stopped.Do(func() { close(s.stop) })
 	for _, a := range s.byID {
 		for _, c := range a.allConns() {
-			c.kill(protocol.CodeReconnect, "Server shutting down, reconnect now")
+			c.finish(protocol.CodeReconnect, "Server shutting down, reconnect now")
 		}
 	}
 	done := make(chan struct{})

@@ -73,6 +73,11 @@ type Delivery struct {
 	Duplicates int64   `json:"duplicates"`
 	OutOfOrder int64   `json:"out_of_order"`
 	Reach      float64 `json:"reach"` // received unique / expected
+	// Reconnects counts connections clients brought back after the server closed them.
+	Reconnects int64 `json:"reconnects,omitempty"`
+	// Away counts deliveries the plan made while their receiver was reconnecting and that did
+	// not arrive: nothing was subscribed to take them, so they are not in Expected.
+	Away int64 `json:"missed_while_away,omitempty"`
 }
 
 // Second is one second of the run.

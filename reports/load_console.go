@@ -57,6 +57,10 @@ func WriteLoadConsole(w io.Writer, s *LoadSummary) error {
 		{"expected", "received", "lost", "duplicates", "out-of-order", "reach"},
 		{fmtInt(d.Expected), fmtInt(d.Received), fmtInt(d.Lost), fmtInt(d.Duplicates), fmtInt(d.OutOfOrder), fmtReach(d)},
 	}, 2, "r")
+	if d.Reconnects > 0 || d.Away > 0 {
+		line(fmt.Sprintf("  %s reconnections; %s events due while their receiver was away were not owed (not in expected)",
+			fmtInt(d.Reconnects), fmtInt(d.Away)))
+	}
 
 	line("")
 	if len(s.Errors) == 0 {

@@ -153,6 +153,8 @@ func addDelivery(a, b Delivery) Delivery {
 	a.Received += b.Received
 	a.Duplicates += b.Duplicates
 	a.OutOfOrder += b.OutOfOrder
+	a.Reconnects += b.Reconnects
+	a.Away += b.Away
 	return a
 }
 

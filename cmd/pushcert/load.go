@@ -37,6 +37,7 @@ func runLoad(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	sources := fs.Int("sources", 0, "spread client sockets over 127.0.0.1 .. 127.0.0.N (default: one per 25,000 clients)")
 	thresholds := fs.StringArray("threshold", nil, "pass/fail gate, repeatable: delivery.p99<50ms, client_event.p99.9<100ms, reach>=99.99%, lost<1, errors<1 (exit 99 when one fails)")
 	outDir := fs.String("out", "", "write summary.json, one .hgrm per metric, intervals.hlog and report.html into this directory")
+	restartAt := fs.Duration("restart-at", 0, "restart the embedded server this long into the steady phase: it closes every connection with 4200 and the clients reconnect at once (a reconnect storm)")
 	quiet := fs.BoolP("quiet", "q", false, "no progress lines")
 	if code := parseFlags(fs, args, stdout, stderr); code >= 0 {
 		return code
@@ -68,6 +69,10 @@ func runLoad(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if !*quiet {
 		cfg.OnSecond, progressDone = loadProgress(stderr, (*clients+cfg.Shards-1-cfg.Shard)/cfg.Shards, duration.Seconds())
 	}
+	if fs.Changed("restart-at") && t.WebSocketURL != "" {
+		fmt.Fprintln(stderr, "pushcert load: --restart-at restarts the embedded server; against --target, restart your server during the run: the clients reconnect by themselves")
+		return exitUsage
+	}
 	// The embedded server gets room for the run's bursts: client events of a whole room per
 	// connection can pass 10 a second at high rates.
 	tg, stop, code := resolveTarget(ctx, "load", t, refserver.App{ClientEventRate: 1000}, stderr)
@@ -76,6 +81,9 @@ func runLoad(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	defer stop()
 	cfg.Target = tg
+	if fs.Changed("restart-at") {
+		cfg.Restart, cfg.RestartAt = tg.Restart, *restartAt
+	}
 	var hlog *os.File
 	if *outDir != "" {
 		if err := os.MkdirAll(*outDir, 0o755); err != nil {

@@ -118,3 +118,27 @@ func TestParseShard(t *testing.T) {
 		}
 	}
 }
+
+// TestLoadRestartAt: --restart-at restarts the embedded server in the steady phase and every
+// client comes back; against another target it is a usage error, since only the operator can
+// restart that server.
+func TestLoadRestartAt(t *testing.T) {
+	dir := t.TempDir()
+	code, out, errs := runCmd("load", "--clients", "20", "--rooms", "2", "--rate", "10", "--duration", "2s", "--ramp", "300ms",
+		"--restart-at", "700ms", "--quiet", "--out", dir)
+	if code != exitOK {
+		t.Fatalf("exit %d\n%s\n%s", code, out, errs)
+	}
+	s := loadSummary(t, filepath.Join(dir, "summary.json"))
+	if s.Delivery.Reconnects != 20 || s.Delivery.Lost != 0 {
+		t.Errorf("delivery after the restart: %+v, want 20 reconnections and nothing lost", s.Delivery)
+	}
+	if !strings.Contains(out, "20 reconnections") {
+		t.Errorf("console summary does not tell the reconnections:\n%s", out)
+	}
+	code, _, errs = runCmd("load", "--target", "ws://127.0.0.1:1", "--api-url", "http://127.0.0.1:1", "--app-id", "1", "--key", "k", "--secret", "s",
+		"--restart-at", "1s", "--quiet")
+	if code != exitUsage {
+		t.Errorf("--restart-at against a target: exit %d (%s), want a usage error", code, errs)
+	}
+}

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/pushcert/pushcert/refserver"
@@ -25,6 +26,9 @@ type Target struct {
 	Embedded     bool
 	Name         string // implementation name for reports
 	Version      string
+	// Restart, set for the embedded server only, stops the server (every connection closed with
+	// 4200) and starts a fresh one on the same address.
+	Restart func() error `json:"-"`
 }
 
 // AppURL is the WebSocket URL of the app with the given query (e.g. "?protocol=7").
@@ -85,27 +89,53 @@ func StartEmbedded(cfg refserver.Config, app refserver.App) (*Target, func(), er
 func StartEmbeddedOn(addr string, cfg refserver.Config, app refserver.App) (*Target, func(), error) {
 	app.ID, app.Key, app.Secret = EmbeddedAppID, EmbeddedKey, EmbeddedSecret
 	cfg.Apps = []refserver.App{app}
-	srv, err := refserver.New(cfg)
+	stopOne, addr, err := serve(addr, cfg)
 	if err != nil {
 		return nil, nil, err
 	}
-	ln, err := net.Listen("tcp", addr)
-	if err != nil {
-		_ = srv.Shutdown(context.Background())
-		return nil, nil, err
-	}
-	hs := &http.Server{Handler: srv, ReadHeaderTimeout: 10 * time.Second}
-	go hs.Serve(ln)
-	addr = ln.Addr().String()
+	var mu sync.Mutex
 	stop := func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		_ = hs.Shutdown(ctx)
-		_ = srv.Shutdown(ctx)
+		mu.Lock()
+		defer mu.Unlock()
+		stopOne()
+		stopOne = func() {}
+	}
+	restart := func() error {
+		mu.Lock()
+		defer mu.Unlock()
+		stopOne()
+		stopOne = func() {}
+		next, _, err := serve(addr, cfg)
+		if err != nil {
+			return fmt.Errorf("restart the embedded server on %s: %w", addr, err)
+		}
+		stopOne = next
+		return nil
 	}
 	return &Target{
 		WebSocketURL: "ws://" + addr, APIURL: "http://" + addr,
 		AppID: EmbeddedAppID, Key: EmbeddedKey, Secret: EmbeddedSecret,
-		Embedded: true, Name: "pushcert refserver",
+		Embedded: true, Name: "pushcert refserver", Restart: restart,
 	}, stop, nil
+}
+
+// serve starts one reference server on addr and returns its stop function and its address.
+func serve(addr string, cfg refserver.Config) (func(), string, error) {
+	srv, err := refserver.New(cfg)
+	if err != nil {
+		return nil, "", err
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		_ = srv.Shutdown(context.Background())
+		return nil, "", err
+	}
+	hs := &http.Server{Handler: srv, ReadHeaderTimeout: 10 * time.Second}
+	go hs.Serve(ln)
+	return func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = hs.Shutdown(ctx)
+		_ = srv.Shutdown(ctx)
+	}, ln.Addr().String(), nil
 }

@@ -34,20 +34,19 @@ func availabilityRun(t *testing.T, tg *target.Target, clients int, rate float64,
 	return res.Summary
 }
 
-// TestMeasuresDelay: the server holds every 50th delivery back by 5 ms. The 2% sit above the 98th
-// percentile, so p97 stays in the baseline's range and p99 is the delayed deliveries' median: the
-// baseline median plus 5 ms. The goal is 0.1 ms; measured so far the shift comes out 0.15 to
-// 0.3 ms long (a held-back frame is released alone and pays a writer start of its own), so the
-// test holds it to 0.5 ms until that is understood.
+// TestMeasuresDelay: the server holds every 50th delivery back by exactly 5 ms. The 2% sit above
+// the 98th percentile, so p97 stays in the baseline's range and p99 is the delayed deliveries'
+// median: the baseline median plus 5 ms, to 0.1 ms. The baseline median is the same run's p50
+// (98% of its deliveries are not delayed), which a separate run's would match only to its drift.
 func TestMeasuresDelay(t *testing.T) {
 	if raceEnabled {
 		t.Skip("a 0.1 ms accuracy check needs the code at full speed; make test runs it without -race")
 	}
 	_, base := faultyTarget(t, refserver.Faults{})
-	b := availabilityRun(t, base, 2, 300, 3*time.Second)
+	b := availabilityRun(t, base, 2, 1000, 2*time.Second)
 	bm, _ := b.Metric(MetricDelivery)
 	srv, tg := faultyTarget(t, refserver.Faults{DelayDeliveries: 0.02, DelayBy: 5 * time.Millisecond})
-	s := availabilityRun(t, tg, 2, 300, 20*time.Second)
+	s := availabilityRun(t, tg, 2, 1000, 6*time.Second)
 	m, ok := s.Metric(MetricDelivery)
 	if !ok {
 		t.Fatal("no delivery metric")
@@ -55,8 +54,9 @@ func TestMeasuresDelay(t *testing.T) {
 	p50, p97, p99 := m.Quantiles["50"], m.Quantiles["97"], m.Quantiles["99"]
 	t.Logf("baseline: p50 %.0f µs, p97 %.0f µs, p99 %.0f µs", bm.Quantiles["50"], bm.Quantiles["97"], bm.Quantiles["99"])
 	t.Logf("delayed:  p50 %.0f µs, p97 %.0f µs, p99 %.0f µs; deliveries %d, held back by the server %d", p50, p97, p99, m.Count, srv.FaultStats().Delayed)
-	if got, want := p99, p50+5000; got < want-500 || got > want+500 {
-		t.Errorf("p99 = %.0f µs, want baseline p50 %.0f µs + 5000 µs ± 500 µs", got, p50)
+	t.Logf("the server released held-back deliveries at most %v after their deadline", srv.FaultStats().DelayLate)
+	if got, want := p99, p50+5000; got < want-100 || got > want+100 {
+		t.Errorf("p99 = %.0f µs, want baseline p50 %.0f µs + 5000 µs ± 100 µs", got, p50)
 	}
 	// p97 of the mixture is the baseline's p98.98: within the baseline's range, far below +5 ms.
 	if limit := max(bm.Quantiles["99.9"], bm.Quantiles["99"]+500); p97 > limit || p97 > p50+2500 {

@@ -2,12 +2,10 @@ package loadgen
 
 import (
 	"context"
-	"runtime"
 	"time"
-)
 
-// spinWindow is how long before a due time the pacer stops sleeping and starts yielding.
-const spinWindow = 300 * time.Microsecond
+	"github.com/pushcert/pushcert/internal/clock"
+)
 
 // Pacer is an open-model timetable: event i is due at Start + i/Rate, whatever happened to the
 // events before it. Latency is measured from the due time, not from when the event was sent.
@@ -15,6 +13,8 @@ type Pacer struct {
 	Start time.Time
 	Rate  float64 // events per second
 	Count int64   // how many events in all
+	// Wait, shared by a run's timetables, learns how early to stop sleeping; nil: one of its own.
+	Wait *clock.Waiter
 }
 
 // Due is the intended time of event i.
@@ -26,25 +26,17 @@ func (p Pacer) Due(i int64) time.Time {
 // to a goroutine, so one slow send never delays the next (that delay is exactly the coordinated
 // omission an open model avoids). lag receives how late each event fired.
 func (p Pacer) Run(ctx context.Context, fire func(i int64, due time.Time), lag func(time.Duration)) {
-	t := time.NewTimer(0)
-	defer t.Stop()
-	<-t.C
+	wait := p.Wait
+	if wait == nil {
+		wait = new(clock.Waiter)
+		defer wait.Close()
+	}
 	for i := int64(0); i < p.Count; i++ {
 		due := p.Due(i)
-		// Sleep until just before the due time, then yield until it comes: a timer alone fires
-		// up to a millisecond late, and that lateness would land in every latency measured.
-		if d := time.Until(due) - spinWindow; d > 0 {
-			t.Reset(d)
-			select {
-			case <-ctx.Done():
-				return
-			case <-t.C:
-			}
-		} else if ctx.Err() != nil {
+		// A timer alone fires up to a millisecond late, and that lateness would land in every
+		// latency measured: the waiter sleeps until shortly before and yields the rest.
+		if !wait.Until(ctx, due) {
 			return
-		}
-		for time.Now().Before(due) {
-			runtime.Gosched()
 		}
 		if lag != nil {
 			lag(time.Since(due))

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/pushcert/pushcert/internal/client"
+	"github.com/pushcert/pushcert/internal/clock"
 	"github.com/pushcert/pushcert/internal/ticketing"
 	"github.com/pushcert/pushcert/reports"
 )
@@ -82,6 +83,7 @@ type runner struct {
 	// The steady phase's timetable, to tell which events were due while a client was away.
 	steadyAt time.Time
 	count    int64
+	wait     clock.Waiter // every timetable's: one learnt spin window
 }
 
 func (r *runner) channelsOf(c *lclient) []string {
@@ -126,6 +128,7 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	}
 	r.life, r.endLife = context.WithCancel(ctx)
 	defer r.endLife()
+	defer r.wait.Close()
 	r.setPhase("ramp")
 	stopApp, err := r.startApp()
 	if err != nil {
@@ -143,7 +146,7 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	// Ramp: connections open on a timetable too.
 	rampCtx, cancelRamp := context.WithTimeout(ctx, cfg.Ramp+30*time.Second)
 	var wg sync.WaitGroup
-	dial := Pacer{Start: time.Now(), Rate: float64(len(r.clients)) / cfg.Ramp.Seconds(), Count: int64(len(r.clients))}
+	dial := Pacer{Start: time.Now(), Rate: float64(len(r.clients)) / cfg.Ramp.Seconds(), Count: int64(len(r.clients)), Wait: &r.wait}
 	dial.Run(rampCtx, func(i int64, _ time.Time) {
 		wg.Add(1)
 		go func() { defer wg.Done(); _ = r.clients[i].connect(rampCtx) }()
@@ -403,7 +406,7 @@ func (r *runner) runAvailability(ctx context.Context, rm *room, p Pacer) {
 func (r *runner) timetable(rm *room, slot int) Pacer {
 	interval := time.Duration(float64(time.Second) / r.cfg.Rate)
 	offset := interval * time.Duration(2*rm.idx+slot) / time.Duration(2*len(r.rooms))
-	return Pacer{Start: r.steadyAt.Add(offset), Rate: r.cfg.Rate, Count: r.count}
+	return Pacer{Start: r.steadyAt.Add(offset), Rate: r.cfg.Rate, Count: r.count, Wait: &r.wait}
 }
 
 // restartAt restarts the server at the given time: it closes every connection with 4200, and

@@ -1,6 +1,7 @@
 package refserver
 
 import (
+	"context"
 	"fmt"
 	"math/rand/v2"
 	"sort"
@@ -11,6 +12,8 @@ import (
 	"time"
 
 	"github.com/gorilla/websocket"
+
+	"github.com/pushcert/pushcert/internal/clock"
 )
 
 // Faults make the server break the protocol on purpose. They exist to prove that the conformance
@@ -39,6 +42,8 @@ type Faults struct {
 // counts with the truth.
 type FaultStats struct {
 	Dropped, Delayed, Duplicated int64
+	// DelayLate is how much later than its deadline a delayed delivery was released, at most.
+	DelayLate time.Duration
 }
 
 // faultState is the run-time side of the delivery faults.
@@ -50,7 +55,11 @@ type faultState struct {
 
 // FaultStats returns the delivery faults' counts so far.
 func (s *Server) FaultStats() FaultStats {
-	return FaultStats{Dropped: s.faults.dropped.Load(), Delayed: s.faults.delayed.Load(), Duplicated: s.faults.duplicated.Load()}
+	st := FaultStats{Dropped: s.faults.dropped.Load(), Delayed: s.faults.delayed.Load(), Duplicated: s.faults.duplicated.Load()}
+	if s.faults.line != nil {
+		st.DelayLate = time.Duration(s.faults.line.lateMax.Load())
+	}
+	return st
 }
 
 // deliveryFaults is false on a correct server: then one branch is all a delivery pays.
@@ -79,14 +88,15 @@ func (s *Server) faultyDeliver(c *conn, pm *websocket.PreparedMessage) bool {
 	return false
 }
 
-// delayLine releases held deliveries at their exact time: one goroutine sleeps until shortly
-// before the head's deadline and spins the rest, so the added delay is exact to microseconds
-// (a timer alone can be a millisecond late). The delay is constant, so arrival order is
+// delayLine releases held deliveries at their exact time: one goroutine waits for the head's
+// deadline with a clock.Waiter, so the added delay is exact to microseconds (a timer alone can
+// be a millisecond late). The delay is constant, so arrival order is
 // deadline order.
 type delayLine struct {
-	mu    sync.Mutex
-	items []delayed
-	wake  chan struct{}
+	mu      sync.Mutex
+	items   []delayed
+	wake    chan struct{}
+	lateMax atomic.Int64 // ns: the latest release after its deadline
 }
 
 type delayed struct {
@@ -112,15 +122,19 @@ func (l *delayLine) add(at time.Time, c *conn, pm *websocket.PreparedMessage) {
 }
 
 func (l *delayLine) run(stop <-chan struct{}) {
-	const spin = 300 * time.Microsecond
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go func() { <-stop; cancel() }()
+	var wait clock.Waiter
+	defer wait.Close()
 	for {
 		l.mu.Lock()
-		var head *delayed
+		var at time.Time
 		if len(l.items) > 0 {
-			head = &l.items[0]
+			at = l.items[0].at
 		}
 		l.mu.Unlock()
-		if head == nil {
+		if at.IsZero() {
 			select {
 			case <-l.wake:
 				continue
@@ -128,14 +142,11 @@ func (l *delayLine) run(stop <-chan struct{}) {
 				return
 			}
 		}
-		if d := time.Until(head.at) - spin; d > 0 {
-			select {
-			case <-time.After(d):
-			case <-stop:
-				return
-			}
+		if !wait.Until(ctx, at) {
+			return
 		}
-		for time.Now().Before(head.at) {
+		if late := int64(time.Since(at)); late > l.lateMax.Load() {
+			l.lateMax.Store(late) // one writer: this goroutine
 		}
 		l.mu.Lock()
 		item := l.items[0]

@@ -137,3 +137,32 @@ func TestReconnectStorm(t *testing.T) {
 		})
 	}
 }
+
+// TestNullServer: the null server passes events on to every subscriber but the excluded socket,
+// so a run against it is complete and every check passes; its figures are the generator's floor.
+func TestNullServer(t *testing.T) {
+	tg, stop, err := StartNullServer()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer stop()
+	res, err := Run(context.Background(), Config{Target: tg, Scenarios: []string{ScenarioSeats, ScenarioAvailability},
+		Clients: 40, Rooms: 2, Rate: 20, Duration: 2 * time.Second, Ramp: 300 * time.Millisecond, Drain: 3 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := res.Summary
+	if d := s.Delivery; d.Expected == 0 || d.Lost != 0 || d.Duplicates != 0 {
+		t.Errorf("delivery: %+v", d)
+	}
+	for _, c := range s.Checks {
+		if !c.Pass {
+			t.Errorf("check %s failed: %s", c.Name, c.Detail)
+		}
+	}
+	if s.Target.Name != NullTargetName {
+		t.Errorf("target name %q, want %q", s.Target.Name, NullTargetName)
+	}
+	m := mustMetric(t, s.Metrics, MetricDelivery)
+	t.Logf("floor: delivery p50 %.0f µs, p99 %.0f µs over %d deliveries", m.Quantiles["50"], m.Quantiles["99"], m.Count)
+}

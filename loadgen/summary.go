@@ -6,6 +6,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/pushcert/pushcert/internal/target"
 	"github.com/pushcert/pushcert/reports"
 )
 
@@ -15,7 +16,7 @@ func (r *runner) summarize(started, finished time.Time, steadyFrom, steadyTo flo
 	s := &reports.LoadSummary{
 		Format:   reports.LoadFormat,
 		Tool:     reports.Suite{Name: "pushcert load"},
-		Target:   reports.Target{WebSocketURL: t.WebSocketURL, APIURL: t.APIURL, AppID: t.AppID, Embedded: t.Embedded},
+		Target:   reports.Target{WebSocketURL: t.WebSocketURL, APIURL: t.APIURL, AppID: t.AppID, Embedded: t.Embedded, Name: nullName(t)},
 		Started:  started.UTC(),
 		Finished: finished.UTC(),
 		Steady:   reports.Window{FromS: math.Round(steadyFrom*10) / 10, ToS: math.Round(steadyTo*10) / 10},
@@ -79,4 +80,12 @@ func (r *runner) summarize(started, finished time.Time, steadyFrom, steadyTo flo
 			Detail: fmt.Sprintf("%d of %d clients hold the final seat map of their room", total-bad, total)})
 	}
 	return s
+}
+
+// nullName names the null server in the summary; other targets are named by their URL.
+func nullName(t *target.Target) string {
+	if t.Name == NullTargetName {
+		return t.Name
+	}
+	return ""
 }

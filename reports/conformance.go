@@ -137,6 +137,8 @@ type Target struct {
 	AppID        string `json:"app_id"`
 	// Embedded is true when the suite ran against its in-process reference server.
 	Embedded bool `json:"embedded"`
+	// Name, when set, says what the target is (the load generator's null server).
+	Name string `json:"name,omitempty"`
 }
 
 // Case is one scenario of the suite and its result.

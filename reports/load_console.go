@@ -133,6 +133,8 @@ type fact struct{ Key, Value string }
 
 func loadTargetName(s *LoadSummary) string {
 	switch {
+	case s.Target.WebSocketURL != "" && s.Target.Name != "":
+		return s.Target.WebSocketURL + " (" + s.Target.Name + ")"
 	case s.Target.WebSocketURL != "" && s.Target.Embedded:
 		return s.Target.WebSocketURL + " (embedded reference server)"
 	case s.Target.WebSocketURL != "":

@@ -8,12 +8,15 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"runtime/pprof"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/spf13/pflag"
 
+	"github.com/pushcert/pushcert/internal/target"
 	"github.com/pushcert/pushcert/loadgen"
 	"github.com/pushcert/pushcert/refserver"
 	"github.com/pushcert/pushcert/reports"
@@ -38,6 +41,8 @@ func runLoad(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	thresholds := fs.StringArray("threshold", nil, "pass/fail gate, repeatable: delivery.p99<50ms, client_event.p99.9<100ms, reach>=99.99%, lost<1, errors<1 (exit 99 when one fails)")
 	outDir := fs.String("out", "", "write summary.json, one .hgrm per metric, intervals.hlog and report.html into this directory")
 	restartAt := fs.Duration("restart-at", 0, "restart the embedded server this long into the steady phase: it closes every connection with 4200 and the clients reconnect at once (a reconnect storm)")
+	null := fs.Bool("null-server", false, "run the plan against an in-process null server, which does nothing but pass events on: the generator's own latency floor and cost")
+	cpuProfile := fs.String("cpuprofile", "", "write the generator's CPU profile (go tool pprof) to this file")
 	quiet := fs.BoolP("quiet", "q", false, "no progress lines")
 	if code := parseFlags(fs, args, stdout, stderr); code >= 0 {
 		return code
@@ -56,6 +61,16 @@ func runLoad(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	for k := 1; k <= ns && k < 255; k++ {
 		cfg.Sources = append(cfg.Sources, net.IPv4(127, 0, 0, byte(k)))
 	}
+	// One file per client connection, twice when the server runs in this process too, and the
+	// arriving clients of churn and private at their peak.
+	need := uint64((*clients+n-1)/n) + uint64(float64(max(*rooms, 1))*(*rate)*(lifetime.Seconds()+1))
+	if t.WebSocketURL == "" {
+		need *= 2
+	}
+	if _, err := raiseFileLimit(need + fdHeadroom); err != nil {
+		fmt.Fprintln(stderr, "pushcert load:", err)
+		return exitUsage
+	}
 	var ths []loadgen.Threshold
 	for _, e := range *thresholds {
 		th, err := loadgen.ParseThreshold(e)
@@ -69,14 +84,28 @@ func runLoad(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if !*quiet {
 		cfg.OnSecond, progressDone = loadProgress(stderr, (*clients+cfg.Shards-1-cfg.Shard)/cfg.Shards, duration.Seconds())
 	}
+	if *null && (t.WebSocketURL != "" || fs.Changed("restart-at") || slices.Contains(*scenarios, loadgen.ScenarioChurn) || slices.Contains(*scenarios, loadgen.ScenarioPrivate)) {
+		fmt.Fprintln(stderr, "pushcert load: --null-server runs seats and availability only, without --target or --restart-at: it keeps no presence state to check")
+		return exitUsage
+	}
 	if fs.Changed("restart-at") && t.WebSocketURL != "" {
 		fmt.Fprintln(stderr, "pushcert load: --restart-at restarts the embedded server; against --target, restart your server during the run: the clients reconnect by themselves")
 		return exitUsage
 	}
 	// The embedded server gets room for the run's bursts: client events of a whole room per
 	// connection can pass 10 a second at high rates.
-	tg, stop, code := resolveTarget(ctx, "load", t, refserver.App{ClientEventRate: 1000}, stderr)
-	if code >= 0 {
+	var (
+		tg   *target.Target
+		stop func()
+		code = -1
+	)
+	if *null {
+		var err error
+		if tg, stop, err = loadgen.StartNullServer(); err != nil {
+			fmt.Fprintln(stderr, "pushcert load:", err)
+			return exitFail
+		}
+	} else if tg, stop, code = resolveTarget(ctx, "load", t, refserver.App{ClientEventRate: 1000}, stderr); code >= 0 {
 		return code
 	}
 	defer stop()
@@ -100,6 +129,19 @@ func runLoad(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if err := cfg.Validate(); err != nil && cfg.Clients != 0 {
 		fmt.Fprintln(stderr, "pushcert load:", err)
 		return exitUsage
+	}
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err != nil {
+			fmt.Fprintln(stderr, "pushcert load:", err)
+			return exitUsage
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			fmt.Fprintln(stderr, "pushcert load:", err)
+			return exitFail
+		}
+		defer pprof.StopCPUProfile()
 	}
 	res, err := loadgen.Run(ctx, cfg)
 	progressDone()

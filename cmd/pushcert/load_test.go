@@ -142,3 +142,19 @@ func TestLoadRestartAt(t *testing.T) {
 		t.Errorf("--restart-at against a target: exit %d (%s), want a usage error", code, errs)
 	}
 }
+
+// TestLoadNullServerRefusesWhatItCannotCheck: the null server keeps no presence state, so churn
+// and private (whose ghost check asks the server) and a target or a restart are usage errors.
+func TestLoadNullServerRefusesWhatItCannotCheck(t *testing.T) {
+	for _, args := range [][]string{
+		{"--scenario", "seats,churn"},
+		{"--scenario", "private"},
+		{"--restart-at", "1s"},
+		{"--target", "ws://127.0.0.1:1", "--api-url", "http://127.0.0.1:1", "--app-id", "1", "--key", "k", "--secret", "s"},
+	} {
+		code, _, errs := runCmd(append([]string{"load", "--null-server", "--quiet"}, args...)...)
+		if code != exitUsage || !strings.Contains(errs, "--null-server") {
+			t.Errorf("%v: exit %d (%s), want a usage error about --null-server", args, code, errs)
+		}
+	}
+}

@@ -27,6 +27,9 @@ const (
 // shutdownTimeout bounds how long in-flight requests and closing sockets may take on SIGTERM.
 const shutdownTimeout = 10 * time.Second
 
+// serveFiles is the open-file limit serve asks for: about a million connections.
+const serveFiles = 1 << 20
+
 func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs := pflag.NewFlagSet("serve", pflag.ContinueOnError)
 	addr := fs.String("addr", envOr("PUSHCERT_ADDR", "127.0.0.1:6001"), "listen address (WebSocket, HTTP API, /up, /metrics); env PUSHCERT_ADDR")
@@ -53,6 +56,10 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	if err != nil {
 		fmt.Fprintln(stderr, "pushcert serve:", err)
 		return exitUsage
+	}
+	// Every connection is an open file: take as many as the system allows this process.
+	if limit, err := raiseFileLimit(serveFiles); err != nil {
+		logger.Info("open file limit", "limit", limit, "note", err.Error())
 	}
 	cfg := refserver.Config{ActivityTimeout: *activity, PongTimeout: *pong, Logger: logger}
 	for _, f := range *faults {

@@ -1,0 +1,37 @@
+package main
+
+import (
+	"fmt"
+	"syscall"
+)
+
+// fdHeadroom is what a process needs besides its connections: listeners, HTTP keep-alive
+// connections, files, the runtime's own.
+const fdHeadroom = 1024
+
+// raiseFileLimit makes room for need open files: the soft RLIMIT_NOFILE goes up to the hard limit
+// (Go does that much at start), and past it when the process may (root): the hard limit then rises
+// too. It returns the limit in force, and an error that says what to do when it stays too low.
+func raiseFileLimit(need uint64) (uint64, error) {
+	var lim syscall.Rlimit
+	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &lim); err != nil {
+		return 0, err
+	}
+	if lim.Cur >= need {
+		return lim.Cur, nil
+	}
+	if lim.Max < need {
+		raised := syscall.Rlimit{Cur: need, Max: need}
+		if syscall.Setrlimit(syscall.RLIMIT_NOFILE, &raised) == nil {
+			return need, nil
+		}
+	}
+	lim.Cur = lim.Max
+	if err := syscall.Setrlimit(syscall.RLIMIT_NOFILE, &lim); err != nil {
+		return 0, err
+	}
+	if lim.Cur < need {
+		return lim.Cur, fmt.Errorf("%d open files are needed but the limit is %d: raise it (ulimit -Hn, or run as a user allowed to, such as root)", need, lim.Cur)
+	}
+	return lim.Cur, nil
+}

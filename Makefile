@@ -1,5 +1,6 @@
-# pushcert: `make run` runs the conformance suite against the embedded reference server and writes
-# its reports under out/; `make test` runs every test a fresh machine can run.
+# pushcert: `make run` runs the conformance suite and then a 20-second seats load run against the
+# embedded reference server and writes both reports under out/; `make test` runs every test a
+# fresh machine can run.
 GO      ?= go
 BIN     := bin/pushcert
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo devel)
@@ -12,6 +13,7 @@ build:
 
 run: build
 	./$(BIN) check --out out
+	./$(BIN) load --scenario seats --clients 1000 --rooms 10 --duration 20s --out out/load
 
 # The reference server with a ready-to-use demo app, until Ctrl-C.
 serve: build

@@ -152,6 +152,12 @@ func runLoad(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	s := res.Summary
 	s.Tool.Version = versionString()
 	s.Plan.Thresholds = *thresholds
+	// The run's own checks (connected, reach, seat maps, ghosts) fail it as an INVALID run does:
+	// a sale that lost messages is not a pass. Thresholds have their own code, for CI gates.
+	checksFailed := false
+	for _, c := range s.Checks {
+		checksFailed = checksFailed || !c.Pass
+	}
 	failed := false
 	for _, th := range ths {
 		c := th.Check(s)
@@ -172,7 +178,7 @@ func runLoad(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	switch {
 	case failed:
 		return exitThreshold
-	case !s.Valid:
+	case !s.Valid, checksFailed:
 		return exitFail
 	}
 	return exitOK

@@ -158,3 +158,18 @@ func TestLoadNullServerRefusesWhatItCannotCheck(t *testing.T) {
 		}
 	}
 }
+
+// TestLoadFailsWhenMessagesAreLost: a server that drops deliveries fails the run's reach check,
+// and the run exits 1 although the generator itself was not saturated.
+func TestLoadFailsWhenMessagesAreLost(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a server process")
+	}
+	bin := buildBinary(t)
+	addr := startServe(t, bin, "--app-id", "1", "--key", "k", "--secret", "s", "--fault", "drop-deliveries=0.05", "--log-level", "error")
+	code, out, errs := runCmd("load", "--target", "ws://"+addr, "--api-url", "http://"+addr, "--app-id", "1", "--key", "k", "--secret", "s",
+		"--scenario", "availability", "--clients", "20", "--rooms", "1", "--rate", "20", "--duration", "1s", "--ramp", "200ms", "--quiet")
+	if code != exitFail || !strings.Contains(out, "FAIL  reach") {
+		t.Errorf("exit %d, want %d with the reach check failed\n%s\n%s", code, exitFail, out, errs)
+	}
+}

@@ -116,10 +116,12 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	}
 	started := time.Now()
 	r := &runner{
-		cfg:   cfg,
-		rec:   NewRecorder(started, cfg.IntervalLog),
-		api:   &client.API{BaseURL: cfg.Target.APIURL, AppID: cfg.Target.AppID, Key: cfg.Target.Key, Secret: cfg.Target.Secret, HTTP: &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 256}}},
-		http:  &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 256}},
+		cfg: cfg,
+		rec: NewRecorder(started, cfg.IntervalLog),
+		api: &client.API{BaseURL: cfg.Target.APIURL, AppID: cfg.Target.AppID, Key: cfg.Target.Key, Secret: cfg.Target.Secret, HTTP: &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 256}}},
+		// The auth endpoint gets a bounded pool: in the ramp thousands of clients authorize at
+		// once, and a connection each would cost thousands of open files (twice in-process).
+		http:  &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: authConns, MaxConnsPerHost: authConns}},
 		seats: slices.Contains(cfg.Scenarios, ScenarioSeats),
 		avail: slices.Contains(cfg.Scenarios, ScenarioAvailability),
 		churn: slices.Contains(cfg.Scenarios, ScenarioChurn),
@@ -269,6 +271,9 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	s.Valid = len(s.Invalid) == 0
 	return &Result{Summary: s, Recorder: r.rec}, nil
 }
+
+// authConns bounds the connections to the application's auth endpoint.
+const authConns = 64
 
 // Saturation limits: past them the generator, not the server, set the pace.
 const (

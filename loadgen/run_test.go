@@ -166,3 +166,28 @@ func TestNullServer(t *testing.T) {
 	m := mustMetric(t, s.Metrics, MetricDelivery)
 	t.Logf("floor: delivery p50 %.0f µs, p99 %.0f µs over %d deliveries", m.Quantiles["50"], m.Quantiles["99"], m.Count)
 }
+
+// TestSeatMapsWithClientsThatNeverConnected: a server that admits only 30 of 40 connections
+// leaves 10 members out. They send nothing, nobody is owed their changes, and the seat maps of
+// the others still agree on every seat that was changed; the connected check fails.
+func TestSeatMapsWithClientsThatNeverConnected(t *testing.T) {
+	tg, stop, err := target.StartEmbedded(refserver.Config{}, refserver.App{ClientEventRate: 1000, MaxConnections: 30})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer stop()
+	res, err := Run(context.Background(), Config{Target: tg, Scenarios: []string{ScenarioSeats},
+		Clients: 40, Rooms: 2, Rate: 20, Duration: 2 * time.Second, Ramp: 300 * time.Millisecond, Drain: 2 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range res.Summary.Checks {
+		want := c.Name != "connected"
+		if c.Pass != want {
+			t.Errorf("check %s: pass %v, want %v (%s)", c.Name, c.Pass, want, c.Detail)
+		}
+	}
+	if d := res.Summary.Delivery; d.Lost != 0 || d.Expected == 0 {
+		t.Errorf("delivery: %+v", d)
+	}
+}

@@ -5,9 +5,9 @@ import (
 	"syscall"
 )
 
-// fdHeadroom is what a process needs besides its connections: listeners, HTTP keep-alive
-// connections, files, the runtime's own.
-const fdHeadroom = 1024
+// fdHeadroom is what a process needs besides its clients' connections: listeners, the
+// publishers' HTTP connections, the timetables' alarms, the runtime's own.
+const fdHeadroom = 512
 
 // raiseFileLimit makes room for need open files: the soft RLIMIT_NOFILE goes up to the hard limit
 // (Go does that much at start), and past it when the process may (root): the hard limit then rises
@@ -31,7 +31,7 @@ func raiseFileLimit(need uint64) (uint64, error) {
 		return 0, err
 	}
 	if lim.Cur < need {
-		return lim.Cur, fmt.Errorf("%d open files are needed but the limit is %d: raise it (ulimit -Hn, or run as a user allowed to, such as root)", need, lim.Cur)
+		return lim.Cur, fmt.Errorf("about %d open files are needed but the limit is %d, and this process may not raise it: some clients will not connect (raise the hard limit, ulimit -Hn, as a user allowed to)", need, lim.Cur)
 	}
 	return lim.Cur, nil
 }

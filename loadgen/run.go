@@ -3,6 +3,7 @@ package loadgen
 import (
 	"context"
 	"fmt"
+	"math"
 	"net/http"
 	"os"
 	"runtime"
@@ -84,6 +85,8 @@ type runner struct {
 	steadyAt time.Time
 	count    int64
 	wait     clock.Waiter // every timetable's: one learnt spin window
+	// restarted is when restartAt restarted the server (Unix ns), 0 if it did not.
+	restarted atomic.Int64
 }
 
 func (r *runner) channelsOf(c *lclient) []string {
@@ -242,6 +245,9 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 
 	s := r.summarize(started, finished, steadyFrom, steadyTo, count, connected)
 	s.Delivery.Away = away
+	if at := r.restarted.Load(); at != 0 {
+		s.Restarts = []float64{math.Round(time.Unix(0, at).Sub(started).Seconds()*10) / 10}
+	}
 	if r.churn || r.priv {
 		s.Checks = append(s.Checks, r.ghostCheck(ctx))
 	}
@@ -422,6 +428,7 @@ func (r *runner) restartAt(ctx context.Context, at time.Time) {
 		return
 	case <-time.After(time.Until(at)):
 	}
+	r.restarted.Store(time.Now().UnixNano())
 	if err := r.cfg.Restart(); err != nil {
 		r.rec.Error("restart")
 	}

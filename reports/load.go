@@ -15,15 +15,18 @@ const LoadFormat = "pushcert.load/v1"
 // are in microseconds. Histograms travel encoded (HdrHistogram V2, base64) so shards merge
 // losslessly: percentiles are recomputed from merged histograms, never averaged.
 type LoadSummary struct {
-	Format    string           `json:"format"`
-	Tool      Suite            `json:"tool"`
-	Target    Target           `json:"target"`
-	Plan      LoadPlan         `json:"plan"`
-	Started   time.Time        `json:"started"`
-	Finished  time.Time        `json:"finished"`
-	Steady    Window           `json:"steady"` // the phase that feeds the headline numbers
-	Metrics   []LatencyMetric  `json:"metrics"`
-	Delivery  Delivery         `json:"delivery"`
+	Format   string          `json:"format"`
+	Tool     Suite           `json:"tool"`
+	Target   Target          `json:"target"`
+	Plan     LoadPlan        `json:"plan"`
+	Started  time.Time       `json:"started"`
+	Finished time.Time       `json:"finished"`
+	Steady   Window          `json:"steady"` // the phase that feeds the headline numbers
+	Metrics  []LatencyMetric `json:"metrics"`
+	Delivery Delivery        `json:"delivery"`
+	// Restarts are when the server was restarted on purpose (--restart-at), in seconds from the
+	// start: the plots over time mark them.
+	Restarts  []float64        `json:"restarts_s,omitempty"`
 	Errors    map[string]int64 `json:"errors"` // by close code ("4100") or kind ("dial", "auth-403")
 	Timeline  []Second         `json:"timeline"`
 	Generator Generator        `json:"generator"`

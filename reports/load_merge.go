@@ -145,6 +145,11 @@ func MergeLoad(parts []*LoadSummary) (*LoadSummary, error) {
 	}
 	out.Metrics = metrics
 	out.Timeline = mergeTimelines(parts, offset)
+	for _, p := range parts {
+		for _, at := range p.Restarts {
+			out.Restarts = append(out.Restarts, at+offset(p))
+		}
+	}
 	return out, nil
 }
 

@@ -43,6 +43,7 @@ var (
 	colGreen   = seriesColor{"green", rgb(0x1a7f37)}
 	colPurple  = seriesColor{"purple", rgb(0x8250df)}
 	colTeal    = seriesColor{"teal", rgb(0x1b7c83)}
+	colRestart = seriesColor{"ink", rgb(0x1f2328)} // a vertical dashed line where the server restarted
 	colErrFill = color.NRGBA{R: 0xcf, G: 0x22, B: 0x2e, A: 0x33}
 )
 
@@ -76,6 +77,7 @@ var percentileMetrics = []struct {
 	{"client_event", colGreen},
 	{"connect", colOrange},
 	{"subscribe", colTeal},
+	{"reconnect", colRed},
 }
 
 // percentileLabels label the x axis of the percentile plot, at log10(1/(1-q)).
@@ -282,6 +284,17 @@ func timelinePlot(s *LoadSummary, yLabel string, opt timelineOptions, series ...
 	}
 	for _, l := range lines {
 		p.Add(l)
+	}
+	for i, at := range s.Restarts {
+		l, err := newSeries(plotter.XYs{{X: at, Y: bottom}, {X: at, Y: top}}, colRestart, 1.5)
+		if err != nil {
+			return nil, err
+		}
+		l.Dashes = []vg.Length{vg.Points(4), vg.Points(3)}
+		p.Add(l)
+		if opt.Legend && i == 0 {
+			legend = append(legend, legendEntry{"server restart", "ln-" + colRestart.Name})
+		}
 	}
 	first, last := s.Timeline[0].T, s.Timeline[len(s.Timeline)-1].T
 	p.X.Min, p.X.Max = float64(min(first, 0)), float64(max(last, first+1))

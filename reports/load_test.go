@@ -478,6 +478,24 @@ func TestWriteLoadHTMLPlots(t *testing.T) {
 	}
 }
 
+// TestWriteLoadHTMLMarksRestarts: a run whose server was restarted has a dashed line at that second
+// in every plot over time, named in the delivery plot's legend; a run without one has neither.
+func TestWriteLoadHTMLMarksRestarts(t *testing.T) {
+	s := fixtureLoad(t)
+	without := string(renderLoadHTML(t, s))
+	s.Restarts = []float64{12}
+	with := string(renderLoadHTML(t, s))
+	if strings.Contains(without, "server restart") || strings.Contains(without, "stroke-dasharray") {
+		t.Error("a run without a restart marks one")
+	}
+	if !strings.Contains(with, `ln-ink"></span>server restart<`) {
+		t.Error("the delivery plot's legend does not name the restart")
+	}
+	if n := strings.Count(with, "stroke-dasharray"); n < 5 {
+		t.Errorf("%d dashed lines, want one in each of the 5 plots over time", n)
+	}
+}
+
 func TestWriteLoadHTMLDeterministic(t *testing.T) {
 	s := fixtureLoad(t)
 	a, b := renderLoadHTML(t, s), renderLoadHTML(t, s)

@@ -109,6 +109,10 @@ func (c *lclient) establish(ctx context.Context) error {
 		r.rec.Error("dial")
 		return err
 	}
+	// The handshake and the subscriptions read with a deadline; the run ending closes the socket
+	// at once instead.
+	stopClose := context.AfterFunc(ctx, func() { ws.Close() })
+	defer stopClose()
 	_ = ws.SetReadDeadline(time.Now().Add(15 * time.Second))
 	_, frame, err := ws.ReadMessage()
 	if err != nil || !bytes.Contains(frame, []byte(protocol.EventConnectionEstablished)) {
@@ -327,7 +331,7 @@ func (c *lclient) readFrames(buf *bytes.Buffer) error {
 			if int(by) == c.pos {
 				// Its own change: published through the HTTP API while it was reconnecting, and
 				// delivered once it was back. Anything else is an echo the server owes no one.
-				if len(c.away) == 0 {
+				if !c.wasAway(ts) {
 					r.rec.Error("self-delivery")
 				}
 				continue
@@ -338,8 +342,14 @@ func (c *lclient) readFrames(buf *bytes.Buffer) error {
 			}
 			r.rec.Record(metricName, now.Sub(time.Unix(0, ts)), c.idx)
 			if c.count(&c.lastSeq[by], seq) {
-				if i := seq*int64(len(c.lastSeq)) + by; c.gotSeat.valid(i) {
+				i := seq*int64(len(c.lastSeq)) + by // the event's index in the room's timetable
+				if c.gotSeat.valid(i) {
 					c.gotSeat.set(i)
+				}
+				if shard := c.room.members[by] % r.cfg.Shards; shard != r.cfg.Shard {
+					if sp := c.room.seatSpansP.Load(); sp != nil {
+						sp.learn(shard, i, ts)
+					}
 				}
 				s, ok1 := intAfter(frame, keySeat, keySeatQ)
 				a, ok2 := intAfter(frame, keyAction, keyActionQ)
@@ -357,6 +367,11 @@ func (c *lclient) readFrames(buf *bytes.Buffer) error {
 			if c.count(&c.lastAvl, seq) {
 				if c.gotAvail.valid(seq) {
 					c.gotAvail.set(seq)
+				}
+				if shard := c.room.idx % r.cfg.Shards; shard != r.cfg.Shard {
+					if sp := c.room.availSpansP.Load(); sp != nil {
+						sp.learn(shard, seq, ts)
+					}
 				}
 				c.room.fanout(seq, now, r.rec, c.idx)
 			}
@@ -381,6 +396,16 @@ func (c *lclient) memberEvent(frame, name []byte) {
 	c.memMu.Lock()
 	c.members[d.UserID] = bytes.Equal(name, evMemberAdded)
 	c.memMu.Unlock()
+}
+
+// wasAway says whether ts (Unix ns) fell in one of the client's away windows.
+func (c *lclient) wasAway(ts int64) bool {
+	for _, w := range c.away {
+		if ts >= w.from && ts <= w.to {
+			return true
+		}
+	}
+	return false
 }
 
 // Reconnection timing.

@@ -30,9 +30,11 @@ type nullServer struct {
 	mu       sync.RWMutex
 	channels map[string]map[*nullConn]bool
 	nextID   atomic.Int64
-	conns    sync.WaitGroup
-	closing  atomic.Bool
-	all      sync.Map // *nullConn -> struct{}
+
+	connMu  sync.Mutex // guards closing, all and conns.Add against stop
+	closing bool
+	all     map[*nullConn]struct{}
+	conns   sync.WaitGroup
 }
 
 type nullConn struct {
@@ -50,7 +52,8 @@ func (c *nullConn) send(b []byte) {
 
 // StartNullServer serves a null server on a free loopback port and returns it as a target.
 func StartNullServer() (*target.Target, func(), error) {
-	ns := &nullServer{channels: map[string]map[*nullConn]bool{}, up: websocket.Upgrader{ReadBufferSize: 1024, WriteBufferSize: 1024}}
+	ns := &nullServer{channels: map[string]map[*nullConn]bool{}, all: map[*nullConn]struct{}{},
+		up: websocket.Upgrader{ReadBufferSize: 1024, WriteBufferSize: 1024}}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return nil, nil, err
@@ -61,13 +64,18 @@ func StartNullServer() (*target.Target, func(), error) {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
 		_ = hs.Shutdown(ctx)
-		ns.closing.Store(true)
-		ns.all.Range(func(k, _ any) bool { k.(*nullConn).ws.Close(); return true })
+		ns.connMu.Lock()
+		ns.closing = true
+		for c := range ns.all {
+			c.ws.Close()
+		}
+		ns.connMu.Unlock()
 		ns.conns.Wait()
 	}
 	addr := ln.Addr().String()
+	// Embedded: it runs in the generator's process, whose CPU and memory figures then include it.
 	return &target.Target{WebSocketURL: "ws://" + addr, APIURL: "http://" + addr, AppID: "null", Key: "null-key", Secret: "null-secret",
-		Name: NullTargetName}, stop, nil
+		Name: NullTargetName, Embedded: true}, stop, nil
 }
 
 func (ns *nullServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -89,14 +97,21 @@ func (ns *nullServer) socket(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	c := &nullConn{ws: ws, id: "1." + strconv.FormatInt(ns.nextID.Add(1), 10)}
-	ns.conns.Add(1)
-	defer ns.conns.Done()
-	ns.all.Store(c, struct{}{})
-	defer ns.all.Delete(c)
-	if ns.closing.Load() {
+	ns.connMu.Lock()
+	if ns.closing {
+		ns.connMu.Unlock()
 		ws.Close()
 		return
 	}
+	ns.all[c] = struct{}{}
+	ns.conns.Add(1)
+	ns.connMu.Unlock()
+	defer func() {
+		ns.connMu.Lock()
+		delete(ns.all, c)
+		ns.connMu.Unlock()
+		ns.conns.Done()
+	}()
 	c.send(protocol.EncodeConnectionEstablished(c.id, 120))
 	var subscribed []string
 	defer func() {
@@ -133,11 +148,11 @@ func (ns *nullServer) socket(w http.ResponseWriter, r *http.Request) {
 			ns.channels[d.Channel][c] = true
 			ns.mu.Unlock()
 			subscribed = append(subscribed, d.Channel)
-			data := "{}"
+			var presence *protocol.PresenceData
 			if protocol.KindOf(d.Channel) == protocol.Presence {
-				data = `{"presence":{"count":0,"ids":[],"hash":{}}}`
+				presence = &protocol.PresenceData{} // no members kept: the null server does no presence
 			}
-			c.send([]byte(`{"event":"pusher_internal:subscription_succeeded","channel":` + strconv.Quote(d.Channel) + `,"data":` + strconv.Quote(data) + `}`))
+			c.send(protocol.EncodeSubscriptionSucceeded(d.Channel, presence))
 		case strings.HasPrefix(m.Event, "client-"):
 			ns.fanout(m.Channel, frame, c.id)
 		}
@@ -161,8 +176,7 @@ func (ns *nullServer) publish(w http.ResponseWriter, r *http.Request) {
 		ev.Channels = append(ev.Channels, ev.Channel)
 	}
 	for _, ch := range ev.Channels {
-		frame := `{"event":` + strconv.Quote(ev.Name) + `,"channel":` + strconv.Quote(ch) + `,"data":` + strconv.Quote(ev.Data) + `}`
-		ns.fanout(ch, []byte(frame), ev.SocketID)
+		ns.fanout(ch, protocol.EncodeEvent(ev.Name, ch, ev.Data, ""), ev.SocketID)
 	}
 	w.Header().Set("Content-Type", "application/json")
 	_, _ = w.Write([]byte("{}"))

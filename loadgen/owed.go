@@ -1,88 +1,116 @@
 package loadgen
 
 import (
+	"math"
 	"sort"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
 // What the server owes a client that reconnected.
 //
-// A delivery is owed when the server accepted the event while the receiver was subscribed. The
+// A delivery is owed when the server took the event while the receiver was subscribed. The
 // generator cannot see the server's clock, so it brackets both sides: every event has a span, from
-// its due time to the moment the server accepted it (the HTTP response; for a client event, the
-// write plus clientEventGrace, since no answer comes), and every reconnected client has away
-// windows, from awayGrace before it saw the close to when it was subscribed again. An event that
-// did not arrive is not owed when its span touches one of the receiver's away windows, or when the
-// server refused its publish. Everything else that did not arrive is lost. Arrivals are kept
-// exactly (a bit per event), so nothing that arrived is ever excused.
+// its due time to the moment the server answered its publish (accepting or refusing it; for a
+// client event, the write plus clientEventGrace, since no answer comes), and every reconnected
+// client has away windows, from awayGrace before it saw the close to when it was subscribed again.
+// An event that did not arrive is not owed when its span touches one of the receiver's away
+// windows. Everything else that did not arrive is lost, refused publishes included: a server
+// that refuses publishes fails the run. Arrivals are kept exactly (a bit per event), so nothing
+// that arrived is ever excused.
+//
+// Events another shard sent have no span here. Their due times come from this shard's timetable
+// shifted by that shard's offset, learnt from the first of its events to arrive in the room (the
+// payload carries the sender's due time), and they are given otherShardSpan.
 const (
 	// awayGrace reaches back from the close a client saw to when the server decided it: frames
 	// the server queued before that still arrive, those it took after it do not.
 	awayGrace = 100 * time.Millisecond
 	// clientEventGrace is how long after its write a client event is taken as on its way.
 	clientEventGrace = 50 * time.Millisecond
-	// otherShardSpan is the span taken for events another shard sent: their due times are read
-	// off this shard's timetable, whose clock starts at a slightly different instant.
+	// otherShardSpan is the span given to an event another shard sent.
 	otherShardSpan = time.Second
 )
 
-// spanUnknown and spanRefused mark a timetable entry not sent by this shard, and one the server
-// refused (owed to nobody). Other values are 1 + µs from due to accepted.
-const (
-	spanUnknown uint32 = 0
-	spanRefused uint32 = 1<<32 - 1
-)
+// spanUnknown marks a timetable entry this shard did not send; other values are 1 + µs from due
+// to answered.
+const spanUnknown uint32 = 0
 
-// spans records, per event of one timetable, how long after its due time the server took it.
-// Each entry has one writer (its sender); it is read after the senders are done.
+// noOffset marks a shard whose timetable offset is not known yet.
+const noOffset = math.MinInt64
+
+// spans records, per event of one timetable, how long after its due time the server answered it,
+// and the offsets of the other shards' copies of the timetable.
 type spans struct {
 	p  Pacer
-	of []uint32
+	of []uint32 // one writer per entry (its sender); read after the senders are done
 
-	mu         sync.Mutex // the timetable and the publisher both record
-	maxLen     time.Duration
-	refusedIdx []int64
+	mu     sync.Mutex // the timetable and the publisher both record
+	maxLen time.Duration
+
+	offsets []atomic.Int64 // per shard: its due times minus this shard's, ns; learnt by readers
 }
 
-func newSpans(p Pacer) *spans { return &spans{p: p, of: make([]uint32, p.Count)} }
+func newSpans(p Pacer, shards int) *spans {
+	s := &spans{p: p, of: make([]uint32, p.Count), offsets: make([]atomic.Int64, shards)}
+	for i := range s.offsets {
+		s.offsets[i].Store(noOffset)
+	}
+	return s
+}
 
-// accepted records that event i, due at due, was taken by the server at at.
-func (s *spans) accepted(i int64, due, at time.Time) {
+// settled records that the server answered event i, due at due, at at.
+func (s *spans) settled(i int64, due, at time.Time) {
 	d := max(0, at.Sub(due))
-	s.of[i] = uint32(min(d.Microseconds()+1, int64(spanRefused-1)))
+	s.of[i] = uint32(min(d.Microseconds()+1, math.MaxUint32))
 	s.mu.Lock()
 	s.maxLen = max(s.maxLen, d)
 	s.mu.Unlock()
 }
 
-// refused records that the server did not take event i.
-func (s *spans) refused(i int64) {
-	s.of[i] = spanRefused
-	s.mu.Lock()
-	s.refusedIdx = append(s.refusedIdx, i)
-	s.mu.Unlock()
+// learn records, from an arrival of event i sent by shard with due time ts (Unix ns), how that
+// shard's timetable is shifted from this one's. The first arrival sets it.
+func (s *spans) learn(shard int, i, ts int64) {
+	if shard < 0 || shard >= len(s.offsets) || i < 0 || i >= s.p.Count {
+		return
+	}
+	s.offsets[shard].CompareAndSwap(noOffset, ts-s.p.Due(i).UnixNano())
 }
 
-// touches reports whether event i's span meets window w, or whether it was refused.
-func (s *spans) touches(i int64, w window) bool {
-	v := s.of[i]
-	if v == spanRefused {
-		return true
-	}
+// touches reports whether the span of event i, sent by shard, meets window w. An event of a
+// shard whose offset was never learnt (nothing of it arrived in the room) is not excused.
+func (s *spans) touches(i int64, shard int, w window) bool {
 	due := s.p.Due(i).UnixNano()
-	end := due + otherShardSpan.Nanoseconds()
-	if v != spanUnknown {
+	var end int64
+	if v := s.of[i]; v != spanUnknown {
 		end = due + int64(v-1)*1000
+	} else {
+		off := s.offsets[shard].Load()
+		if off == noOffset {
+			return false
+		}
+		due += off
+		end = due + otherShardSpan.Nanoseconds()
 	}
 	return due <= w.to && end >= w.from
 }
 
-// candidates is the range of events whose span may meet w.
-func (s *spans) candidates(w window, longest time.Duration) (int64, int64) {
-	from := w.from - max(longest, otherShardSpan).Nanoseconds()
+// candidates is the range of events whose span may meet w, whichever shard sent them.
+func (s *spans) candidates(w window) (int64, int64) {
+	s.mu.Lock()
+	longest := max(s.maxLen, otherShardSpan)
+	s.mu.Unlock()
+	offMin, offMax := int64(0), int64(0)
+	for i := range s.offsets {
+		if off := s.offsets[i].Load(); off != noOffset {
+			offMin, offMax = min(offMin, off), max(offMax, off)
+		}
+	}
+	from := w.from - longest.Nanoseconds() - offMax // due + offset + span >= w.from
+	to := w.to - offMin                             // due + offset <= w.to
 	lo := sort.Search(int(s.p.Count), func(i int) bool { return s.p.Due(int64(i)).UnixNano() >= from })
-	hi := sort.Search(int(s.p.Count), func(i int) bool { return s.p.Due(int64(i)).UnixNano() > w.to })
+	hi := sort.Search(int(s.p.Count), func(i int) bool { return s.p.Due(int64(i)).UnixNano() > to })
 	return int64(lo), int64(hi)
 }
 
@@ -94,45 +122,41 @@ func (b bitset) set(i int64)        { b[i/64] |= 1 << (i % 64) }
 func (b bitset) has(i int64) bool   { return b[i/64]&(1<<(i%64)) != 0 }
 func (b bitset) valid(i int64) bool { return i >= 0 && i/64 < int64(len(b)) }
 
-// notOwed counts the events the plan made for c that did not arrive and that the server did not
-// owe it: refused publishes, and events whose span met one of c's away windows.
+// notOwed counts the events the plan made for c that did not arrive and whose span met one of
+// its away windows: the server did not owe them.
 func (r *runner) notOwed(c *lclient) int64 {
+	if len(c.away) == 0 {
+		return 0
+	}
 	rm := c.room
 	var n int64
 	k := int64(len(rm.members))
-	owedSeat := func(i int64) bool {
-		pos := int(i % k)
-		s, mine := rm.byPos[pos]
-		return pos != c.pos && !(mine && !s.alive) // not its own change, nor one never sent
-	}
-	check := func(sp *spans, got bitset, owed func(int64) bool) {
+	check := func(sp *spans, got bitset, owed func(int64) (int, bool)) {
 		if sp == nil {
 			return
 		}
-		counted := map[int64]bool{}
-		excuse := func(i int64) {
-			if !counted[i] && !got.has(i) && owed(i) {
-				counted[i] = true
-				n++
-			}
-		}
-		for _, i := range sp.refusedIdx {
-			excuse(i)
-		}
+		excused := map[int64]bool{}
 		for _, w := range c.away {
-			lo, hi := sp.candidates(w, sp.maxLen)
+			lo, hi := sp.candidates(w)
 			for i := lo; i < hi; i++ {
-				if sp.touches(i, w) {
-					excuse(i)
+				shard, ok := owed(i)
+				if ok && !excused[i] && !got.has(i) && sp.touches(i, shard, w) {
+					excused[i] = true
+					n++
 				}
 			}
 		}
 	}
 	if r.seats {
-		check(rm.seatSpans, c.gotSeat, owedSeat)
+		check(rm.seatSpansP.Load(), c.gotSeat, func(i int64) (int, bool) {
+			pos := int(i % k)
+			s, mine := rm.byPos[pos]
+			// Not its own change, nor one never sent (expect leaves both out).
+			return rm.members[pos] % r.cfg.Shards, pos != c.pos && !(mine && !s.alive)
+		})
 	}
 	if r.avail {
-		check(rm.availSpans, c.gotAvail, func(int64) bool { return true })
+		check(rm.availSpansP.Load(), c.gotAvail, func(int64) (int, bool) { return rm.idx % r.cfg.Shards, true })
 	}
 	return n
 }

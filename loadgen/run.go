@@ -31,8 +31,8 @@ type room struct {
 	own     []*lclient
 	byPos   map[int]*lclient // this shard's members by position
 	// when the server took each event of the room's timetables, for what reconnected clients
-	// were owed (set at the start of the steady phase)
-	seatSpans, availSpans *spans
+	// were owed; set at the start of the steady phase, when readers may already be running
+	seatSpansP, availSpansP atomic.Pointer[spans]
 	// fan-out completion of availability publishes: a slot per seq in a ring, counting the
 	// subscribers of this shard still to receive it.
 	ring  [fanRing]fanSlot
@@ -175,22 +175,14 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	r.setPhase("steady")
 	steadyCtx, cancelSteady := context.WithTimeout(ctx, cfg.Duration+2*time.Second)
 	start := time.Now().Add(100 * time.Millisecond)
-	count := int64(cfg.Rate * cfg.Duration.Seconds())
+	count := plannedCount(cfg)
 	r.steadyAt, r.count = start, count
 	for _, rm := range r.rooms {
 		if r.seats {
-			rm.seatSpans = newSpans(r.timetable(rm, 0))
+			rm.seatSpansP.Store(newSpans(r.timetable(rm, 0), cfg.Shards))
 		}
 		if r.avail {
-			rm.availSpans = newSpans(r.timetable(rm, 1))
-		}
-	}
-	for _, c := range r.clients {
-		if r.seats {
-			c.gotSeat = newBitset(count)
-		}
-		if r.avail {
-			c.gotAvail = newBitset(count)
+			rm.availSpansP.Store(newSpans(r.timetable(rm, 1), cfg.Shards))
 		}
 	}
 	var senders sync.WaitGroup
@@ -278,6 +270,9 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	return &Result{Summary: s, Recorder: r.rec}, nil
 }
 
+// plannedCount is how many events each of a room's timetables holds.
+func plannedCount(cfg Config) int64 { return int64(cfg.Rate * cfg.Duration.Seconds()) }
+
 // authConns bounds the connections to the application's auth endpoint.
 const authConns = 64
 
@@ -350,6 +345,14 @@ func (r *runner) startApp() (func(), error) {
 		if r.churn {
 			lc.members = map[string]bool{}
 		}
+		// A bit per planned event of the room: which arrived, for what a reconnected client was
+		// owed. Allocated now, before any other shard's events can arrive.
+		if r.seats {
+			lc.gotSeat = newBitset(plannedCount(cfg))
+		}
+		if r.avail {
+			lc.gotAvail = newBitset(plannedCount(cfg))
+		}
 		rm.own = append(rm.own, lc)
 		if rm.byPos == nil {
 			rm.byPos = map[int]*lclient{}
@@ -382,15 +385,15 @@ func (r *runner) runSeats(ctx context.Context, rm *room, p Pacer) {
 			frame := fmt.Sprintf(`{"event":"client-seat.changed","channel":%q,"data":%s}`, rm.seats, data)
 			if err := c.write([]byte(frame)); err != nil {
 				r.rec.Error("send")
-				rm.seatSpans.refused(i)
+				rm.seatSpansP.Load().settled(i, due, time.Now())
 				return
 			}
-			rm.seatSpans.accepted(i, due, time.Now().Add(clientEventGrace))
+			rm.seatSpansP.Load().settled(i, due, time.Now().Add(clientEventGrace))
 			return
 		}
 		// A member that is reconnecting makes its change through the application, as a browser
 		// whose socket is down would: the change still reaches the others.
-		pub.publish(r, published{client.Event{Name: "seat.changed", Data: data, Channels: []string{rm.seats}, SocketID: socketID}, rm.seatSpans, i, due})
+		pub.publish(r, published{client.Event{Name: "seat.changed", Data: data, Channels: []string{rm.seats}, SocketID: socketID}, rm.seatSpansP.Load(), i, due})
 	}, func(lag time.Duration) { r.rec.Record(MetricLag, lag, rm.idx) })
 }
 
@@ -406,7 +409,7 @@ func (r *runner) runAvailability(ctx context.Context, rm *room, p Pacer) {
 		data := fmt.Sprintf(`{"event_id":%d,"ticket_types":[{"id":1,"name":"General","available":%d,"sold":%d,"status":"available"}],"ts":%d,"seq":%d}`,
 			rm.eventID, 100000-i, i, due.UnixNano(), i)
 		r.rec.Sent.Add(1)
-		pub.publish(r, published{client.Event{Name: "availability.updated", Data: data, Channels: []string{rm.avail}}, rm.availSpans, i, due})
+		pub.publish(r, published{client.Event{Name: "availability.updated", Data: data, Channels: []string{rm.avail}}, rm.availSpansP.Load(), i, due})
 	}, func(lag time.Duration) { r.rec.Record(MetricLag, lag, rm.idx) })
 }
 
@@ -428,10 +431,12 @@ func (r *runner) restartAt(ctx context.Context, at time.Time) {
 		return
 	case <-time.After(time.Until(at)):
 	}
-	r.restarted.Store(time.Now().UnixNano())
+	when := time.Now().UnixNano()
 	if err := r.cfg.Restart(); err != nil {
 		r.rec.Error("restart")
+		return
 	}
+	r.restarted.Store(when)
 }
 
 // publisher sends one room's HTTP publishes of one scenario in order, off the timetable's
@@ -462,10 +467,8 @@ func (r *runner) newPublisher(hint int) *publisher {
 			r.rec.Record(MetricTrigger, now.Sub(start), hint)
 			if err != nil {
 				r.rec.Error("publish")
-				pe.sp.refused(pe.i)
-				continue
 			}
-			pe.sp.accepted(pe.i, pe.due, now)
+			pe.sp.settled(pe.i, pe.due, now)
 		}
 	}()
 	return p
@@ -478,7 +481,7 @@ func (p *publisher) publish(r *runner, pe published) {
 	case p.queue <- pe:
 	default:
 		r.rec.Error("publish-backlog")
-		pe.sp.refused(pe.i)
+		pe.sp.settled(pe.i, pe.due, time.Now()) // never sent: lost unless its receiver was away
 	}
 }
 

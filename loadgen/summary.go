@@ -59,7 +59,8 @@ func (r *runner) summarize(started, finished time.Time, steadyFrom, steadyTo flo
 
 	s.Checks = append(s.Checks, reports.Check{Name: "connected", Pass: connected == int64(len(r.clients)),
 		Detail: fmt.Sprintf("%d of %d clients connected and subscribed", connected, len(r.clients))})
-	s.Checks = append(s.Checks, reports.Check{Name: "reach", Pass: d.Lost == 0 && d.Duplicates == 0,
+	// Nothing expected is no pass: a run whose every send failed must not read as perfect.
+	s.Checks = append(s.Checks, reports.Check{Name: "reach", Pass: d.Expected > 0 && d.Lost == 0 && d.Duplicates == 0,
 		Detail: fmt.Sprintf("%d of %d deliveries arrived (%.4f%%), %d lost, %d duplicated, %d out of order",
 			d.Received-d.Duplicates, d.Expected, 100*d.Reach, d.Lost, d.Duplicates, d.OutOfOrder)})
 	if r.seats {

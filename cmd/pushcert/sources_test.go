@@ -28,7 +28,7 @@ func TestSourcesPastOneAddressPorts(t *testing.T) {
 ip link set lo up
 echo "40000 41999" > /proc/sys/net/ipv4/ip_local_port_range
 %[1]s serve --addr 127.0.0.1:6102 --app-id 1 --key k --secret s --log-level error &
-until (echo > /dev/tcp/127.0.0.1/6102) 2>/dev/null; do sleep 0.05; done
+for i in $(seq 200); do (echo > /dev/tcp/127.0.0.1/6102) 2>/dev/null && break; sleep 0.05; done
 set +e
 %[1]s load --target ws://127.0.0.1:6102 --api-url http://127.0.0.1:6102 --app-id 1 --key k --secret s \
   --scenario availability --clients 2500 --rooms 5 --rate 2 --duration 1s --ramp 2s --sources %[2]d --quiet

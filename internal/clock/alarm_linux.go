@@ -18,7 +18,7 @@ type timerfdAlarm struct {
 }
 
 func newAlarm() (alarm, error) {
-	fd, err := unix.TimerfdCreate(unix.CLOCK_REALTIME, unix.TFD_NONBLOCK|unix.TFD_CLOEXEC)
+	fd, err := unix.TimerfdCreate(unix.CLOCK_MONOTONIC, unix.TFD_NONBLOCK|unix.TFD_CLOEXEC)
 	if err != nil {
 		return nil, err
 	}
@@ -26,20 +26,34 @@ func newAlarm() (alarm, error) {
 }
 
 func (a *timerfdAlarm) sleep(ctx context.Context, until time.Time) bool {
-	if !time.Now().Before(until) {
+	d := time.Until(until) // monotonic: a step of the wall clock changes nothing
+	if d <= 0 {
 		return ctx.Err() == nil
 	}
+	var now unix.Timespec
+	if err := unix.ClockGettime(unix.CLOCK_MONOTONIC, &now); err != nil {
+		return timerAlarm{}.sleep(ctx, until)
+	}
 	_ = a.f.SetReadDeadline(time.Time{})
-	// Absolute wall-clock time; arming resets any expiry a cancelled sleep left unread.
-	spec := unix.ItimerSpec{Value: unix.NsecToTimespec(until.UnixNano())}
+	// Absolute on the monotonic clock; arming resets any expiry a cancelled sleep left unread.
+	spec := unix.ItimerSpec{Value: unix.NsecToTimespec(now.Nano() + int64(d))}
 	if err := unix.TimerfdSettime(a.fd, unix.TFD_TIMER_ABSTIME, &spec, nil); err != nil {
 		return timerAlarm{}.sleep(ctx, until)
 	}
-	stop := context.AfterFunc(ctx, func() { _ = a.f.SetReadDeadline(time.Now()) })
-	defer stop()
+	// Cancelling sets a past read deadline. Once the callback has started it must finish before
+	// the alarm goes back to the pool, or it could cut short another user's sleep.
+	fired := make(chan struct{})
+	stop := context.AfterFunc(ctx, func() { _ = a.f.SetReadDeadline(time.Now()); close(fired) })
 	var expirations [8]byte
 	_, err := a.f.Read(expirations[:])
-	return err == nil
+	if !stop() {
+		<-fired
+		return false
+	}
+	if err != nil { // not a cancellation: sleep what is left on a Go timer
+		return timerAlarm{}.sleep(ctx, until)
+	}
+	return true
 }
 
 func (a *timerfdAlarm) close() { _ = a.f.Close() }

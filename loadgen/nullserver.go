@@ -73,9 +73,9 @@ func StartNullServer() (*target.Target, func(), error) {
 		ns.conns.Wait()
 	}
 	addr := ln.Addr().String()
-	// Embedded: it runs in the generator's process, whose CPU and memory figures then include it.
+	// In process: the generator's CPU and memory figures then include it.
 	return &target.Target{WebSocketURL: "ws://" + addr, APIURL: "http://" + addr, AppID: "null", Key: "null-key", Secret: "null-secret",
-		Name: NullTargetName, Embedded: true}, stop, nil
+		Name: NullTargetName, InProcess: true}, stop, nil
 }
 
 func (ns *nullServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {

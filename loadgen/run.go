@@ -258,13 +258,13 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	if lag, ok := s.Metric(MetricLag); ok {
 		g.LagP99US, g.LagMaxUS = lag.Quantiles["99"], lag.MaxUS
 	}
-	if reasons := saturation(*g, cfg.Target.Embedded, runtime.GOMAXPROCS(0)); len(reasons) > 0 {
+	if reasons := saturation(*g, cfg.Target.InProcess, runtime.GOMAXPROCS(0)); len(reasons) > 0 {
 		g.Saturated = true
 		s.Invalid = append(s.Invalid, reasons...)
 	}
-	if cfg.Target.Embedded {
+	if cfg.Target.InProcess {
 		s.Checks = append(s.Checks, reports.Check{Name: "generator cost", Pass: true,
-			Detail: "the embedded server runs in the generator's process: CPU and memory figures include the server; use --target for the generator's own cost"})
+			Detail: "the server runs in the generator's process: CPU and memory figures include the server's"})
 	}
 	s.Valid = len(s.Invalid) == 0
 	return &Result{Summary: s, Recorder: r.rec}, nil
@@ -284,12 +284,12 @@ const (
 
 // saturation says why a run measured the generator rather than the server, if it did. CPU counts
 // only against a separate server: in-process, the embedded server's CPU is the generator's too.
-func saturation(g reports.Generator, embedded bool, cores int) []string {
+func saturation(g reports.Generator, inProcess bool, cores int) []string {
 	var why []string
 	if g.LagP99US > maxLagP99US {
 		why = append(why, fmt.Sprintf("the generator fell behind its timetable: send lag p99 %.1f ms (limit %d ms)", g.LagP99US/1000, maxLagP99US/1000))
 	}
-	if !embedded && g.CPUPercent > float64(maxCPUPercent*cores) {
+	if !inProcess && g.CPUPercent > float64(maxCPUPercent*cores) {
 		why = append(why, fmt.Sprintf("the generator used %.0f%% CPU of %d cores (limit %d%% each)", g.CPUPercent, cores, maxCPUPercent))
 	}
 	return why

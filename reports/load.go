@@ -24,6 +24,8 @@ type LoadSummary struct {
 	Steady   Window          `json:"steady"` // the phase that feeds the headline numbers
 	Metrics  []LatencyMetric `json:"metrics"`
 	Delivery Delivery        `json:"delivery"`
+	// Server is what the embedded server used when load ran it as a child process; nil otherwise.
+	Server *ServerUsage `json:"server,omitempty"`
 	// Restarts are when the server was restarted on purpose (--restart-at), in seconds from the
 	// start: the plots over time mark them.
 	Restarts  []float64        `json:"restarts_s,omitempty"`
@@ -66,6 +68,13 @@ type LatencyMetric struct {
 	MaxUS     float64            `json:"max_us"`
 	Quantiles map[string]float64 `json:"quantiles_us"` // "50", "90", "95", "97", "99", "99.9", "99.99"
 	Histogram string             `json:"histogram"`    // base64 HdrHistogram V2, values in microseconds
+}
+
+// ServerUsage is the CPU and memory of a server process the load generator ran.
+type ServerUsage struct {
+	CPUSeconds float64 `json:"cpu_s"`
+	MaxRSSKiB  int64   `json:"max_rss_kib"`
+	Processes  int     `json:"processes"` // more than one after restarts
 }
 
 // Delivery counts what the server had to deliver and what arrived.

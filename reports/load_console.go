@@ -188,13 +188,25 @@ func generatorFacts(s *LoadSummary) []fact {
 	if g.Saturated {
 		sat = "YES: the generator was the bottleneck"
 	}
-	return []fact{
+	facts := []fact{
 		{"cpu", strconv.FormatFloat(g.CPUPercent, 'f', 1, 64) + "% of one core (" + strconv.FormatFloat(g.CPUSeconds, 'f', 2, 64) + " s)"},
 		{"rss", fmtKiB(g.MaxRSSKiB) + " (" + perClient + ")"},
 		{"cpu/message", strconv.FormatFloat(g.CPUPerMessageUS, 'f', 2, 64) + " µs"},
 		{"pacer lag", "p99 " + fmtMS(g.LagP99US) + " ms, max " + fmtMS(g.LagMaxUS) + " ms"},
 		{"saturated", sat},
 	}
+	if u := s.Server; u != nil {
+		cpu := strconv.FormatFloat(u.CPUSeconds, 'f', 2, 64) + " s"
+		if wall := s.Finished.Sub(s.Started).Seconds(); wall > 0 {
+			cpu = strconv.FormatFloat(100*u.CPUSeconds/wall, 'f', 1, 64) + "% of one core (" + cpu + ")"
+		}
+		rss := fmtKiB(u.MaxRSSKiB)
+		if u.Processes > 1 {
+			rss += fmt.Sprintf(" (largest of %d processes: restarted)", u.Processes)
+		}
+		facts = append(facts, fact{"server cpu", cpu}, fact{"server rss", rss})
+	}
+	return facts
 }
 
 // latencyRows is the latency table with its header row; missing values read as dash.

@@ -42,6 +42,7 @@ type loadPage struct {
 // generatorLabels are the page's names for the console's generator lines.
 var generatorLabels = map[string]string{
 	"cpu": "CPU", "rss": "Peak RSS", "cpu/message": "CPU per message", "pacer lag": "Pacer lag", "saturated": "Saturated",
+	"server cpu": "Server CPU", "server rss": "Server peak RSS",
 }
 
 // loadMeta is one cell of the plan grid; Span widens the last cell to fill its row.

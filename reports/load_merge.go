@@ -145,6 +145,16 @@ func MergeLoad(parts []*LoadSummary) (*LoadSummary, error) {
 	}
 	out.Metrics = metrics
 	out.Timeline = mergeTimelines(parts, offset)
+	for _, p := range parts { // each shard's own embedded server: the CPU adds up
+		if p.Server != nil {
+			if out.Server == nil {
+				out.Server = &ServerUsage{}
+			}
+			out.Server.CPUSeconds += p.Server.CPUSeconds
+			out.Server.MaxRSSKiB = max(out.Server.MaxRSSKiB, p.Server.MaxRSSKiB)
+			out.Server.Processes += p.Server.Processes
+		}
+	}
 	for _, p := range parts {
 		for _, at := range p.Restarts {
 			out.Restarts = append(out.Restarts, at+offset(p))

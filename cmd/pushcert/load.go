@@ -68,8 +68,8 @@ func runLoad(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if slices.Contains(*scenarios, loadgen.ScenarioChurn) || slices.Contains(*scenarios, loadgen.ScenarioPrivate) {
 		need += uint64(float64(max(*rooms, 1)) * (*rate) * (lifetime.Seconds() + 1))
 	}
-	if t.WebSocketURL == "" {
-		need *= 2
+	if *null {
+		need *= 2 // the null server's end of each connection is in this process too
 	}
 	if _, err := raiseFileLimit(need + fdHeadroom); err != nil {
 		fmt.Fprintln(stderr, "pushcert load: warning:", err)
@@ -95,21 +95,33 @@ func runLoad(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "pushcert load: --restart-at restarts the embedded server; against --target, restart your server during the run: the clients reconnect by themselves")
 		return exitUsage
 	}
-	// The embedded server gets room for the run's bursts: client events of a whole room per
-	// connection can pass 10 a second at high rates.
 	var (
 		tg   *target.Target
 		stop func()
+		proc *serverProcess
 		code = -1
 	)
-	if *null {
+	switch {
+	case *null:
 		var err error
 		if tg, stop, err = loadgen.StartNullServer(); err != nil {
 			fmt.Fprintln(stderr, "pushcert load:", err)
 			return exitFail
 		}
-	} else if tg, stop, code = resolveTarget(ctx, "load", t, refserver.App{ClientEventRate: 1000}, stderr); code >= 0 {
-		return code
+	case t.WebSocketURL == "" && t.APIURL == "" && t.AppID == "" && t.Key == "" && t.Secret == "":
+		// The embedded server runs as a child process (see serverProcess), with room for the
+		// run's bursts: client events of a whole room per connection pass 10 a second at high
+		// rates.
+		var err error
+		if tg, proc, err = startServerProcess(ctx, stderr, "--client-event-rate", "1000"); err != nil {
+			fmt.Fprintln(stderr, "pushcert load:", err)
+			return exitFail
+		}
+		stop = proc.stop
+	default:
+		if tg, stop, code = resolveTarget(ctx, "load", t, refserver.App{}, stderr); code >= 0 {
+			return code
+		}
 	}
 	defer stop()
 	cfg.Target = tg
@@ -153,6 +165,11 @@ func runLoad(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return exitUsage
 	}
 	s := res.Summary
+	if proc != nil {
+		proc.stop()
+		u := proc.Usage()
+		s.Server = &u
+	}
 	s.Tool.Version = versionString()
 	s.Plan.Thresholds = *thresholds
 	// The run's own checks (connected, reach, seat maps, ghosts) fail it as an INVALID run does:

@@ -6,7 +6,9 @@ import (
 	"context"
 	"io"
 	"net/http"
+	"os"
 	"os/exec"
+	"os/signal"
 	"strings"
 	"syscall"
 	"testing"
@@ -16,6 +18,18 @@ import (
 
 	"github.com/pushcert/pushcert/internal/protocol"
 )
+
+// TestMain lets the test binary stand in for pushcert when `load` starts its embedded server as a
+// child process (os.Executable is the test binary here): it then acts as `pushcert serve`.
+func TestMain(m *testing.M) {
+	if os.Getenv(childEnv) != "" {
+		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+		code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+		stop()
+		os.Exit(code)
+	}
+	os.Exit(m.Run())
+}
 
 func runCmd(args ...string) (int, string, string) {
 	var out, errb bytes.Buffer

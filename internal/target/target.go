@@ -26,6 +26,9 @@ type Target struct {
 	Embedded     bool
 	Name         string // implementation name for reports
 	Version      string
+	// InProcess is true when the server runs in this process: its CPU and memory are then in
+	// every figure of the process.
+	InProcess bool `json:"-"`
 	// Restart, set for the embedded server only, stops the server (every connection closed with
 	// 4200) and starts a fresh one on the same address.
 	Restart func() error `json:"-"`
@@ -115,7 +118,7 @@ func StartEmbeddedOn(addr string, cfg refserver.Config, app refserver.App) (*Tar
 	return &Target{
 		WebSocketURL: "ws://" + addr, APIURL: "http://" + addr,
 		AppID: EmbeddedAppID, Key: EmbeddedKey, Secret: EmbeddedSecret,
-		Embedded: true, Name: "pushcert refserver", Restart: restart,
+		Embedded: true, InProcess: true, Name: "pushcert refserver", Restart: restart,
 	}, stop, nil
 }
 

@@ -136,6 +136,13 @@ func TestLoadRestartAt(t *testing.T) {
 	if !strings.Contains(out, "20 reconnections") {
 		t.Errorf("console summary does not tell the reconnections:\n%s", out)
 	}
+	// The embedded server ran as a child process, twice: its usage is in the summary.
+	if u := s.Server; u == nil || u.Processes != 2 || u.CPUSeconds <= 0 || u.MaxRSSKiB <= 0 {
+		t.Errorf("server usage: %+v, want two processes with CPU and memory", u)
+	}
+	if len(s.Restarts) != 1 {
+		t.Errorf("restarts: %v, want one", s.Restarts)
+	}
 	code, _, errs = runCmd("load", "--target", "ws://127.0.0.1:1", "--api-url", "http://127.0.0.1:1", "--app-id", "1", "--key", "k", "--secret", "s",
 		"--restart-at", "1s", "--quiet")
 	if code != exitUsage {

@@ -75,7 +75,11 @@ func WriteLoadConsole(w io.Writer, s *LoadSummary) error {
 	}
 
 	line("")
-	line("Load generator")
+	if s.Server != nil {
+		line("Load generator and server")
+	} else {
+		line("Load generator")
+	}
 	for _, f := range generatorFacts(s) {
 		kv(f.Key, f.Value)
 	}

@@ -30,6 +30,7 @@ type loadPage struct {
 	Errors      []fact
 	ErrorTotal  string
 	Generator   []fact
+	Server      bool // the embedded server's usage is in Generator too
 	Checks      []Check
 	ChecksNote  string
 	SteadyNote  string
@@ -103,6 +104,7 @@ func newLoadPage(s *LoadSummary) (*loadPage, error) {
 		}
 		p.Facts = append(p.Facts, m)
 	}
+	p.Server = s.Server != nil
 	for _, f := range generatorFacts(s) {
 		p.Generator = append(p.Generator, fact{generatorLabels[f.Key], f.Value})
 	}

@@ -561,3 +561,25 @@ func TestMergeLoadRefusesMismatchedShards(t *testing.T) {
 		t.Errorf("another rate: got %v", err)
 	}
 }
+
+// TestLoadReportsShowServerUsage: when load ran the embedded server as a child process, its CPU
+// and peak memory stand beside the generator's in the console and on the page.
+func TestLoadReportsShowServerUsage(t *testing.T) {
+	s := fixtureLoad(t)
+	s.Server = &ServerUsage{CPUSeconds: 12.5, MaxRSSKiB: 204800, Processes: 2}
+	var b strings.Builder
+	if err := WriteLoadConsole(&b, s); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"Load generator and server", "server cpu", "(12.50 s)", "server rss", "200.0 MiB (largest of 2 processes: restarted)"} {
+		if !strings.Contains(b.String(), want) {
+			t.Errorf("console lacks %q:\n%s", want, b.String())
+		}
+	}
+	page := string(renderLoadHTML(t, s))
+	for _, want := range []string{"Load generator and server", "Server CPU", "Server peak RSS"} {
+		if !strings.Contains(page, want) {
+			t.Errorf("page lacks %q", want)
+		}
+	}
+}

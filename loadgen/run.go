@@ -83,7 +83,6 @@ type runner struct {
 	endLife context.CancelFunc
 	// The steady phase's timetable, to tell which events were due while a client was away.
 	steadyAt time.Time
-	count    int64
 	wait     clock.Waiter // every timetable's: one learnt spin window
 	// restarted is when restartAt restarted the server (Unix ns), 0 if it did not.
 	restarted atomic.Int64
@@ -176,7 +175,7 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	steadyCtx, cancelSteady := context.WithTimeout(ctx, cfg.Duration+2*time.Second)
 	start := time.Now().Add(100 * time.Millisecond)
 	count := plannedCount(cfg)
-	r.steadyAt, r.count = start, count
+	r.steadyAt = start
 	for _, rm := range r.rooms {
 		if r.seats {
 			rm.seatSpansP.Store(newSpans(r.timetable(rm, 0), cfg.Shards))
@@ -420,7 +419,7 @@ func (r *runner) runAvailability(ctx context.Context, rm *room, p Pacer) {
 func (r *runner) timetable(rm *room, slot int) Pacer {
 	interval := time.Duration(float64(time.Second) / r.cfg.Rate)
 	offset := interval * time.Duration(2*rm.idx+slot) / time.Duration(2*len(r.rooms))
-	return Pacer{Start: r.steadyAt.Add(offset), Rate: r.cfg.Rate, Count: r.count, Wait: &r.wait}
+	return Pacer{Start: r.steadyAt.Add(offset), Rate: r.cfg.Rate, Count: plannedCount(r.cfg), Wait: &r.wait}
 }
 
 // restartAt restarts the server at the given time: it closes every connection with 4200, and

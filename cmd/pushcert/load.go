@@ -41,7 +41,7 @@ func runLoad(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	thresholds := fs.StringArray("threshold", nil, "pass/fail gate, repeatable: delivery.p99<50ms, client_event.p99.9<100ms, reach>=99.99%, lost<1, errors<1 (exit 99 when one fails)")
 	outDir := fs.String("out", "", "write summary.json, one .hgrm per metric, intervals.hlog and report.html into this directory")
 	restartAt := fs.Duration("restart-at", 0, "restart the embedded server this long into the steady phase: it closes every connection with 4200 and the clients reconnect at once (a reconnect storm)")
-	null := fs.Bool("null-server", false, "run the plan against an in-process null server, which does nothing but pass events on: the generator's own latency floor and cost")
+	null := fs.Bool("null-server", false, "run the plan against an in-process null server, which does nothing but pass events on: the generator's own latency floor (CPU and memory figures include the null server's)")
 	cpuProfile := fs.String("cpuprofile", "", "write the generator's CPU profile (go tool pprof) to this file")
 	quiet := fs.BoolP("quiet", "q", false, "no progress lines")
 	if code := parseFlags(fs, args, stdout, stderr); code >= 0 {
@@ -54,6 +54,15 @@ func runLoad(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return exitUsage
 	}
 	cfg.Shard, cfg.Shards = i, n
+	churning := slices.Contains(*scenarios, loadgen.ScenarioChurn) || slices.Contains(*scenarios, loadgen.ScenarioPrivate)
+	if *null && (t.WebSocketURL != "" || fs.Changed("restart-at") || churning) {
+		fmt.Fprintln(stderr, "pushcert load: --null-server runs seats and availability only, without --target or --restart-at: it keeps no presence state to check")
+		return exitUsage
+	}
+	if fs.Changed("restart-at") && t.WebSocketURL != "" {
+		fmt.Fprintln(stderr, "pushcert load: --restart-at restarts the embedded server; against --target, restart your server during the run: the clients reconnect by themselves")
+		return exitUsage
+	}
 	ns := *sources
 	if ns == 0 {
 		ns = 1 + *clients/25000
@@ -65,7 +74,7 @@ func runLoad(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	// arriving clients of churn and private at their peak. Short of files, the run still goes: its
 	// connected check then says how many clients could not connect.
 	need := uint64((*clients + n - 1) / n)
-	if slices.Contains(*scenarios, loadgen.ScenarioChurn) || slices.Contains(*scenarios, loadgen.ScenarioPrivate) {
+	if churning {
 		need += uint64(float64(max(*rooms, 1)) * (*rate) * (lifetime.Seconds() + 1))
 	}
 	if *null {
@@ -86,14 +95,6 @@ func runLoad(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	progressDone := func() {}
 	if !*quiet {
 		cfg.OnSecond, progressDone = loadProgress(stderr, (*clients+cfg.Shards-1-cfg.Shard)/cfg.Shards, duration.Seconds())
-	}
-	if *null && (t.WebSocketURL != "" || fs.Changed("restart-at") || slices.Contains(*scenarios, loadgen.ScenarioChurn) || slices.Contains(*scenarios, loadgen.ScenarioPrivate)) {
-		fmt.Fprintln(stderr, "pushcert load: --null-server runs seats and availability only, without --target or --restart-at: it keeps no presence state to check")
-		return exitUsage
-	}
-	if fs.Changed("restart-at") && t.WebSocketURL != "" {
-		fmt.Fprintln(stderr, "pushcert load: --restart-at restarts the embedded server; against --target, restart your server during the run: the clients reconnect by themselves")
-		return exitUsage
 	}
 	var (
 		tg   *target.Target

@@ -40,12 +40,16 @@ test-interop: build interop/node_modules
 	$(GO) build -o bin/gotrigger ./interop/gotrigger
 	cd interop && PUSHCERT_BIN=$(CURDIR)/$(BIN) PUSHCERT_GOTRIGGER=$(CURDIR)/bin/gotrigger node --test --test-concurrency=1
 
-# Coverage-guided fuzzing of the decoders of untrusted input; FUZZTIME per target.
+# Coverage-guided fuzzing of every decoder of untrusted input: each Fuzz target of each package,
+# FUZZTIME per target.
 FUZZTIME ?= 60s
 fuzz:
-	$(GO) test -run '^$$' -fuzz '^FuzzDecodeMessage$$' -fuzztime $(FUZZTIME) ./internal/protocol
-	$(GO) test -run '^$$' -fuzz '^FuzzVerifyRequest$$' -fuzztime $(FUZZTIME) ./internal/protocol
-	$(GO) test -run '^$$' -fuzz '^FuzzHandleFrame$$' -fuzztime $(FUZZTIME) ./refserver
+	@set -e; for pkg in $$($(GO) list ./...); do \
+	  for t in $$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz' || true); do \
+	    echo "fuzz $$pkg $$t"; \
+	    $(GO) test -run '^$$$$' -fuzz "^$$t\$$" -fuzztime $(FUZZTIME) $$pkg; \
+	  done; \
+	done
 
 # Broadcast benchmarks (allocations per delivery, deliveries per second) and memory per connection.
 bench:

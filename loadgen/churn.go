@@ -27,7 +27,7 @@ func (r *runner) runEphemeral(ctx context.Context, rm *room, p Pacer) {
 			r.rec.Error("token")
 			return
 		}
-		c := &lclient{idx: int(next.Add(1)), room: rm, r: r, token: tok, readDone: make(chan struct{}), ephemeral: true}
+		c := &lclient{idx: int(next.Add(1)), room: rm, r: r, token: tok, readDone: make(chan struct{}), ephemeral: true, fd: -1}
 		c.channels = []string{rm.seats}
 		if r.priv {
 			c.channels = []string{ticketing.CustomerChannel(cust.ID), rm.seats}

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"math/rand/v2"
-	"net"
 	"net/http"
 	"net/url"
 	"strings"
@@ -15,7 +14,9 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/gobwas/ws"
 	"github.com/gorilla/websocket"
+	"golang.org/x/sys/unix"
 
 	"github.com/pushcert/pushcert/internal/protocol"
 	"github.com/pushcert/pushcert/internal/ticketing"
@@ -32,13 +33,19 @@ type lclient struct {
 	channels  []string // set for ephemeral clients: their own channels instead of the room's
 	ephemeral bool     // churn and private clients: frames are read and dropped, not counted
 
-	wmu      sync.Mutex // guards ws and socketID, which a reconnection replaces
-	ws       *websocket.Conn
+	wmu      sync.Mutex // guards w's writes and socketID, which a reconnection replaces
+	w        *wire
 	socketID string
+	// rmu serializes the poller's reads with closing: fd is -1 when no socket is attached, so a
+	// socket number reused by another connection is never read as this one.
+	rmu      sync.Mutex
+	fd       int
+	finished sync.Once
 	alive    bool        // connected and subscribed in the ramp: the plan owes it deliveries; set once
 	up       atomic.Bool // the connection is subscribed now (false while reconnecting)
 
-	// Owned by the reader goroutine until it ends.
+	// Owned by whoever reads the client (the poller, or the reconnecting goroutine) until
+	// readDone is closed.
 	lastSeq  []seqWindow     // per sender position in the room: the seat-change seqs seen
 	lastAvl  seqWindow       // the availability seqs seen
 	seats    []int8          // the seat map as this client saw it: sender pos*seatsPerMember+j -> action+1
@@ -62,8 +69,7 @@ const seatsPerMember = 4
 func (c *lclient) write(b []byte) error {
 	c.wmu.Lock()
 	defer c.wmu.Unlock()
-	_ = c.ws.SetWriteDeadline(time.Now().Add(10 * time.Second))
-	return c.ws.WriteMessage(websocket.TextMessage, b)
+	return c.w.writeText(b)
 }
 
 // session is the current socket id, and whether the connection is up to send on.
@@ -73,25 +79,157 @@ func (c *lclient) session() (string, bool) {
 	return c.socketID, c.up.Load()
 }
 
-// closeConn closes the current connection, if any.
+// closeConn ends the client's connection for good (the run ends, or a churning client leaves).
+// A client that is reconnecting ends when the run's life does.
 func (c *lclient) closeConn() {
-	c.wmu.Lock()
-	defer c.wmu.Unlock()
-	if c.ws != nil {
-		c.ws.Close()
+	c.rmu.Lock()
+	defer c.rmu.Unlock()
+	if c.fd >= 0 {
+		c.detach()
+		c.finish()
+		return
 	}
+	c.wmu.Lock()
+	if c.w != nil {
+		c.w.close() // fails a handshake or subscription in progress
+	}
+	c.wmu.Unlock()
 }
 
-// connect opens the client's connection in the ramp and starts its reader.
+// connect opens the client's connection in the ramp and hands it to a poller.
 func (c *lclient) connect(ctx context.Context) error {
 	if err := c.establish(ctx); err != nil {
 		return err
 	}
 	c.alive = true
-	c.up.Store(true)
 	c.r.rec.Connections.Add(1)
-	go c.read()
+	c.up.Store(true)
+	if err := c.attach(); err != nil {
+		c.r.rec.Error("poll")
+		c.alive = false
+		c.up.Store(false)
+		c.r.rec.Connections.Add(-1)
+		return err
+	}
 	return nil
+}
+
+// attach takes the established connection out of Go's poller and gives it to the client's; on
+// failure the connection is closed.
+func (c *lclient) attach() error {
+	c.rmu.Lock()
+	defer c.rmu.Unlock()
+	c.wmu.Lock()
+	err := c.w.unhook()
+	if err != nil {
+		c.w.close()
+	}
+	c.fd = c.w.fd
+	c.wmu.Unlock()
+	if err == nil {
+		err = c.r.pollerOf(c).add(c)
+	}
+	if err != nil {
+		c.wmu.Lock()
+		c.w.close()
+		c.wmu.Unlock()
+		c.fd = -1
+		return err
+	}
+	// Bytes that came with the last frames read before now are already in w.in.
+	if len(c.w.in) > 0 {
+		c.take(nil, time.Now())
+	}
+	return nil
+}
+
+// detach takes the socket from the poller and closes it; the caller holds rmu.
+func (c *lclient) detach() {
+	c.r.pollerOf(c).remove(c.fd)
+	c.fd = -1
+	c.up.Store(false)
+	c.r.rec.Connections.Add(-1)
+	c.wmu.Lock()
+	c.w.close()
+	c.wmu.Unlock()
+}
+
+// finish marks the client done: nothing reads it any more.
+func (c *lclient) finish() { c.finished.Do(func() { close(c.readDone) }) }
+
+// readable is the poller's: the socket has bytes (or was closed). The messages are timed when
+// their bytes were read.
+func (c *lclient) readable(scratch []byte) {
+	c.rmu.Lock()
+	defer c.rmu.Unlock()
+	if c.fd < 0 {
+		return
+	}
+	n, err := unix.Read(c.fd, scratch)
+	switch {
+	case n > 0:
+		c.take(scratch[:n], time.Now())
+	case err == unix.EAGAIN || err == unix.EINTR:
+	default: // the peer went without a close frame
+		c.lost(websocket.CloseAbnormalClosure)
+	}
+}
+
+// take handles the messages in data (and any left from before); the caller holds rmu.
+func (c *lclient) take(data []byte, now time.Time) {
+	closeCode := 0
+	err := c.w.feed(data, func(op ws.OpCode, p []byte) bool {
+		switch op {
+		case ws.OpText, ws.OpBinary:
+			c.onMessage(p, now)
+		case ws.OpPing:
+			c.wmu.Lock()
+			_ = c.w.write(ws.OpPong, p)
+			c.wmu.Unlock()
+		case ws.OpClose:
+			code, _ := ws.ParseCloseFrameData(p)
+			c.wmu.Lock()
+			_ = c.w.write(ws.OpClose, p[:min(len(p), 2)]) // the closing handshake: echo the code
+			c.wmu.Unlock()
+			closeCode = int(code)
+			if closeCode == 0 {
+				closeCode = websocket.CloseNoStatusReceived
+			}
+			return false
+		}
+		return true
+	})
+	switch {
+	case err != nil:
+		c.lost(websocket.CloseProtocolError)
+	case closeCode != 0:
+		c.lost(closeCode)
+	}
+}
+
+// lost ends the current connection after a close with code; the client reconnects, if the
+// protocol says to, on a goroutine of its own. The caller holds rmu.
+func (c *lclient) lost(code int) {
+	c.detach()
+	c.r.rec.Error(fmt.Sprint(code))
+	if c.ephemeral {
+		c.finish()
+		return
+	}
+	go func() {
+		if !c.reconnect(code) {
+			c.finish()
+			return
+		}
+		if err := c.attach(); err != nil {
+			if c.r.life.Err() == nil { // else the run's end closed the new socket first
+				c.r.rec.Error("poll")
+			}
+			c.up.Store(false)
+			c.r.rec.Connections.Add(-1)
+			c.finish()
+		}
+	}()
 }
 
 // establish dials, waits for the handshake and subscribes to the client's channels, recording
@@ -99,37 +237,36 @@ func (c *lclient) connect(ctx context.Context) error {
 func (c *lclient) establish(ctx context.Context) error {
 	r := c.r
 	src := r.cfg.Sources[c.idx%len(r.cfg.Sources)]
-	d := websocket.Dialer{
-		HandshakeTimeout: 15 * time.Second, ReadBufferSize: 1024, WriteBufferSize: 1024,
-		NetDialContext: (&net.Dialer{LocalAddr: &net.TCPAddr{IP: src}, Timeout: 15 * time.Second}).DialContext,
-	}
 	start := time.Now()
-	ws, _, err := d.DialContext(ctx, r.cfg.Target.AppURL(r.cfg.Target.Key, "?protocol=7&client=pushcert-load&version=1"), nil)
+	w, err := dialWire(ctx, r.cfg.Target.AppURL(r.cfg.Target.Key, "?protocol=7&client=pushcert-load&version=1"), src)
 	if err != nil {
 		r.rec.Error("dial")
 		return err
 	}
 	// The handshake and the subscriptions read with a deadline; the run ending closes the socket
 	// at once instead.
-	stopClose := context.AfterFunc(ctx, func() { ws.Close() })
+	conn := w.conn
+	stopClose := context.AfterFunc(ctx, func() { conn.Close() })
 	defer stopClose()
-	_ = ws.SetReadDeadline(time.Now().Add(15 * time.Second))
-	_, frame, err := ws.ReadMessage()
+	c.wmu.Lock()
+	c.w = w
+	c.wmu.Unlock()
+	frame, err := c.readMessage()
 	if err != nil || !bytes.Contains(frame, []byte(protocol.EventConnectionEstablished)) {
 		r.rec.Error("handshake")
-		ws.Close()
+		conn.Close()
 		return fmt.Errorf("handshake: %v %s", err, frame)
 	}
 	m, _ := protocol.DecodeMessage(frame)
 	var est protocol.ConnectionEstablished
 	if err := m.DecodeData(&est); err != nil {
 		r.rec.Error("handshake")
-		ws.Close()
+		conn.Close()
 		return err
 	}
 	r.rec.Record(MetricConnect, time.Since(start), c.idx)
 	c.wmu.Lock()
-	c.ws, c.socketID = ws, est.SocketID
+	c.socketID = est.SocketID
 	c.wmu.Unlock()
 	if c.members != nil { // the member list starts again from subscription_succeeded
 		c.memMu.Lock()
@@ -142,7 +279,7 @@ func (c *lclient) establish(ctx context.Context) error {
 		auth, data := "", ""
 		if protocol.KindOf(ch).NeedsAuth() {
 			if auth, data, err = c.authorize(ctx, ch); err != nil {
-				ws.Close()
+				conn.Close()
 				return err
 			}
 		}
@@ -156,7 +293,7 @@ func (c *lclient) establish(ctx context.Context) error {
 		b, _ := json.Marshal(map[string]any{"event": protocol.EventSubscribe, "data": sub})
 		if err := c.write(b); err != nil {
 			r.rec.Error("subscribe")
-			ws.Close()
+			conn.Close()
 			return err
 		}
 		if err := c.awaitSubscribed(ch); err != nil {
@@ -165,13 +302,21 @@ func (c *lclient) establish(ctx context.Context) error {
 				kind = "subscribe-" + rf.code // e.g. subscribe-4100: a full presence channel
 			}
 			r.rec.Error(kind)
-			ws.Close()
+			conn.Close()
 			return err
 		}
 		r.rec.Record(MetricSubscribe, time.Since(start), c.idx)
 	}
-	_ = ws.SetReadDeadline(time.Time{})
 	return nil
+}
+
+// readMessage reads the next message before the connection goes to the poller.
+func (c *lclient) readMessage() ([]byte, error) {
+	return c.w.readMessage(time.Now().Add(15*time.Second), func(op ws.OpCode, p []byte) error {
+		c.wmu.Lock()
+		defer c.wmu.Unlock()
+		return c.w.write(op, p)
+	})
 }
 
 // awaitSubscribed reads until subscription_succeeded for ch. Member events of a channel
@@ -179,7 +324,7 @@ func (c *lclient) establish(ctx context.Context) error {
 // client is not owed them: it is still away).
 func (c *lclient) awaitSubscribed(ch string) error {
 	for {
-		_, frame, err := c.ws.ReadMessage()
+		frame, err := c.readMessage()
 		if err != nil {
 			return err
 		}
@@ -273,113 +418,76 @@ func eventName(frame []byte) []byte {
 	return frame[i : i+j]
 }
 
-// read takes every frame until the client is done. When the server closes the connection with a
-// code that says to come back (4200-4299 at once; 4100-4199, protocol errors and abnormal closes
-// after a second, as pusher-js does), it reconnects and resubscribes, and goes on reading.
-func (c *lclient) read() {
-	defer close(c.readDone)
+// onMessage handles one message of the server: it times load events from their intended send
+// time, counts them, finds duplicates and reorderings, and keeps the seat map. The caller holds
+// rmu.
+func (c *lclient) onMessage(frame []byte, now time.Time) {
 	r := c.r
-	buf := bytes.NewBuffer(make([]byte, 0, 512))
-	for {
-		err := c.readFrames(buf)
-		c.up.Store(false)
-		r.rec.Connections.Add(-1)
-		code := 0
-		var ce *websocket.CloseError
-		if asCloseError(err, &ce) {
-			code = ce.Code
-			r.rec.Error(fmt.Sprint(ce.Code))
+	if c.ephemeral {
+		if bytes.Equal(eventName(frame), evPing) {
+			_ = c.write(pongMessage)
 		}
-		if c.ephemeral || !c.reconnect(code) {
+		return
+	}
+	name := eventName(frame)
+	switch {
+	case bytes.Equal(name, evSeat), bytes.Equal(name, evSeatCE):
+		ts, seq, by, ok := stamp(frame)
+		if !ok || by < 0 || int(by) >= len(c.lastSeq) {
+			r.rec.Error("bad-frame")
 			return
 		}
-	}
-}
-
-// readFrames reads one connection's frames until it fails: it times load frames from their
-// intended send time, counts them, finds duplicates and reorderings, and keeps the seat map.
-func (c *lclient) readFrames(buf *bytes.Buffer) error {
-	r := c.r
-	c.wmu.Lock()
-	ws := c.ws
-	c.wmu.Unlock()
-	for {
-		_, rd, err := ws.NextReader()
-		if err != nil {
-			return err
+		if int(by) == c.pos {
+			// Its own change: published through the HTTP API while it was reconnecting, and
+			// delivered once it was back. Anything else is an echo the server owes no one.
+			if !c.wasAway(ts) {
+				r.rec.Error("self-delivery")
+			}
+			return
 		}
-		buf.Reset()
-		if _, err := buf.ReadFrom(rd); err != nil {
-			continue
+		metricName := MetricDelivery
+		if bytes.Equal(name, evSeatCE) {
+			metricName = MetricClientEvent
 		}
-		frame := buf.Bytes()
-		if c.ephemeral {
-			if bytes.Equal(eventName(frame), evPing) {
-				_ = c.write(pongMessage)
+		r.rec.Record(metricName, now.Sub(time.Unix(0, ts)), c.idx)
+		if c.count(&c.lastSeq[by], seq) {
+			i := seq*int64(len(c.lastSeq)) + by // the event's index in the room's timetable
+			if c.gotSeat.valid(i) {
+				c.gotSeat.set(i)
 			}
-			continue
+			if shard := c.room.members[by] % r.cfg.Shards; shard != r.cfg.Shard {
+				if sp := c.room.seatSpansP.Load(); sp != nil {
+					sp.learn(shard, i, ts)
+				}
+			}
+			s, ok1 := intAfter(frame, keySeat, keySeatQ)
+			a, ok2 := intAfter(frame, keyAction, keyActionQ)
+			if ok1 && ok2 && int(by)*seatsPerMember+int(s) < len(c.seats) {
+				c.seats[int(by)*seatsPerMember+int(s)] = int8(a + 1)
+			}
 		}
-		now := time.Now()
-		name := eventName(frame)
-		switch {
-		case bytes.Equal(name, evSeat), bytes.Equal(name, evSeatCE):
-			ts, seq, by, ok := stamp(frame)
-			if !ok || by < 0 || int(by) >= len(c.lastSeq) {
-				r.rec.Error("bad-frame")
-				continue
-			}
-			if int(by) == c.pos {
-				// Its own change: published through the HTTP API while it was reconnecting, and
-				// delivered once it was back. Anything else is an echo the server owes no one.
-				if !c.wasAway(ts) {
-					r.rec.Error("self-delivery")
-				}
-				continue
-			}
-			metricName := MetricDelivery
-			if bytes.Equal(name, evSeatCE) {
-				metricName = MetricClientEvent
-			}
-			r.rec.Record(metricName, now.Sub(time.Unix(0, ts)), c.idx)
-			if c.count(&c.lastSeq[by], seq) {
-				i := seq*int64(len(c.lastSeq)) + by // the event's index in the room's timetable
-				if c.gotSeat.valid(i) {
-					c.gotSeat.set(i)
-				}
-				if shard := c.room.members[by] % r.cfg.Shards; shard != r.cfg.Shard {
-					if sp := c.room.seatSpansP.Load(); sp != nil {
-						sp.learn(shard, i, ts)
-					}
-				}
-				s, ok1 := intAfter(frame, keySeat, keySeatQ)
-				a, ok2 := intAfter(frame, keyAction, keyActionQ)
-				if ok1 && ok2 && int(by)*seatsPerMember+int(s) < len(c.seats) {
-					c.seats[int(by)*seatsPerMember+int(s)] = int8(a + 1)
-				}
-			}
-		case bytes.Equal(name, evAvail):
-			ts, seq, _, ok := stamp(frame)
-			if !ok {
-				r.rec.Error("bad-frame")
-				continue
-			}
-			r.rec.Record(MetricDelivery, now.Sub(time.Unix(0, ts)), c.idx)
-			if c.count(&c.lastAvl, seq) {
-				if c.gotAvail.valid(seq) {
-					c.gotAvail.set(seq)
-				}
-				if shard := c.room.idx % r.cfg.Shards; shard != r.cfg.Shard {
-					if sp := c.room.availSpansP.Load(); sp != nil {
-						sp.learn(shard, seq, ts)
-					}
-				}
-				c.room.fanout(seq, now, r.rec, c.idx)
-			}
-		case bytes.Equal(name, evPing):
-			_ = c.write(pongMessage)
-		case c.members != nil && (bytes.Equal(name, evMemberAdded) || bytes.Equal(name, evMemberRemoved)):
-			c.memberEvent(frame, name)
+	case bytes.Equal(name, evAvail):
+		ts, seq, _, ok := stamp(frame)
+		if !ok {
+			r.rec.Error("bad-frame")
+			return
 		}
+		r.rec.Record(MetricDelivery, now.Sub(time.Unix(0, ts)), c.idx)
+		if c.count(&c.lastAvl, seq) {
+			if c.gotAvail.valid(seq) {
+				c.gotAvail.set(seq)
+			}
+			if shard := c.room.idx % r.cfg.Shards; shard != r.cfg.Shard {
+				if sp := c.room.availSpansP.Load(); sp != nil {
+					sp.learn(shard, seq, ts)
+				}
+			}
+			c.room.fanout(seq, now, r.rec, c.idx)
+		}
+	case bytes.Equal(name, evPing):
+		_ = c.write(pongMessage)
+	case c.members != nil && (bytes.Equal(name, evMemberAdded) || bytes.Equal(name, evMemberRemoved)):
+		c.memberEvent(frame, name)
 	}
 }
 

@@ -84,6 +84,7 @@ type runner struct {
 	// The steady phase's timetable, to tell which events were due while a client was away.
 	steadyAt time.Time
 	wait     clock.Waiter // every timetable's: one learnt spin window
+	pollers  []*poller    // read the clients' sockets, one per processor
 	// restarted is when restartAt restarted the server (Unix ns), 0 if it did not.
 	restarted atomic.Int64
 }
@@ -101,6 +102,9 @@ func (r *runner) channelsOf(c *lclient) []string {
 	}
 	return out
 }
+
+// pollerOf is the poller that reads c.
+func (r *runner) pollerOf(c *lclient) *poller { return r.pollers[c.idx%len(r.pollers)] }
 
 func (r *runner) setPhase(p string) { r.phase.Store(&p) }
 
@@ -132,6 +136,18 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	}
 	r.life, r.endLife = context.WithCancel(ctx)
 	defer r.endLife()
+	for range runtime.GOMAXPROCS(0) {
+		p, err := newPoller()
+		if err != nil {
+			return nil, fmt.Errorf("poller: %w", err)
+		}
+		r.pollers = append(r.pollers, p)
+	}
+	defer func() {
+		for _, p := range r.pollers {
+			p.stop()
+		}
+	}()
 	defer r.wait.Close()
 	r.setPhase("ramp")
 	stopApp, err := r.startApp()
@@ -333,7 +349,7 @@ func (r *runner) startApp() (func(), error) {
 		if err != nil {
 			return nil, err
 		}
-		lc := &lclient{idx: c, pos: c / cfg.Rooms, room: rm, r: r, token: tok, readDone: make(chan struct{}), lastAvl: newSeqWindow()}
+		lc := &lclient{idx: c, pos: c / cfg.Rooms, room: rm, r: r, token: tok, readDone: make(chan struct{}), lastAvl: newSeqWindow(), fd: -1}
 		if r.seats { // per-sender state: rooms of seats are presence channels, 100 members at most
 			lc.lastSeq = make([]seqWindow, len(rm.members))
 			for i := range lc.lastSeq {

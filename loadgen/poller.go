@@ -1,0 +1,136 @@
+package loadgen
+
+import (
+	"errors"
+	"os"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// poller reads the sockets of many clients with one epoll set and one goroutine. A message costs
+// one read, and one wake serves every socket that became readable, where a goroutine per client
+// costs a read, a second read that finds nothing, a park and a wake for each message.
+//
+// The sockets are out of Go's own poller (see wire.unhook), so that the runtime is not woken for
+// them too. The epoll set itself sits in Go's poller: the goroutine parks there when the set has
+// nothing ready, like any goroutine waiting on a socket, and holds no thread or processor while
+// it waits.
+type poller struct {
+	epfd    *os.File
+	mu      sync.Mutex
+	clients map[int32]*lclient // by fd
+	stopped atomic.Bool
+	done    chan struct{}
+}
+
+// pollBatch is how many ready sockets one epoll_wait takes.
+const pollBatch = 128
+
+func newPoller() (*poller, error) {
+	fd, err := unix.EpollCreate1(unix.EPOLL_CLOEXEC)
+	if err != nil {
+		return nil, err
+	}
+	if err := unix.SetNonblock(fd, true); err != nil {
+		unix.Close(fd)
+		return nil, err
+	}
+	// A non-blocking descriptor given to os.NewFile is registered with the runtime's poller.
+	p := &poller{epfd: os.NewFile(uintptr(fd), "epoll"), clients: map[int32]*lclient{}, done: make(chan struct{})}
+	go p.run()
+	return p, nil
+}
+
+// add starts reading c's socket, c.fd.
+func (p *poller) add(c *lclient) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.stopped.Load() {
+		return errors.New("poller stopped")
+	}
+	fd := int32(c.fd)
+	p.clients[fd] = c
+	ev := unix.EpollEvent{Events: unix.EPOLLIN | unix.EPOLLRDHUP, Fd: fd}
+	err := p.control(func(epfd int) error { return unix.EpollCtl(epfd, unix.EPOLL_CTL_ADD, int(fd), &ev) })
+	if err != nil {
+		delete(p.clients, fd)
+	}
+	return err
+}
+
+// remove stops reading fd. Call it before the socket is closed, so that a new socket given the
+// same number is never taken for the old one.
+func (p *poller) remove(fd int) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.clients[int32(fd)] != nil {
+		delete(p.clients, int32(fd))
+		_ = p.control(func(epfd int) error { return unix.EpollCtl(epfd, unix.EPOLL_CTL_DEL, fd, nil) })
+	}
+}
+
+func (p *poller) control(fn func(epfd int) error) error {
+	raw, err := p.epfd.SyscallConn()
+	if err != nil {
+		return err
+	}
+	var ferr error
+	if err := raw.Control(func(fd uintptr) { ferr = fn(int(fd)) }); err != nil {
+		return err
+	}
+	return ferr
+}
+
+// stop ends the poller's goroutine and closes the set; the sockets are the clients' to close.
+func (p *poller) stop() {
+	p.stopped.Store(true)
+	_ = p.epfd.SetReadDeadline(time.Now()) // wakes a parked run
+	<-p.done
+	p.epfd.Close()
+}
+
+func (p *poller) run() {
+	defer close(p.done)
+	raw, err := p.epfd.SyscallConn()
+	if err != nil {
+		return
+	}
+	events := make([]unix.EpollEvent, pollBatch)
+	scratch := make([]byte, 64<<10)
+	for !p.stopped.Load() {
+		// Read calls the function until it returns true, parking in the runtime's poller each
+		// time it returns false; it returns early when stop sets a deadline.
+		err := raw.Read(func(fd uintptr) bool {
+			for !p.stopped.Load() {
+				n, err := unix.EpollWait(int(fd), events, 0)
+				if err == unix.EINTR {
+					continue
+				}
+				if n <= 0 {
+					return false
+				}
+				for _, ev := range events[:n] {
+					p.mu.Lock()
+					c := p.clients[ev.Fd]
+					p.mu.Unlock()
+					if c != nil {
+						c.readable(scratch)
+					}
+				}
+				if n < len(events) {
+					// The set was empty when it was read: park without asking again. A socket
+					// that became readable since has woken the runtime's poller, so the park
+					// returns at once.
+					return p.stopped.Load()
+				}
+			}
+			return true
+		})
+		if err != nil && !errors.Is(err, os.ErrDeadlineExceeded) {
+			return
+		}
+	}
+}

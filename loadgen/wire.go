@@ -1,0 +1,278 @@
+package loadgen
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"net"
+	"os"
+	"strconv"
+	"syscall"
+	"time"
+
+	"github.com/gobwas/ws"
+	"golang.org/x/sys/unix"
+)
+
+// wire is a client's WebSocket connection below the protocol: it dials, writes masked text
+// frames, and cuts whole messages out of the bytes read, wherever they were read (the blocking
+// reads of the handshake, then the poller's). Reading frames out of bytes, instead of through a
+// reader per connection, is what lets one poller goroutine serve thousands of connections.
+//
+// Until unhook, the socket is a net.Conn in Go's poller, read with deadlines; after it, it is a
+// bare non-blocking descriptor that only a loadgen poller watches.
+type wire struct {
+	conn net.Conn  // before unhook
+	fd   int       // after unhook; -1 before, and once closed
+	in   []byte    // bytes read that do not make a whole frame yet
+	msg  []byte    // a fragmented message's payload so far
+	op   ws.OpCode // the fragmented message's opcode
+	frag bool      // a fragmented message is in progress
+	hdr  bytes.Reader
+}
+
+// errProtocol is a frame the client cannot take: the connection is closed as after 1002.
+var errProtocol = errors.New("websocket protocol error")
+
+func dialWire(ctx context.Context, url string, src net.IP) (*wire, error) {
+	d := ws.Dialer{
+		Timeout: 15 * time.Second,
+		NetDial: func(ctx context.Context, network, addr string) (net.Conn, error) {
+			return (&net.Dialer{LocalAddr: &net.TCPAddr{IP: src}, Timeout: 15 * time.Second}).DialContext(ctx, network, addr)
+		},
+	}
+	conn, br, _, err := d.Dial(ctx, url)
+	if err != nil {
+		return nil, err
+	}
+	w := &wire{conn: conn, fd: -1}
+	if br != nil { // the server's first frames came with the handshake response
+		if n := br.Buffered(); n > 0 {
+			b, _ := br.Peek(n)
+			w.in = append(w.in, b...)
+		}
+		ws.PutReader(br)
+	}
+	return w, nil
+}
+
+// unhook takes the socket out of Go's poller: it keeps a duplicate of the descriptor and closes
+// the net.Conn, which removes the original from the runtime's epoll set. The duplicate shares the
+// socket and its non-blocking mode.
+func (w *wire) unhook() error {
+	sc, ok := w.conn.(syscall.Conn)
+	if !ok {
+		return errors.New("not a socket")
+	}
+	raw, err := sc.SyscallConn()
+	if err != nil {
+		return err
+	}
+	dup, derr := -1, error(nil)
+	if err := raw.Control(func(fd uintptr) { dup, derr = unix.FcntlInt(fd, unix.F_DUPFD_CLOEXEC, 0) }); err != nil {
+		return err
+	}
+	if derr != nil {
+		return derr
+	}
+	w.conn.Close()
+	w.conn, w.fd = nil, dup
+	return nil
+}
+
+// close closes the socket; writes fail after it. The caller serializes it with writes and, once
+// unhooked, has taken the descriptor from its poller.
+func (w *wire) close() {
+	switch {
+	case w.fd >= 0:
+		unix.Close(w.fd)
+		w.fd = -1
+	case w.conn != nil:
+		w.conn.Close()
+	}
+}
+
+// writeTimeout bounds one message's write.
+const writeTimeout = 10 * time.Second
+
+// write sends one message of op, masked, in a single write; the caller serializes writes.
+func (w *wire) write(op ws.OpCode, payload []byte) error {
+	h := ws.Header{Fin: true, OpCode: op, Length: int64(len(payload)), Masked: true, Mask: ws.NewMask()}
+	var b bytes.Buffer
+	b.Grow(ws.HeaderSize(h) + len(payload))
+	_ = ws.WriteHeader(&b, h)
+	n := b.Len()
+	b.Write(payload)
+	frame := b.Bytes()
+	ws.Cipher(frame[n:], h.Mask, 0)
+	switch {
+	case w.fd >= 0:
+		return writeFD(w.fd, frame, time.Now().Add(writeTimeout))
+	case w.conn != nil:
+		_ = w.conn.SetWriteDeadline(time.Now().Add(writeTimeout))
+		_, err := w.conn.Write(frame)
+		return err
+	}
+	return net.ErrClosed
+}
+
+// writeText sends one text message; the caller serializes writes.
+func (w *wire) writeText(b []byte) error { return w.write(ws.OpText, b) }
+
+// writeFD writes all of b to a non-blocking socket, waiting for room in its send buffer until
+// deadline.
+func writeFD(fd int, b []byte, deadline time.Time) error {
+	for len(b) > 0 {
+		n, err := unix.Write(fd, b)
+		if n > 0 {
+			b = b[n:]
+		}
+		switch err {
+		case nil, unix.EINTR:
+		case unix.EAGAIN:
+			left := time.Until(deadline)
+			if left <= 0 {
+				return os.ErrDeadlineExceeded
+			}
+			_, _ = unix.Poll([]unix.PollFd{{Fd: int32(fd), Events: unix.POLLOUT}}, int(min(left, time.Second)/time.Millisecond)+1)
+		default:
+			return err
+		}
+	}
+	return nil
+}
+
+// feed takes bytes read and calls fn for every whole message (text or binary, reassembled) and
+// every control frame in them, in order; payloads are valid during the call only. fn returns
+// false to stop; the bytes not taken yet, and those of an incomplete frame, are kept for next
+// time. A frame RFC 6455 forbids from a server (masked, reserved bits or opcodes, a fragmented
+// or long control frame, fragments out of order, a message over maxFrame) is errProtocol.
+func (w *wire) feed(data []byte, fn func(op ws.OpCode, payload []byte) bool) error {
+	buf := data
+	own := len(w.in) > 0
+	if own {
+		w.in = append(w.in, data...)
+		buf = w.in
+	}
+	stop := false
+	for len(buf) >= 2 && !stop {
+		w.hdr.Reset(buf)
+		h, err := ws.ReadHeader(&w.hdr)
+		if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+			break
+		}
+		if err != nil || !legalFromServer(h, w.frag) {
+			return errProtocol
+		}
+		head := len(buf) - w.hdr.Len()
+		end := head + int(h.Length)
+		if len(buf) < end {
+			break
+		}
+		payload := buf[head:end]
+		buf = buf[end:]
+		switch {
+		case h.OpCode.IsControl():
+			stop = !fn(h.OpCode, payload)
+		case h.Fin && !w.frag:
+			stop = !fn(h.OpCode, payload)
+		default:
+			if !w.frag {
+				w.op, w.frag = h.OpCode, true
+			}
+			if len(w.msg)+len(payload) > maxFrame {
+				return errProtocol
+			}
+			w.msg = append(w.msg, payload...)
+			if h.Fin {
+				stop = !fn(w.op, w.msg)
+				w.msg, w.frag = w.msg[:0], false
+				if cap(w.msg) > 4096 {
+					w.msg = nil
+				}
+			}
+		}
+	}
+	if own {
+		if len(buf) < len(w.in) { // some was taken: keep the rest at the front
+			n := copy(w.in, buf)
+			w.in = w.in[:n]
+		}
+	} else {
+		w.in = append(w.in, buf...)
+	}
+	if len(w.in) == 0 && cap(w.in) > 4096 {
+		w.in = nil // a large message passed: do not keep its buffer
+	}
+	return nil
+}
+
+// legalFromServer says whether a server may send a frame with header h, frag telling whether a
+// fragmented message is in progress.
+func legalFromServer(h ws.Header, frag bool) bool {
+	switch {
+	case h.Masked, h.Rsv != 0, h.Length < 0, h.Length > maxFrame:
+		return false
+	case h.OpCode.IsControl():
+		return h.Fin && h.Length <= 125 && (h.OpCode == ws.OpClose || h.OpCode == ws.OpPing || h.OpCode == ws.OpPong)
+	case h.OpCode == ws.OpContinuation:
+		return frag
+	}
+	return !frag && (h.OpCode == ws.OpText || h.OpCode == ws.OpBinary)
+}
+
+// maxFrame bounds a message the client accepts.
+const maxFrame = 1 << 20
+
+// readMessage blocks until the next text message, answering pings, until deadline; a close
+// frame or a failed read is an error. It is for the handshake and the subscriptions, before the
+// connection goes to a poller.
+func (w *wire) readMessage(deadline time.Time, write func(op ws.OpCode, p []byte) error) ([]byte, error) {
+	var out []byte
+	var ferr error
+	take := func(op ws.OpCode, p []byte) bool {
+		switch op {
+		case ws.OpText, ws.OpBinary:
+			out = append([]byte(nil), p...)
+			return false
+		case ws.OpPing:
+			_ = write(ws.OpPong, p)
+		case ws.OpClose:
+			code, reason := ws.ParseCloseFrameData(p)
+			ferr = &closeErr{code: int(code), reason: reason}
+			return false
+		}
+		return true
+	}
+	if err := w.feed(nil, take); err != nil || out != nil || ferr != nil {
+		return out, errors.Join(err, ferr)
+	}
+	_ = w.conn.SetReadDeadline(deadline)
+	defer w.conn.SetReadDeadline(time.Time{})
+	var scratch [2048]byte
+	for {
+		n, err := w.conn.Read(scratch[:])
+		if n > 0 {
+			if perr := w.feed(scratch[:n], take); perr != nil {
+				return nil, perr
+			}
+			if out != nil || ferr != nil {
+				return out, ferr
+			}
+		}
+		if err != nil {
+			return nil, err
+		}
+	}
+}
+
+// closeErr is a close frame from the server.
+type closeErr struct {
+	code   int
+	reason string
+}
+
+func (e *closeErr) Error() string {
+	return "closed by the server: " + strconv.Itoa(e.code) + " " + e.reason
+}

@@ -40,6 +40,7 @@ type lclient struct {
 	// socket number reused by another connection is never read as this one.
 	rmu      sync.Mutex
 	fd       int
+	replied  chan struct{} // closed when the last write given to inTurn is done; guarded by rmu
 	finished sync.Once
 	alive    bool        // connected and subscribed in the ramp: the plan owes it deliveries; set once
 	up       atomic.Bool // the connection is subscribed now (false while reconnecting)
@@ -55,7 +56,11 @@ type lclient struct {
 	gotSeat  bitset          // the room's seat changes that arrived, by timetable index
 	gotAvail bitset          // the room's availability publishes that arrived
 	readDone chan struct{}
+	setupBy  time.Time // the deadline of the handshake and subscriptions in progress
 }
+
+// setupTimeout bounds a connection's dial, handshake, auth and subscriptions.
+const setupTimeout = 15 * time.Second
 
 // window is a span of time, in Unix ns.
 type window struct{ from, to int64 }
@@ -85,7 +90,7 @@ func (c *lclient) closeConn() {
 	c.rmu.Lock()
 	defer c.rmu.Unlock()
 	if c.fd >= 0 {
-		c.detach()
+		c.detach(nil)
 		c.finish()
 		return
 	}
@@ -143,15 +148,44 @@ func (c *lclient) attach() error {
 	return nil
 }
 
-// detach takes the socket from the poller and closes it; the caller holds rmu.
-func (c *lclient) detach() {
+// detach takes the socket from the poller; the caller holds rmu. The socket is closed after the
+// replies before it and, when closing is given, a close frame with that payload.
+func (c *lclient) detach(closing []byte) {
 	c.r.pollerOf(c).remove(c.fd)
 	c.fd = -1
 	c.up.Store(false)
 	c.r.rec.Connections.Add(-1)
-	c.wmu.Lock()
-	c.w.close()
-	c.wmu.Unlock()
+	w := c.w
+	c.inTurn(func() {
+		if closing != nil {
+			_ = w.write(ws.OpClose, closing)
+		}
+		w.close()
+	})
+}
+
+// reply writes a frame the poller owes the server (a pong, pusher:pong), after the replies
+// before it. The caller holds rmu.
+func (c *lclient) reply(op ws.OpCode, payload []byte) {
+	w, p := c.w, append([]byte(nil), payload...)
+	c.inTurn(func() { _ = w.write(op, p) })
+}
+
+// inTurn runs write with the write lock, after the writes given to inTurn before, on a goroutine
+// of its own: the poller never waits for a client's write lock or send buffer, so one client
+// whose writes are stuck cannot hold up the poller's others. The caller holds rmu.
+func (c *lclient) inTurn(write func()) {
+	prev, done := c.replied, make(chan struct{})
+	c.replied = done
+	go func() {
+		if prev != nil {
+			<-prev
+		}
+		c.wmu.Lock()
+		write()
+		c.wmu.Unlock()
+		close(done)
+	}()
 }
 
 // finish marks the client done: nothing reads it any more.
@@ -171,46 +205,52 @@ func (c *lclient) readable(scratch []byte) {
 		c.take(scratch[:n], time.Now())
 	case err == unix.EAGAIN || err == unix.EINTR:
 	default: // the peer went without a close frame
-		c.lost(websocket.CloseAbnormalClosure)
+		c.lost(websocket.CloseAbnormalClosure, nil)
 	}
 }
 
 // take handles the messages in data (and any left from before); the caller holds rmu.
 func (c *lclient) take(data []byte, now time.Time) {
-	closeCode := 0
+	closeCode, echo := 0, []byte(nil)
 	err := c.w.feed(data, func(op ws.OpCode, p []byte) bool {
 		switch op {
 		case ws.OpText, ws.OpBinary:
 			c.onMessage(p, now)
 		case ws.OpPing:
-			c.wmu.Lock()
-			_ = c.w.write(ws.OpPong, p)
-			c.wmu.Unlock()
+			c.reply(ws.OpPong, p)
 		case ws.OpClose:
-			code, _ := ws.ParseCloseFrameData(p)
-			c.wmu.Lock()
-			_ = c.w.write(ws.OpClose, p[:min(len(p), 2)]) // the closing handshake: echo the code
-			c.wmu.Unlock()
-			closeCode = int(code)
-			if closeCode == 0 {
-				closeCode = websocket.CloseNoStatusReceived
+			closeCode = websocket.CloseNoStatusReceived
+			if len(p) > 0 {
+				code, reason := ws.ParseCloseFrameData(p)
+				if len(p) < 2 || ws.CheckCloseFrameData(code, reason) != nil {
+					closeCode = websocket.CloseProtocolError
+					return false
+				}
+				closeCode, echo = int(code), append([]byte(nil), p[:2]...) // the closing handshake
 			}
 			return false
 		}
 		return true
 	})
-	switch {
-	case err != nil:
-		c.lost(websocket.CloseProtocolError)
-	case closeCode != 0:
-		c.lost(closeCode)
+	if err != nil {
+		closeCode = websocket.CloseProtocolError
+	}
+	switch closeCode {
+	case 0:
+	case websocket.CloseProtocolError: // a frame no server may send: fail the connection
+		c.lost(closeCode, ws.NewCloseFrameBody(ws.StatusProtocolError, ""))
+	case websocket.CloseNoStatusReceived:
+		c.lost(closeCode, []byte{})
+	default:
+		c.lost(closeCode, echo)
 	}
 }
 
-// lost ends the current connection after a close with code; the client reconnects, if the
-// protocol says to, on a goroutine of its own. The caller holds rmu.
-func (c *lclient) lost(code int) {
-	c.detach()
+// lost ends the current connection after a close with code, writing a close frame with closing
+// (nil: none); the client reconnects, if the protocol says to, on a goroutine of its own. The
+// caller holds rmu.
+func (c *lclient) lost(code int, closing []byte) {
+	c.detach(closing)
 	c.r.rec.Error(fmt.Sprint(code))
 	if c.ephemeral {
 		c.finish()
@@ -238,6 +278,7 @@ func (c *lclient) establish(ctx context.Context) error {
 	r := c.r
 	src := r.cfg.Sources[c.idx%len(r.cfg.Sources)]
 	start := time.Now()
+	c.setupBy = start.Add(setupTimeout)
 	w, err := dialWire(ctx, r.cfg.Target.AppURL(r.cfg.Target.Key, "?protocol=7&client=pushcert-load&version=1"), src)
 	if err != nil {
 		r.rec.Error("dial")
@@ -310,9 +351,10 @@ func (c *lclient) establish(ctx context.Context) error {
 	return nil
 }
 
-// readMessage reads the next message before the connection goes to the poller.
+// readMessage reads the next message before the connection goes to the poller, by the time the
+// whole setup must be done.
 func (c *lclient) readMessage() ([]byte, error) {
-	return c.w.readMessage(time.Now().Add(15*time.Second), func(op ws.OpCode, p []byte) error {
+	return c.w.readMessage(c.setupBy, func(op ws.OpCode, p []byte) error {
 		c.wmu.Lock()
 		defer c.wmu.Unlock()
 		return c.w.write(op, p)
@@ -425,7 +467,7 @@ func (c *lclient) onMessage(frame []byte, now time.Time) {
 	r := c.r
 	if c.ephemeral {
 		if bytes.Equal(eventName(frame), evPing) {
-			_ = c.write(pongMessage)
+			c.reply(ws.OpText, pongMessage)
 		}
 		return
 	}
@@ -485,7 +527,7 @@ func (c *lclient) onMessage(frame []byte, now time.Time) {
 			c.room.fanout(seq, now, r.rec, c.idx)
 		}
 	case bytes.Equal(name, evPing):
-		_ = c.write(pongMessage)
+		c.reply(ws.OpText, pongMessage)
 	case c.members != nil && (bytes.Equal(name, evMemberAdded) || bytes.Equal(name, evMemberRemoved)):
 		c.memberEvent(frame, name)
 	}

@@ -24,12 +24,13 @@ type poller struct {
 	clients map[int32]*lclient // by fd
 	stopped atomic.Bool
 	done    chan struct{}
+	fail    func(error) // told if the poller stops reading before stop
 }
 
 // pollBatch is how many ready sockets one epoll_wait takes.
 const pollBatch = 128
 
-func newPoller() (*poller, error) {
+func newPoller(fail func(error)) (*poller, error) {
 	fd, err := unix.EpollCreate1(unix.EPOLL_CLOEXEC)
 	if err != nil {
 		return nil, err
@@ -39,7 +40,7 @@ func newPoller() (*poller, error) {
 		return nil, err
 	}
 	// A non-blocking descriptor given to os.NewFile is registered with the runtime's poller.
-	p := &poller{epfd: os.NewFile(uintptr(fd), "epoll"), clients: map[int32]*lclient{}, done: make(chan struct{})}
+	p := &poller{epfd: os.NewFile(uintptr(fd), "epoll"), clients: map[int32]*lclient{}, done: make(chan struct{}), fail: fail}
 	go p.run()
 	return p, nil
 }
@@ -120,16 +121,14 @@ func (p *poller) run() {
 						c.readable(scratch)
 					}
 				}
-				if n < len(events) {
-					// The set was empty when it was read: park without asking again. A socket
-					// that became readable since has woken the runtime's poller, so the park
-					// returns at once.
-					return p.stopped.Load()
-				}
+				// Ask again until the set is empty: a socket read only in part (more than the
+				// scratch buffer, or bytes then the end) is put back in the set without waking
+				// the runtime's poller, so parking now could leave it unread.
 			}
 			return true
 		})
 		if err != nil && !errors.Is(err, os.ErrDeadlineExceeded) {
+			p.fail(err)
 			return
 		}
 	}

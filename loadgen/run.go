@@ -137,7 +137,7 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	r.life, r.endLife = context.WithCancel(ctx)
 	defer r.endLife()
 	for range runtime.GOMAXPROCS(0) {
-		p, err := newPoller()
+		p, err := newPoller(func(error) { r.rec.Error("poller") })
 		if err != nil {
 			return nil, fmt.Errorf("poller: %w", err)
 		}

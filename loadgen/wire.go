@@ -29,7 +29,10 @@ type wire struct {
 	msg  []byte    // a fragmented message's payload so far
 	op   ws.OpCode // the fragmented message's opcode
 	frag bool      // a fragmented message is in progress
-	hdr  bytes.Reader
+	// broken is the error of a write that failed, perhaps in the middle of a frame: every later
+	// write fails with it.
+	broken error
+	hdr    bytes.Reader
 }
 
 // errProtocol is a frame the client cannot take: the connection is closed as after 1002.
@@ -37,9 +40,9 @@ var errProtocol = errors.New("websocket protocol error")
 
 func dialWire(ctx context.Context, url string, src net.IP) (*wire, error) {
 	d := ws.Dialer{
-		Timeout: 15 * time.Second,
+		Timeout: setupTimeout,
 		NetDial: func(ctx context.Context, network, addr string) (net.Conn, error) {
-			return (&net.Dialer{LocalAddr: &net.TCPAddr{IP: src}, Timeout: 15 * time.Second}).DialContext(ctx, network, addr)
+			return (&net.Dialer{LocalAddr: &net.TCPAddr{IP: src}, Timeout: setupTimeout}).DialContext(ctx, network, addr)
 		},
 	}
 	conn, br, _, err := d.Dial(ctx, url)
@@ -91,6 +94,7 @@ func (w *wire) close() {
 	case w.conn != nil:
 		w.conn.Close()
 	}
+	w.broken = net.ErrClosed
 }
 
 // writeTimeout bounds one message's write.
@@ -106,15 +110,28 @@ func (w *wire) write(op ws.OpCode, payload []byte) error {
 	b.Write(payload)
 	frame := b.Bytes()
 	ws.Cipher(frame[n:], h.Mask, 0)
+	var err error
 	switch {
+	case w.broken != nil:
+		return w.broken
 	case w.fd >= 0:
-		return writeFD(w.fd, frame, time.Now().Add(writeTimeout))
+		if err = writeFD(w.fd, frame, time.Now().Add(writeTimeout)); err != nil {
+			// A frame may be half written: nothing more can go on this connection. Shutting
+			// it down makes the poller read the end and the client go through reconnection.
+			_ = unix.Shutdown(w.fd, unix.SHUT_RDWR)
+		}
 	case w.conn != nil:
 		_ = w.conn.SetWriteDeadline(time.Now().Add(writeTimeout))
-		_, err := w.conn.Write(frame)
-		return err
+		if _, err = w.conn.Write(frame); err != nil {
+			w.conn.Close()
+		}
+	default:
+		err = net.ErrClosed
 	}
-	return net.ErrClosed
+	if err != nil {
+		w.broken = err
+	}
+	return err
 }
 
 // writeText sends one text message; the caller serializes writes.

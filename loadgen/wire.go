@@ -42,7 +42,7 @@ func dialWire(ctx context.Context, url string, src net.IP) (*wire, error) {
 	d := ws.Dialer{
 		Timeout: setupTimeout,
 		NetDial: func(ctx context.Context, network, addr string) (net.Conn, error) {
-			return (&net.Dialer{LocalAddr: &net.TCPAddr{IP: src}, Timeout: setupTimeout}).DialContext(ctx, network, addr)
+			return (&net.Dialer{LocalAddr: &net.TCPAddr{IP: src}, Timeout: setupTimeout, Control: dialControl}).DialContext(ctx, network, addr)
 		},
 	}
 	conn, br, _, err := d.Dial(ctx, url)

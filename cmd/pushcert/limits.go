@@ -17,11 +17,13 @@ func raiseFileLimit(need uint64) (uint64, error) {
 	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &lim); err != nil {
 		return 0, err
 	}
-	if lim.Cur >= need {
-		return lim.Cur, nil
+	if uint64(lim.Cur) >= need {
+		return uint64(lim.Cur), nil
 	}
-	if lim.Max < need {
-		raised := syscall.Rlimit{Cur: need, Max: need}
+	if uint64(lim.Max) < need {
+		raised := lim
+		setTo(&raised.Cur, need)
+		setTo(&raised.Max, need)
 		if syscall.Setrlimit(syscall.RLIMIT_NOFILE, &raised) == nil {
 			return need, nil
 		}
@@ -30,8 +32,11 @@ func raiseFileLimit(need uint64) (uint64, error) {
 	if err := syscall.Setrlimit(syscall.RLIMIT_NOFILE, &lim); err != nil {
 		return 0, err
 	}
-	if lim.Cur < need {
-		return lim.Cur, fmt.Errorf("about %d open files are needed but the limit is %d, and this process may not raise it: some clients will not connect (raise the hard limit, ulimit -Hn, as a user allowed to)", need, lim.Cur)
+	if cur := uint64(lim.Cur); cur < need {
+		return cur, fmt.Errorf("about %d open files are needed but the limit is %d, and this process may not raise it: some clients will not connect (raise the hard limit, ulimit -Hn, as a user allowed to)", need, cur)
 	}
-	return lim.Cur, nil
+	return uint64(lim.Cur), nil
 }
+
+// setTo stores v in a limit field, whose type is uint64 on Linux and darwin and int64 on the BSDs.
+func setTo[T int64 | uint64](field *T, v uint64) { *field = T(v) }

@@ -666,14 +666,6 @@ func (w *seqWindow) arrive(seq int64) (dup, late bool) {
 	return false, true
 }
 
-func asCloseError(err error, target **websocket.CloseError) bool {
-	ce, ok := err.(*websocket.CloseError)
-	if ok {
-		*target = ce
-	}
-	return ok
-}
-
 // refusal is a pusher:error answering a subscription.
 type refusal struct{ code, text string }
 

@@ -17,8 +17,10 @@ import (
 // client has away windows, from awayGrace before it saw the close to when it was subscribed again.
 // An event that did not arrive is not owed when its span touches one of the receiver's away
 // windows. Everything else that did not arrive is lost, refused publishes included: a server
-// that refuses publishes fails the run. Arrivals are kept exactly (a bit per event), so nothing
-// that arrived is ever excused.
+// that refuses publishes fails the run, with one exception: while --restart-at restarts the
+// embedded server (from the restart until the new process is up), nobody is owed an event the
+// server refused, whether its receivers had seen their close yet or not. Arrivals are kept
+// exactly (a bit per event), so nothing that arrived is ever excused.
 //
 // Events another shard sent have no span here. Their due times come from this shard's timetable
 // shifted by that shard's offset, learnt from the first of its events to arrive in the room (the
@@ -34,8 +36,11 @@ const (
 )
 
 // spanUnknown marks a timetable entry this shard did not send; other values are 1 + µs from due
-// to answered.
-const spanUnknown uint32 = 0
+// to answered, with spanRefused set when the server refused the event (or it was never sent).
+const (
+	spanUnknown uint32 = 0
+	spanRefused uint32 = 1 << 31
+)
 
 // noOffset marks a shard whose timetable offset is not known yet.
 const noOffset = math.MinInt64
@@ -60,10 +65,14 @@ func newSpans(p Pacer, shards int) *spans {
 	return s
 }
 
-// settled records that the server answered event i, due at due, at at.
-func (s *spans) settled(i int64, due, at time.Time) {
+// settled records that the server answered event i, due at due, at at, and whether it refused it.
+func (s *spans) settled(i int64, due, at time.Time, refused bool) {
 	d := max(0, at.Sub(due))
-	s.of[i] = uint32(min(d.Microseconds()+1, math.MaxUint32))
+	v := uint32(min(d.Microseconds()+1, int64(spanRefused-1)))
+	if refused {
+		v |= spanRefused
+	}
+	s.of[i] = v
 	s.mu.Lock()
 	s.maxLen = max(s.maxLen, d)
 	s.mu.Unlock()
@@ -84,7 +93,7 @@ func (s *spans) touches(i int64, shard int, w window) bool {
 	due := s.p.Due(i).UnixNano()
 	var end int64
 	if v := s.of[i]; v != spanUnknown {
-		end = due + int64(v-1)*1000
+		end = due + int64(v&^spanRefused-1)*1000
 	} else {
 		off := s.offsets[shard].Load()
 		if off == noOffset {
@@ -95,6 +104,9 @@ func (s *spans) touches(i int64, shard int, w window) bool {
 	}
 	return due <= w.to && end >= w.from
 }
+
+// refused says whether this shard's event i was refused by the server or never sent.
+func (s *spans) refused(i int64) bool { return s.of[i]&spanRefused != 0 }
 
 // candidates is the range of events whose span may meet w, whichever shard sent them.
 func (s *spans) candidates(w window) (int64, int64) {
@@ -123,9 +135,11 @@ func (b bitset) has(i int64) bool   { return b[i/64]&(1<<(i%64)) != 0 }
 func (b bitset) valid(i int64) bool { return i >= 0 && i/64 < int64(len(b)) }
 
 // notOwed counts the events the plan made for c that did not arrive and whose span met one of
-// its away windows: the server did not owe them.
+// its away windows, or that the server refused while the run restarted it: the server did not
+// owe them.
 func (r *runner) notOwed(c *lclient) int64 {
-	if len(c.away) == 0 {
+	restart, restarted := r.restartWindow()
+	if len(c.away) == 0 && !restarted {
 		return 0
 	}
 	rm := c.room
@@ -136,15 +150,21 @@ func (r *runner) notOwed(c *lclient) int64 {
 			return
 		}
 		excused := map[int64]bool{}
-		for _, w := range c.away {
+		excuse := func(w window, refusedOnly bool) {
 			lo, hi := sp.candidates(w)
 			for i := lo; i < hi; i++ {
 				shard, ok := owed(i)
-				if ok && !excused[i] && !got.has(i) && sp.touches(i, shard, w) {
+				if ok && !excused[i] && !got.has(i) && (!refusedOnly || sp.refused(i)) && sp.touches(i, shard, w) {
 					excused[i] = true
 					n++
 				}
 			}
+		}
+		for _, w := range c.away {
+			excuse(w, false)
+		}
+		if restarted {
+			excuse(restart, true)
 		}
 	}
 	if r.seats {

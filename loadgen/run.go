@@ -87,6 +87,8 @@ type runner struct {
 	pollers  []*poller    // read the clients' sockets, one per processor
 	// restarted is when restartAt restarted the server (Unix ns), 0 if it did not.
 	restarted atomic.Int64
+	// restartedUp is when the restarted server was up again (Unix ns).
+	restartedUp atomic.Int64
 }
 
 func (r *runner) channelsOf(c *lclient) []string {
@@ -400,10 +402,10 @@ func (r *runner) runSeats(ctx context.Context, rm *room, p Pacer) {
 			frame := fmt.Sprintf(`{"event":"client-seat.changed","channel":%q,"data":%s}`, rm.seats, data)
 			if err := c.write([]byte(frame)); err != nil {
 				r.rec.Error("send")
-				rm.seatSpansP.Load().settled(i, due, time.Now())
+				rm.seatSpansP.Load().settled(i, due, time.Now(), true)
 				return
 			}
-			rm.seatSpansP.Load().settled(i, due, time.Now().Add(clientEventGrace))
+			rm.seatSpansP.Load().settled(i, due, time.Now().Add(clientEventGrace), false)
 			return
 		}
 		// A member that is reconnecting makes its change through the application, as a browser
@@ -451,7 +453,15 @@ func (r *runner) restartAt(ctx context.Context, at time.Time) {
 		r.rec.Error("restart")
 		return
 	}
+	r.restartedUp.Store(time.Now().UnixNano())
 	r.restarted.Store(when)
+}
+
+// restartWindow is when restartAt restarted the server, from the restart to the new server
+// being up, if it did.
+func (r *runner) restartWindow() (window, bool) {
+	from := r.restarted.Load()
+	return window{from, r.restartedUp.Load()}, from != 0
 }
 
 // publisher sends one room's HTTP publishes of one scenario in order, off the timetable's
@@ -483,7 +493,7 @@ func (r *runner) newPublisher(hint int) *publisher {
 			if err != nil {
 				r.rec.Error("publish")
 			}
-			pe.sp.settled(pe.i, pe.due, now)
+			pe.sp.settled(pe.i, pe.due, now, err != nil)
 		}
 	}()
 	return p
@@ -496,7 +506,7 @@ func (p *publisher) publish(r *runner, pe published) {
 	case p.queue <- pe:
 	default:
 		r.rec.Error("publish-backlog")
-		pe.sp.settled(pe.i, pe.due, time.Now()) // never sent: lost unless its receiver was away
+		pe.sp.settled(pe.i, pe.due, time.Now(), true) // never sent: lost unless its receiver was away
 	}
 }
 

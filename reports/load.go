@@ -87,8 +87,9 @@ type Delivery struct {
 	Reach      float64 `json:"reach"` // received unique / expected
 	// Reconnects counts connections clients brought back after the server closed them.
 	Reconnects int64 `json:"reconnects,omitempty"`
-	// Away counts deliveries the plan made while their receiver was reconnecting and that did
-	// not arrive: nothing was subscribed to take them, so they are not in Expected.
+	// Away counts deliveries the plan made while their receiver was reconnecting, or that the
+	// server refused while the run restarted it, and that did not arrive: nothing was
+	// subscribed to take them, or nothing was serving, so they are not in Expected.
 	Away int64 `json:"missed_while_away,omitempty"`
 }
 

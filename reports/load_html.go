@@ -132,7 +132,7 @@ func newLoadPage(s *LoadSummary) (*loadPage, error) {
 		{"Duplicates", fmtInt(d.Duplicates)}, {"Out of order", fmtInt(d.OutOfOrder)}, {"Reach", strings.Replace(fmtReach(d), "-", "—", 1)},
 	}
 	if d.Reconnects > 0 || d.Away > 0 {
-		p.Delivery = append(p.Delivery, fact{"Reconnections", fmtInt(d.Reconnects)}, fact{"Not owed while away", fmtInt(d.Away)})
+		p.Delivery = append(p.Delivery, fact{"Reconnections", fmtInt(d.Reconnects)}, fact{"Not owed (receiver away, or refused during the restart)", fmtInt(d.Away)})
 	}
 	for _, e := range sortedErrors(s.Errors) {
 		p.Errors = append(p.Errors, fact{e.Code, fmtInt(e.Count)})

@@ -59,7 +59,7 @@ func (r *runner) runEphemeral(ctx context.Context, rm *room, p Pacer) {
 			c.closeConn()
 			<-c.readDone
 		}()
-	}, func(lag time.Duration) { r.rec.Record(MetricLag, lag, rm.idx) })
+	}, r.lagged(rm))
 }
 
 // arrivalAttempts is how often an arriving client tries to connect.

@@ -586,10 +586,11 @@ func (c *lclient) reconnect(code int) bool {
 			case <-time.After(wait):
 			}
 		}
-		if r.life.Err() != nil {
+		if !r.redials.acquire(r.life) {
 			return false
 		}
 		err := c.establish(r.life)
+		r.redials.release(err == nil)
 		if r.life.Err() != nil { // the run ended meanwhile; closeConn may have missed the new socket
 			c.closeConn()
 			return false

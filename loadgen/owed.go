@@ -19,7 +19,9 @@ import (
 // windows. Everything else that did not arrive is lost, refused publishes included: a server
 // that refuses publishes fails the run, with one exception: while --restart-at restarts the
 // embedded server (from the restart until the new process is up), nobody is owed an event the
-// server refused, whether its receivers had seen their close yet or not. Arrivals are kept
+// server refused, whether its receivers had seen their close yet or not. A client the restart
+// closed is away from the moment the restart began, not only from awayGrace before it read its
+// close: a generator that lags reads it late. Arrivals are kept
 // exactly (a bit per event), so nothing that arrived is ever excused.
 //
 // Events another shard sent have no span here. Their due times come from this shard's timetable
@@ -161,6 +163,11 @@ func (r *runner) notOwed(c *lclient) int64 {
 			}
 		}
 		for _, w := range c.away {
+			if restarted && w.from <= restart.to && w.to >= restart.from {
+				// Closed by the run's restart: away from when the restart began, however
+				// late the client read its close.
+				w.from = min(w.from, restart.from)
+			}
 			excuse(w, false)
 		}
 		if restarted {

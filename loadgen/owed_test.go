@@ -88,9 +88,15 @@ func TestNotOwedAcrossARestart(t *testing.T) {
 	if n := r.notOwed(c); n != 1 {
 		t.Fatalf("across a restart, %d events not owed, want 1 (event 30)", n)
 	}
-	// A client away from 3100 to 3300 ms was not owed event 32 either.
-	c.away = []window{{at(3100).UnixNano(), at(3300).UnixNano()}}
+	// A client the restart closed, that read its close late (away from 3300 to 3600 ms), was
+	// away from the restart on: it was not owed event 32 either.
+	c.away = []window{{at(3300).UnixNano(), at(3600).UnixNano()}}
 	if n := r.notOwed(c); n != 2 {
 		t.Fatalf("across a restart and an away window, %d events not owed, want 2 (30, 32)", n)
+	}
+	// An away window of its own, before the restart, does not reach back to event 32.
+	c.away = []window{{at(2000).UnixNano(), at(2500).UnixNano()}}
+	if n := r.notOwed(c); n != 1 {
+		t.Fatalf("with an earlier away window, %d events not owed, want 1 (30)", n)
 	}
 }

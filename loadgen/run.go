@@ -87,6 +87,8 @@ type runner struct {
 	pollers  []*poller    // read the clients' sockets, one per processor
 	// restarted is when restartAt restarted the server (Unix ns), 0 if it did not.
 	restarted atomic.Int64
+	// redials bounds the reconnections in progress by what the timetables bear.
+	redials *admission
 	// restartedUp is when the restarted server was up again (Unix ns).
 	restartedUp atomic.Int64
 }
@@ -137,6 +139,7 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 		gone:  map[string]bool{},
 	}
 	r.life, r.endLife = context.WithCancel(ctx)
+	r.redials = newAdmission()
 	defer r.endLife()
 	for range runtime.GOMAXPROCS(0) {
 		p, err := newPoller(func(error) { r.rec.Error("poller") })
@@ -411,7 +414,7 @@ func (r *runner) runSeats(ctx context.Context, rm *room, p Pacer) {
 		// A member that is reconnecting makes its change through the application, as a browser
 		// whose socket is down would: the change still reaches the others.
 		pub.publish(r, published{client.Event{Name: "seat.changed", Data: data, Channels: []string{rm.seats}, SocketID: socketID}, rm.seatSpansP.Load(), i, due})
-	}, func(lag time.Duration) { r.rec.Record(MetricLag, lag, rm.idx) })
+	}, r.lagged(rm))
 }
 
 // runAvailability publishes availability.updated to a room's event channel on the timetable.
@@ -427,7 +430,7 @@ func (r *runner) runAvailability(ctx context.Context, rm *room, p Pacer) {
 			rm.eventID, 100000-i, i, due.UnixNano(), i)
 		r.rec.Sent.Add(1)
 		pub.publish(r, published{client.Event{Name: "availability.updated", Data: data, Channels: []string{rm.avail}}, rm.availSpansP.Load(), i, due})
-	}, func(lag time.Duration) { r.rec.Record(MetricLag, lag, rm.idx) })
+	}, r.lagged(rm))
 }
 
 // timetable is a room's steady-phase timetable for one of its two slots (0: seat changes, 1:
@@ -455,6 +458,15 @@ func (r *runner) restartAt(ctx context.Context, at time.Time) {
 	}
 	r.restartedUp.Store(time.Now().UnixNano())
 	r.restarted.Store(when)
+}
+
+// lagged is what a room's timetables do with their lateness: record it, and narrow the
+// reconnections when it grows.
+func (r *runner) lagged(rm *room) func(time.Duration) {
+	return func(lag time.Duration) {
+		r.rec.Record(MetricLag, lag, rm.idx)
+		r.redials.lag(lag)
+	}
 }
 
 // restartWindow is when restartAt restarted the server, from the restart to the new server

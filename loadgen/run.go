@@ -87,10 +87,10 @@ type runner struct {
 	pollers  []*poller    // read the clients' sockets, one per processor
 	// restarted is when restartAt restarted the server (Unix ns), 0 if it did not.
 	restarted atomic.Int64
-	// redials bounds the reconnections in progress by what the timetables bear.
-	redials *admission
 	// restartedUp is when the restarted server was up again (Unix ns).
 	restartedUp atomic.Int64
+	// redials bounds the reconnections in progress by what the timetables bear.
+	redials *admission
 }
 
 func (r *runner) channelsOf(c *lclient) []string {

@@ -50,6 +50,7 @@ func (a *admission) acquire(ctx context.Context) bool {
 	defer a.mu.Unlock()
 	for a.inUse >= a.limit {
 		if ctx.Err() != nil {
+			a.cond.Signal() // a wake this waiter took is passed on
 			return false
 		}
 		a.cond.Wait()
@@ -62,21 +63,24 @@ func (a *admission) acquire(ctx context.Context) bool {
 func (a *admission) release(ok bool) {
 	a.mu.Lock()
 	a.inUse--
+	a.cond.Signal() // the place given back
 	if ok && a.limit < admitMax {
 		a.limit++
+		a.cond.Signal() // and the one added
 	}
-	a.cond.Broadcast()
 	a.mu.Unlock()
 }
 
-// lag takes a timetable's lateness: past admitLate, the bound halves.
+// lag takes a timetable's lateness: past admitLate, while clients are reconnecting, the bound
+// halves. Lateness with nobody reconnecting (a pause of the generator's own) says nothing of
+// what reconnections cost.
 func (a *admission) lag(d time.Duration) {
 	if d < admitLate {
 		return
 	}
 	now := time.Now()
 	a.mu.Lock()
-	if now.Sub(a.lastLate) >= admitHalvingGap {
+	if a.inUse > 0 && now.Sub(a.lastLate) >= admitHalvingGap {
 		a.limit = max(admitMin, a.limit/2)
 		a.lastLate = now
 	}

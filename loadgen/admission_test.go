@@ -12,6 +12,10 @@ import (
 func TestAdmission(t *testing.T) {
 	a := newAdmission()
 	ctx := context.Background()
+	a.lag(time.Second) // nobody reconnecting: no signal
+	if a.limit != admitStart {
+		t.Fatalf("lateness with nobody reconnecting moved the limit to %d", a.limit)
+	}
 	for range admitStart {
 		if !a.acquire(ctx) {
 			t.Fatal("acquire under the bound failed")

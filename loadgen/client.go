@@ -62,8 +62,12 @@ type lclient struct {
 // setupTimeout bounds a connection's dial, handshake, auth and subscriptions.
 const setupTimeout = 15 * time.Second
 
-// window is a span of time, in Unix ns.
-type window struct{ from, to int64 }
+// window is a span of time, in Unix ns. For an away window, retry says it began with a close
+// that told the client to reconnect at once (4200-4299), as a server's restart does.
+type window struct {
+	from, to int64
+	retry    bool
+}
 
 // seatUnknown marks a seat map entry a reconnected client has not heard of since it resubscribed:
 // what happened while it was away is not on the wire again.
@@ -571,6 +575,7 @@ const (
 func (c *lclient) reconnect(code int) bool {
 	r := c.r
 	wait := reconnectBackoff
+	retry := protocol.ActionFor(code) == protocol.ActionRetry
 	switch protocol.ActionFor(code) {
 	case protocol.ActionRetry:
 		wait = 0
@@ -578,22 +583,30 @@ func (c *lclient) reconnect(code int) bool {
 		return false
 	}
 	from := time.Now()
+	var held time.Duration // waiting for the generator's admission, not for the server
+	gaveUp := func() bool {
+		// The run ended first: the client was away from its close to the end.
+		c.markAway(window{from.Add(-awayGrace).UnixNano(), time.Now().UnixNano(), retry})
+		return false
+	}
 	for attempt := 0; ; attempt++ {
 		if wait > 0 {
 			select {
 			case <-r.life.Done():
-				return false
+				return gaveUp()
 			case <-time.After(wait):
 			}
 		}
+		asked := time.Now()
 		if !r.redials.acquire(r.life) {
-			return false
+			return gaveUp()
 		}
+		held += time.Since(asked)
 		err := c.establish(r.life)
 		r.redials.release(err == nil)
 		if r.life.Err() != nil { // the run ended meanwhile; closeConn may have missed the new socket
 			c.closeConn()
-			return false
+			return gaveUp()
 		}
 		if err == nil {
 			break
@@ -601,20 +614,26 @@ func (c *lclient) reconnect(code int) bool {
 		wait = min(maxRetryWait, retryWait<<min(attempt, 8)) + time.Duration(rand.Int64N(int64(retryWait)))
 	}
 	now := time.Now()
-	r.rec.Record(MetricReconnect, now.Sub(from), c.idx)
+	r.rec.Record(MetricReconnect, now.Sub(from)-held, c.idx)
 	r.rec.Reconnects.Add(1)
-	w := window{from.Add(-awayGrace).UnixNano(), now.UnixNano()}
-	if n := len(c.away); n > 0 && c.away[n-1].to >= w.from {
-		c.away[n-1].to = w.to
-	} else {
-		c.away = append(c.away, w)
-	}
+	c.markAway(window{from.Add(-awayGrace).UnixNano(), now.UnixNano(), retry})
 	for i := range c.seats {
 		c.seats[i] = seatUnknown
 	}
 	c.up.Store(true)
 	r.rec.Connections.Add(1)
 	return true
+}
+
+// markAway records that the client was away during w, joining it to the last window when they
+// meet.
+func (c *lclient) markAway(w window) {
+	if n := len(c.away); n > 0 && c.away[n-1].to >= w.from {
+		c.away[n-1].to = max(c.away[n-1].to, w.to)
+		c.away[n-1].retry = c.away[n-1].retry || w.retry
+		return
+	}
+	c.away = append(c.away, w)
 }
 
 // count records one arrival of seq from a sender; it reports whether the arrival was new.

@@ -19,9 +19,10 @@ import (
 // windows. Everything else that did not arrive is lost, refused publishes included: a server
 // that refuses publishes fails the run, with one exception: while --restart-at restarts the
 // embedded server (from the restart until the new process is up), nobody is owed an event the
-// server refused, whether its receivers had seen their close yet or not. A client the restart
-// closed is away from the moment the restart began, not only from awayGrace before it read its
-// close: a generator that lags reads it late. Arrivals are kept
+// server refused in that window, whether its receivers had seen their close yet or not. A
+// client's first reconnect-now close (4200-4299) read after the restart began is the restart's:
+// it is away from the moment the restart began, not only from awayGrace before it read the
+// close, since a generator that lags reads it late. Arrivals are kept
 // exactly (a bit per event), so nothing that arrived is ever excused.
 //
 // Events another shard sent have no span here. Their due times come from this shard's timetable
@@ -107,8 +108,16 @@ func (s *spans) touches(i int64, shard int, w window) bool {
 	return due <= w.to && end >= w.from
 }
 
-// refused says whether this shard's event i was refused by the server or never sent.
-func (s *spans) refused(i int64) bool { return s.of[i]&spanRefused != 0 }
+// refusedWithin says whether the server refused this shard's event i (or it was never sent)
+// within w.
+func (s *spans) refusedWithin(i int64, w window) bool {
+	v := s.of[i]
+	if v&spanRefused == 0 {
+		return false
+	}
+	at := s.p.Due(i).UnixNano() + int64(v&^spanRefused-1)*1000
+	return at >= w.from && at <= w.to
+}
 
 // candidates is the range of events whose span may meet w, whichever shard sent them.
 func (s *spans) candidates(w window) (int64, int64) {
@@ -152,26 +161,27 @@ func (r *runner) notOwed(c *lclient) int64 {
 			return
 		}
 		excused := map[int64]bool{}
-		excuse := func(w window, refusedOnly bool) {
+		excuse := func(w window, why func(i int64, shard int) bool) {
 			lo, hi := sp.candidates(w)
 			for i := lo; i < hi; i++ {
 				shard, ok := owed(i)
-				if ok && !excused[i] && !got.has(i) && (!refusedOnly || sp.refused(i)) && sp.touches(i, shard, w) {
+				if ok && !excused[i] && !got.has(i) && why(i, shard) {
 					excused[i] = true
 					n++
 				}
 			}
 		}
+		extended := false
 		for _, w := range c.away {
-			if restarted && w.from <= restart.to && w.to >= restart.from {
-				// Closed by the run's restart: away from when the restart began, however
-				// late the client read its close.
-				w.from = min(w.from, restart.from)
+			if restarted && !extended && w.retry && w.from+awayGrace.Nanoseconds() >= restart.from {
+				// The first reconnect-now close the client read after the restart began is
+				// the restart's: it was away from the restart on, however late it read it.
+				w.from, extended = min(w.from, restart.from), true
 			}
-			excuse(w, false)
+			excuse(w, func(i int64, shard int) bool { return sp.touches(i, shard, w) })
 		}
 		if restarted {
-			excuse(restart, true)
+			excuse(restart, func(i int64, _ int) bool { return sp.refusedWithin(i, restart) })
 		}
 	}
 	if r.seats {

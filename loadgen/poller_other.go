@@ -1,49 +1,96 @@
-//go:build !linux
+//go:build !linux || pollfallback
 
 package loadgen
 
 import (
-	"sync/atomic"
+	"net"
+	"os"
+	"sync"
 	"syscall"
+	"time"
 
+	"github.com/gorilla/websocket"
 	"golang.org/x/sys/unix"
 )
 
-// poller, where there is no epoll, reads each client's socket with a goroutine of its own that
-// waits in poll(2). It is correct but costs a thread per waiting client: the load generator's
+// poller, where there is no epoll, reads each client's socket with a goroutine of its own
+// through a second descriptor of the socket that sits in Go's own poller (kqueue on macOS and
+// the BSDs): a waiting client costs a parked goroutine, not a thread. The load generator's cost
 // figures are for Linux, where poller_linux.go serves thousands of sockets with one goroutine.
+// The tag pollfallback builds it on Linux too, for its tests: go test -tags pollfallback.
 type poller struct {
-	fail    func(error)
-	stopped atomic.Bool
+	fail  func(error)
+	mu    sync.Mutex
+	conns map[int]net.Conn // by the client's descriptor
 }
 
-func newPoller(fail func(error)) (*poller, error) { return &poller{fail: fail}, nil }
+func newPoller(fail func(error)) (*poller, error) {
+	return &poller{fail: fail, conns: map[int]net.Conn{}}, nil
+}
 
-// add starts reading c's socket, c.fd, until c leaves it.
+// add starts reading c's socket, c.fd, until remove.
 func (p *poller) add(c *lclient) error {
 	fd := c.fd
+	dup, err := unix.Dup(fd)
+	if err != nil {
+		return err
+	}
+	f := os.NewFile(uintptr(dup), "client")
+	conn, err := net.FileConn(f) // a descriptor of its own, in Go's poller
+	f.Close()
+	if err != nil {
+		return err
+	}
+	p.mu.Lock()
+	p.conns[fd] = conn
+	p.mu.Unlock()
 	go func() {
-		scratch := make([]byte, 64<<10)
-		for !p.stopped.Load() {
-			if _, err := unix.Poll([]unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}}, 200); err != nil && err != unix.EINTR {
-				p.fail(err)
-				return
-			}
+		buf := make([]byte, 4096)
+		for {
+			n, err := conn.Read(buf)
+			now := time.Now()
 			c.rmu.Lock()
-			current := c.fd == fd
-			c.rmu.Unlock()
-			if !current {
+			p.mu.Lock()
+			current := p.conns[fd] == conn
+			p.mu.Unlock()
+			if !current { // removed: the client closed this connection
+				c.rmu.Unlock()
 				return
 			}
-			c.readable(scratch) // reads the client's socket as it is now, under rmu
+			if n > 0 {
+				c.take(buf[:n], now)
+			}
+			if err != nil && c.fd == fd {
+				c.lost(websocket.CloseAbnormalClosure, nil) // the peer went without a close frame
+			}
+			c.rmu.Unlock()
+			if err != nil {
+				return
+			}
 		}
 	}()
 	return nil
 }
 
-func (p *poller) remove(int) {}
+// remove stops reading fd; the caller holds the client's rmu.
+func (p *poller) remove(fd int) {
+	p.mu.Lock()
+	conn := p.conns[fd]
+	delete(p.conns, fd)
+	p.mu.Unlock()
+	if conn != nil {
+		conn.Close()
+	}
+}
 
-func (p *poller) stop() { p.stopped.Store(true) }
+func (p *poller) stop() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for fd, conn := range p.conns {
+		conn.Close()
+		delete(p.conns, fd)
+	}
+}
 
 // dialControl leaves the dial as it is.
 func dialControl(string, string, syscall.RawConn) error { return nil }

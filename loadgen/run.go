@@ -473,7 +473,7 @@ func (r *runner) lagged(rm *room) func(time.Duration) {
 // being up, if it did.
 func (r *runner) restartWindow() (window, bool) {
 	from := r.restarted.Load()
-	return window{from, r.restartedUp.Load()}, from != 0
+	return window{from: from, to: r.restartedUp.Load()}, from != 0
 }
 
 // publisher sends one room's HTTP publishes of one scenario in order, off the timetable's

@@ -12,8 +12,8 @@ import (
 // bound halves when a timetable fires late and grows by one with each reconnection that
 // completes (doubling per round, as TCP's slow start), so a remote server, where reconnecting is
 // mostly waiting, still gets its storm at full width. Seen on 2 cores, 2,000 clients restarted
-// with the embedded server: schedule lag p99 51 ms without the bound, 6.3-7.2 ms with it, the
-// storm taking 2.4-3.2 s instead of 1.6.
+// with the embedded server: schedule lag p99 51 ms without the bound, 5.6-7.2 ms with it, the
+// storm lasting up to twice as long.
 type admission struct {
 	mu       sync.Mutex
 	cond     *sync.Cond

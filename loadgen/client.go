@@ -130,9 +130,6 @@ func (c *lclient) attach() error {
 	defer c.rmu.Unlock()
 	c.wmu.Lock()
 	err := c.w.unhook()
-	if err != nil {
-		c.w.close()
-	}
 	c.fd = c.w.fd
 	c.wmu.Unlock()
 	if err == nil {

@@ -22,8 +22,8 @@ import (
 // server refused in that window, whether its receivers had seen their close yet or not. A
 // client's first reconnect-now close (4200-4299) read after the restart began is the restart's:
 // it is away from the moment the restart began, not only from awayGrace before it read the
-// close, since a generator that lags reads it late. Arrivals are kept
-// exactly (a bit per event), so nothing that arrived is ever excused.
+// close, since a generator that lags reads it late. Arrivals are kept exactly (a bit per event),
+// so nothing that arrived is ever excused.
 //
 // Events another shard sent have no span here. Their due times come from this shard's timetable
 // shifted by that shard's offset, learnt from the first of its events to arrive in the room (the
@@ -96,7 +96,7 @@ func (s *spans) touches(i int64, shard int, w window) bool {
 	due := s.p.Due(i).UnixNano()
 	var end int64
 	if v := s.of[i]; v != spanUnknown {
-		end = due + int64(v&^spanRefused-1)*1000
+		end = due + answeredAfter(v)
 	} else {
 		off := s.offsets[shard].Load()
 		if off == noOffset {
@@ -115,9 +115,13 @@ func (s *spans) refusedWithin(i int64, w window) bool {
 	if v&spanRefused == 0 {
 		return false
 	}
-	at := s.p.Due(i).UnixNano() + int64(v&^spanRefused-1)*1000
+	at := s.p.Due(i).UnixNano() + answeredAfter(v)
 	return at >= w.from && at <= w.to
 }
+
+// answeredAfter is how long after its due time, in ns, the server answered an event whose entry
+// is v (not spanUnknown).
+func answeredAfter(v uint32) int64 { return int64(v&^spanRefused-1) * 1000 }
 
 // candidates is the range of events whose span may meet w, whichever shard sent them.
 func (s *spans) candidates(w window) (int64, int64) {

@@ -71,11 +71,53 @@ Feature: Public channels
     When "alice" subscribes to the exact channel "has space"
     Then "alice" is refused the exact channel "has space" within 2s
 
-  @id:PUB-009 @should
-  Scenario: A name containing "private-" but not starting with it is a public channel
+  @should
+  Scenario Outline: A name containing "<prefix>" but not starting with it is a public channel
     Given the client "alice" is connected
-    When "alice" subscribes to "my-private-room" with no auth
-    Then "alice" is subscribed to "my-private-room" within 2s
+    When "alice" subscribes to "<name>" with no auth
+    Then "alice" is subscribed to "<name>" within 2s
+
+    @id:PUB-009
+    Examples: private-
+      | prefix   | name            |
+      | private- | my-private-room |
+
+    @id:PUB-012
+    Examples: presence-
+      | prefix    | name             |
+      | presence- | my-presence-room |
+
+    @id:PUB-013
+    Examples: private-encrypted-
+      | prefix             | name                      |
+      | private-encrypted- | my-private-encrypted-room |
+
+  @should
+  Scenario Outline: A name containing "<prefix>" but not starting with it is not a cache channel
+    Given the client "alice" is connected
+    When "alice" subscribes to "<name>" with no auth
+    Then "alice" is subscribed to "<name>" within 2s
+    And "alice" does not receive "pusher:cache_miss" within 1s
+
+    @id:PUB-014
+    Examples: cache-
+      | prefix | name          |
+      | cache- | foo-cache-bar |
+
+    @id:PUB-015
+    Examples: private-cache-
+      | prefix         | name                  |
+      | private-cache- | foo-private-cache-bar |
+
+    @id:PUB-016
+    Examples: presence-cache-
+      | prefix          | name                   |
+      | presence-cache- | foo-presence-cache-bar |
+
+    @id:PUB-017
+    Examples: private-encrypted-cache-
+      | prefix                   | name                            |
+      | private-encrypted-cache- | foo-private-encrypted-cache-bar |
 
   @id:PUB-010 @should
   Scenario: Events published to several channels at once reach each

@@ -106,3 +106,12 @@ Feature: Presence channels
     Then "alice" is subscribed to "presence-room" within 2s
     And its member list is "u1" and "u2"
     And "bob" sees "u1" join "presence-room" within 2s
+
+  @id:PRES-012 @should @cap:presence
+  Scenario: A member without user_info still has an entry in the member hash
+    Given clients "alice" and "bob" are connected
+    And "alice" joins "presence-room" as "u1"
+    And "alice" is subscribed to "presence-room" within 2s
+    When "bob" joins "presence-room" as "u2"
+    Then "bob" is subscribed to "presence-room" within 2s
+    And its member hash has an entry for each of "u1" and "u2"

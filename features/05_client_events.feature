@@ -37,7 +37,7 @@ Feature: Client events
     Then "alice" does not receive "client-spam" within 1s
 
   @id:CEV-004 @should @cap:client-events
-  Scenario: Client events on a public channel are refused
+  Scenario: Client events on a public channel are not relayed
     Given clients "alice" and "bob" are connected
     And "alice" subscribes to "event.1"
     And "bob" subscribes to "event.1"
@@ -45,7 +45,14 @@ Feature: Client events
     And "bob" is subscribed to "event.1" within 2s
     When "alice" triggers "client-hello" on "event.1" with data {"x":1}
     Then "bob" does not receive "client-hello" within 1s
-    And "alice" receives "pusher:error" within 2s
+
+  @id:CEV-007 @info @cap:client-events
+  Scenario: The reply to a client event on a public channel is recorded
+    Given the client "alice" is connected
+    And "alice" subscribes to "event.1"
+    And "alice" is subscribed to "event.1" within 2s
+    When "alice" triggers "client-hello" on "event.1" with data {"x":1}
+    Then the reply "alice" gets within 2s is recorded
 
   @id:CEV-005 @should @cap:client-events
   Scenario: An event without the client- prefix from a client is not relayed
@@ -58,7 +65,16 @@ Feature: Client events
     Then "bob" does not receive "order.updated" within 1s
 
   @id:CEV-006 @should @cap:client-events @needs:control
-  Scenario: Client events disabled for the app are refused with 4301
+  Scenario: A client event of an app with client events disabled is answered with 4301
+    Given a server of its own with client events disabled
+    And the client "alice" is connected
+    And "alice" subscribes to "private-chat.3" with a valid signature
+    And "alice" is subscribed to "private-chat.3" within 2s
+    When "alice" triggers "client-typing" on "private-chat.3" with data {"typing":true}
+    Then "alice" receives a pusher:error with code 4301 within 2s
+
+  @id:CEV-008 @must @cap:client-events @needs:control
+  Scenario: Client events of an app with client events disabled are not relayed
     Given a server of its own with client events disabled
     And clients "alice" and "bob" are connected
     And "alice" subscribes to "private-chat.3" with a valid signature
@@ -66,5 +82,4 @@ Feature: Client events
     And "alice" is subscribed to "private-chat.3" within 2s
     And "bob" is subscribed to "private-chat.3" within 2s
     When "alice" triggers "client-typing" on "private-chat.3" with data {"typing":true}
-    Then "alice" receives a pusher:error with code 4301 within 2s
-    And "bob" does not receive "client-typing" within 1s
+    Then "bob" does not receive "client-typing" within 1s

@@ -112,7 +112,7 @@ Feature: HTTP API
     When the app sends GET "/channels/{channel:presence-room}?info=user_count"
     Then the API answers 200 with:
       """
-      {"occupied":true,"user_count":1}
+      {"user_count":1}
       """
 
   @id:API-014 @should @cap:http-api
@@ -174,3 +174,26 @@ Feature: HTTP API
       """
       {"channels":{"{channel:event.1}":{"subscription_count":1}}}
       """
+
+  @id:API-022 @should @cap:http-api
+  Scenario: The info of an occupied channel reads occupied true
+    Given the client "alice" is connected
+    And "alice" subscribes to "event.1"
+    And "alice" is subscribed to "event.1" within 2s
+    When the app sends GET "/channels/{channel:event.1}"
+    Then the API answers 200 with:
+      """
+      {"occupied":true}
+      """
+
+  @id:API-023 @must @cap:http-api
+  Scenario: A publish naming its one channel in "channel" is delivered
+    Given the client "alice" is connected
+    And "alice" subscribes to "event.1"
+    And "alice" is subscribed to "event.1" within 2s
+    When the app sends POST "/events" with the body:
+      """
+      {"name":"availability.updated","data":"{\"left\":3}","channel":"{channel:event.1}"}
+      """
+    Then the API answers 200
+    And "alice" receives "availability.updated" on "event.1" within 2s

@@ -88,8 +88,7 @@ Feature: Reconnection
     And "bob" sees "u1" join "presence-room" within 2s
     And "alice" loses its network
     And "bob" sees "u1" leave "presence-room" within 3s
-    And the app sends GET "/channels/{channel:presence-room}/users"
-    Then the API answers 200 with:
-      """
-      {"users":[{"id":"{user:u2}"}]}
-      """
+    And the client "carol" is connected
+    And "carol" joins "presence-room" as "u3"
+    Then "carol" is subscribed to "presence-room" within 2s
+    And its member list is "u2" and "u3"

@@ -152,9 +152,12 @@ type Case struct {
 	NeedsControl bool     `json:"needs_control,omitempty"`
 	Outcome      Outcome  `json:"outcome"`
 	// Message says why: the broken expectation, the recorded behaviour, the missing capability.
-	Message    string      `json:"message,omitempty"`
-	Expected   string      `json:"expected,omitempty"`
-	Actual     string      `json:"actual,omitempty"`
+	Message  string `json:"message,omitempty"`
+	Expected string `json:"expected,omitempty"`
+	Actual   string `json:"actual,omitempty"`
+	// Observed is what the case recorded: an INFO case's observation, or a fact behind a
+	// verdict (a connection the server closed while a negative step watched it).
+	Observed   []string    `json:"observed,omitempty"`
 	Steps      []Step      `json:"steps,omitempty"`
 	Wire       []WireEntry `json:"wire,omitempty"`
 	DurationMS int64       `json:"duration_ms"`
@@ -321,6 +324,7 @@ func normalized(c *Conformance) *Conformance {
 			k.Checklist = slices.Sorted(slices.Values(k.Checklist))
 		}
 		k.Steps = slices.Clone(k.Steps)
+		k.Observed = slices.Clone(k.Observed)
 		k.Wire = slices.Clone(k.Wire)
 		for j := range k.Wire {
 			k.Wire[j].At = utc(k.Wire[j].At)

@@ -63,6 +63,7 @@ func WriteConsole(w io.Writer, c *Conformance, color bool) error {
 		}
 	}
 	p.problems(n)
+	p.recorded(n)
 	p.table(n)
 	p.line("")
 	v := verdict(n)
@@ -171,6 +172,28 @@ func (p consolePrinter) problems(c *Conformance) {
 				p.line(fmt.Sprintf("      %s  %-*s %s %s",
 					offset(start, e.At), conn, clean(e.Conn), e.Dir, clean(e.Text)))
 			}
+		}
+	}
+}
+
+// recorded lists what the INFO cases observed: behaviour the spec leaves open, which a vendor
+// documents rather than fixes.
+func (p consolePrinter) recorded(c *Conformance) {
+	var info []Case
+	for _, k := range c.Cases {
+		if k.Outcome == OutcomeInfo && len(k.Observed) > 0 {
+			info = append(info, k)
+		}
+	}
+	if len(info) == 0 {
+		return
+	}
+	p.line("")
+	p.line(p.paint(ansiBold, fmt.Sprintf("Recorded behaviour (%d INFO cases)", len(info))))
+	for _, k := range info {
+		p.line(fmt.Sprintf("  %s  %s", clean(k.ID), clean(k.Name)))
+		for _, o := range k.Observed {
+			p.block("", o)
 		}
 	}
 }

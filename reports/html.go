@@ -210,7 +210,7 @@ func newHTMLReport(n *Conformance) htmlReport {
 			if k.DurationMS == 0 && (k.Outcome == OutcomeNotSupported || k.Outcome == OutcomeSkipped) {
 				hc.Duration = "—"
 			}
-			hc.Details = k.Expected != "" || k.Actual != "" || len(k.Wire) > 0 || hasStepDetail(k.Steps)
+			hc.Details = k.Expected != "" || k.Actual != "" || len(k.Observed) > 0 || len(k.Wire) > 0 || hasStepDetail(k.Steps)
 			hc.Evidence = evidenceLine(k)
 			if k.Outcome == OutcomeFail || k.Outcome == OutcomeNonStrict {
 				r.ProblemCount++
@@ -242,7 +242,7 @@ func evidenceLine(k Case) string {
 	switch {
 	case k.Expected != "":
 		parts = append(parts, "expected vs actual")
-	case k.Actual != "":
+	case k.Actual != "" || len(k.Observed) > 0:
 		parts = append(parts, "observed behaviour")
 	}
 	if n := len(k.Steps); n > 0 {

@@ -176,17 +176,22 @@ func connectionSteps(sc *godog.ScenarioContext) {
 		return err
 	})
 	sc.Step(`^"([^"]+)" stays connected$`, func(ctx context.Context, name string) error {
-		c, err := world(ctx).conn(name)
+		return staysConnected(ctx, name)
+	})
+	sc.Step(`^the reply "([^"]+)" gets `+within+` is recorded$`, func(ctx context.Context, name, secs string) error {
+		return recordReply(ctx, name, secs)
+	})
+	sc.Step(`^its data encoding is recorded$`, func(ctx context.Context) error {
+		w := world(ctx)
+		f, name, err := w.lastFrame()
 		if err != nil {
 			return err
 		}
-		if err := c.Send(`{"event":"pusher:ping","data":{}}`); err != nil {
-			return mismatch("the connection open", "%v", err)
-		}
-		_, err = expect(ctx, name, "2", "pusher:pong to a ping, proving the connection is alive", func(f client.Frame) bool {
-			return f.Msg.Event == protocol.EventPong
-		})
-		return err
+		w.note("%s: %s data %s", name, f.Msg.Event, dataEncoding(f.Msg))
+		return nil
+	})
+	sc.Step(`^the server has read what "([^"]+)" sent$`, func(ctx context.Context, name string) error {
+		return readBarrier(ctx, name)
 	})
 	sc.Step(`^"([^"]+)" sends:$`, func(ctx context.Context, name string, doc *godog.DocString) error {
 		w := world(ctx)
@@ -221,6 +226,95 @@ func connectionSteps(sc *godog.ScenarioContext) {
 		}
 		return c.CloseNormally()
 	})
+}
+
+// staysConnected pings and waits: a pong proves the connection alive at once; without one (a
+// server may be slow to pong, or not pong at all, which CONN-007 judges) the connection must
+// still be open when the wait is over.
+func staysConnected(ctx context.Context, name string) error {
+	w := world(ctx)
+	c, err := w.conn(name)
+	if err != nil {
+		return err
+	}
+	if err := c.Send(`{"event":"pusher:ping","data":{}}`); err != nil {
+		return mismatch(name+" still connected", "could not write to it: %v", err)
+	}
+	d := w.wait(2 * time.Second)
+	wctx, cancel := context.WithTimeout(ctx, d)
+	defer cancel()
+	_, err = c.Expect(wctx, func(f client.Frame) bool { return f.Msg.Event == protocol.EventPong })
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, context.DeadlineExceeded) && ctx.Err() == nil:
+		w.note("%s: no pusher:pong within %v, but the connection stayed open", name, d)
+		return nil
+	case ctx.Err() != nil:
+		return ctx.Err()
+	default:
+		return mismatch(name+" still connected", "%v", err)
+	}
+}
+
+// recordReply notes the first frame a client gets within the wait, or that none came, or how
+// the connection ended: what an INFO case about a reply records. It never fails.
+func recordReply(ctx context.Context, name, secs string) error {
+	w := world(ctx)
+	c, err := w.conn(name)
+	if err != nil {
+		return err
+	}
+	d := w.wait(seconds(secs))
+	wctx, cancel := context.WithTimeout(ctx, d)
+	defer cancel()
+	f, err := c.Expect(wctx, func(client.Frame) bool { return true })
+	switch {
+	case err == nil:
+		w.remember(name, f)
+		w.note("%s: replied with %s", name, f.Raw)
+	case ctx.Err() != nil:
+		return ctx.Err()
+	default:
+		if closed, code := c.Closed(); closed {
+			w.note("%s: no reply; the connection was closed (%s)", name, closeText(code))
+		} else {
+			w.note("%s: no reply within %v; the connection is open", name, d)
+		}
+	}
+	return nil
+}
+
+// dataEncoding says how a frame carried data: absent, an object, or a JSON string.
+func dataEncoding(m protocol.Message) string {
+	switch {
+	case len(m.Data) == 0:
+		return "absent"
+	case m.DataIsString():
+		return "a JSON string " + string(m.Data)
+	case m.Data[0] == '{':
+		return "an object " + string(m.Data)
+	default:
+		return "the JSON value " + string(m.Data)
+	}
+}
+
+// readBarrier waits until the server has read what a client sent before: frames of one
+// connection are read in order, so the pong to a ping sent now comes after them. A server that
+// does not pong (CONN-007 judges that) or closes the connection ends the wait too; it never fails.
+func readBarrier(ctx context.Context, name string) error {
+	w := world(ctx)
+	c, err := w.conn(name)
+	if err != nil {
+		return err
+	}
+	if c.Send(`{"event":"pusher:ping","data":{}}`) != nil {
+		return nil
+	}
+	wctx, cancel := context.WithTimeout(ctx, w.wait(2*time.Second))
+	defer cancel()
+	_, _ = c.Expect(wctx, func(f client.Frame) bool { return f.Msg.Event == protocol.EventPong })
+	return ctx.Err()
 }
 
 func dialRaw(ctx context.Context, name, url string) error {
@@ -279,7 +373,8 @@ func expectEvent(ctx context.Context, name, event, channel, secs string) (client
 	})
 }
 
-// refute waits and fails if a matching frame arrives.
+// refute waits and fails if a matching frame arrives. A connection that ends meanwhile
+// satisfies it (nothing more can arrive), and the close goes into the case's notes.
 func refute(ctx context.Context, name, secs, expected string, match func(client.Frame) bool) error {
 	w := world(ctx)
 	c, err := w.conn(name)
@@ -289,7 +384,17 @@ func refute(ctx context.Context, name, secs, expected string, match func(client.
 	if err := c.Refute(ctx, w.wait(seconds(secs)), match); err != nil {
 		return mismatch(fmt.Sprintf("%s: %s within %ss", name, expected, secs), "%v", err)
 	}
+	if closed, code := c.Closed(); closed {
+		w.note("%s: %s held: the connection was closed (%s), so nothing more could arrive", name, expected, closeText(code))
+	}
 	return nil
+}
+
+func closeText(code int) string {
+	if code == 0 {
+		return "without a close code"
+	}
+	return fmt.Sprintf("close code %d", code)
 }
 
 func errorCode(f client.Frame) string {

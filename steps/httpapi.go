@@ -59,7 +59,7 @@ func httpAPISteps(sc *godog.ScenarioContext) {
 			return err
 		}
 		if r.Status != status {
-			return mismatch(fmt.Sprintf("HTTP %d", status), "HTTP %d %s", r.Status, r.Body)
+			return mismatch(fmt.Sprintf("HTTP %d", status), "%s", describeAnswer(r, status))
 		}
 		return nil
 	})
@@ -102,6 +102,24 @@ func httpAPISteps(sc *godog.ScenarioContext) {
 		}
 		return nil
 	})
+}
+
+// describeAnswer tells what an answer was, in the terms of the status wanted: a server that
+// refuses in the body but answers 200 is told exactly that, not that it accepted the request.
+func describeAnswer(r client.Response, want int) string {
+	var body struct {
+		Error   any `json:"error"`
+		Code    any `json:"code"`
+		Message any `json:"message"`
+	}
+	if want >= 400 && r.Status < 300 && json.Unmarshal(r.Body, &body) == nil && (body.Error != nil || body.Code != nil) {
+		code := ""
+		if body.Code != nil {
+			code = fmt.Sprintf(", code %v", body.Code)
+		}
+		return fmt.Sprintf("refused in the body%s, but HTTP %d: %s", code, r.Status, r.Body)
+	}
+	return fmt.Sprintf("HTTP %d %s", r.Status, r.Body)
 }
 
 func lastResponse(ctx context.Context) (client.Response, error) {

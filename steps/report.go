@@ -43,6 +43,10 @@ func Report(results []Result, opts Options, meta Meta) *reports.Conformance {
 			Capabilities: c.Capabilities, Checklist: c.Checklist, NeedsControl: c.NeedsControl,
 			Outcome: reports.Outcome(res.Outcome), Message: firstLine(res.Message),
 			Expected: res.Expected, Actual: res.Actual, DurationMS: res.Duration.Milliseconds(),
+			Observed: res.Notes,
+		}
+		if rc.Outcome == reports.OutcomeInfo && rc.Message == "" && len(res.Notes) > 0 {
+			rc.Message = "recorded: " + strings.Join(res.Notes, "; ")
 		}
 		for _, s := range res.Steps {
 			rc.Steps = append(rc.Steps, reports.Step{Text: s.Text, Status: reports.StepStatus(s.Status), Error: s.Error})

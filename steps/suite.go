@@ -57,6 +57,7 @@ type Result struct {
 	Message  string
 	Expected string
 	Actual   string
+	Notes    []string // observations: what an INFO case recorded, how a refutation ended
 	Steps    []StepResult
 	Wire     []client.Entry
 	Duration time.Duration

@@ -47,6 +47,9 @@ func userAuthSteps(sc *godog.ScenarioContext) {
 		}
 		return nil
 	})
+	sc.Step(`^the sign-in of "([^"]+)" is refused `+within+`$`, func(ctx context.Context, name, secs string) error {
+		return signinRefused(ctx, name, secs)
+	})
 	sc.Step(`^"([^"]+)" subscribes to the server-to-user channel of "([^"]+)"$`, func(ctx context.Context, name, user string) error {
 		return subscribe(ctx, name, protocol.ServerToUserChannel(world(ctx).User(user)), "no auth", "")
 	})
@@ -126,6 +129,39 @@ func signin(ctx context.Context, name, user string, watch []string, forged bool)
 		auth = w.Target.Key + ":" + protocol.HMACHex("not-the-secret", protocol.UserAuthString(c.SocketID, string(b)))
 	}
 	return c.Send(map[string]any{"event": protocol.EventSignin, "data": map[string]string{"auth": auth, "user_data": string(b)}})
+}
+
+// signinRefused expects a sign-in to be refused: a pusher:error or a close (4009 is the
+// protocol's code for it), and no signin_success then or before.
+func signinRefused(ctx context.Context, name, secs string) error {
+	w := world(ctx)
+	c, err := w.conn(name)
+	if err != nil {
+		return err
+	}
+	d := w.wait(seconds(secs))
+	wctx, cancel := context.WithTimeout(ctx, d)
+	defer cancel()
+	f, err := c.Expect(wctx, func(f client.Frame) bool {
+		return f.Msg.Event == protocol.EventSigninSuccess || f.Msg.Event == protocol.EventError
+	})
+	switch {
+	case err == nil && f.Msg.Event == protocol.EventSigninSuccess:
+		return mismatch("the sign-in refused", "%s", f.Raw)
+	case err == nil:
+		w.remember(name, f)
+	case ctx.Err() != nil:
+		return ctx.Err()
+	default:
+		if closed, code := c.Closed(); closed {
+			w.note("%s: the sign-in was refused by closing the connection (%s)", name, closeText(code))
+			return nil
+		}
+		return mismatch(fmt.Sprintf("a pusher:error or a close within %v", d), "neither; frames not taken: %s", describePending(c))
+	}
+	return refute(ctx, name, "1", "no pusher:signin_success after the error", func(f client.Frame) bool {
+		return f.Msg.Event == protocol.EventSigninSuccess
+	})
 }
 
 func reconnectSteps(sc *godog.ScenarioContext) {

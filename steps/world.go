@@ -166,6 +166,14 @@ func (w *World) expand(s string) (string, error) {
 	return out, errors.Join(errs...)
 }
 
+// note records an observation of the case: what an INFO case saw, or a fact behind a pass
+// that a reader should know (a connection the server closed while a step watched it).
+func (w *World) note(format string, args ...any) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.result.Notes = append(w.result.Notes, fmt.Sprintf(format, args...))
+}
+
 // Mismatch is a failed expectation: what the spec wants and what the server did.
 type Mismatch struct {
 	Expected string

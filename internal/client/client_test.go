@@ -103,3 +103,37 @@ func TestExpectFailsWhenClosed(t *testing.T) {
 		t.Fatalf("got %v, want close %d", err, refserver.TerminateCloseCode)
 	}
 }
+
+// A negative expectation is met by a connection the server closes: nothing more can arrive.
+// A matching frame received before the close still fails it.
+func TestRefuteSatisfiedByClose(t *testing.T) {
+	wsURL, api := start(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	signedIn := func() *client.Conn {
+		c, err := client.Dial(ctx, wsURL, client.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ud := `{"id":"u"}`
+		if err := c.Send(map[string]any{"event": protocol.EventSignin, "data": map[string]string{"auth": protocol.SignUser("k", "s", c.SocketID, ud), "user_data": ud}}); err != nil {
+			t.Fatal(err)
+		}
+		return c
+	}
+	c := signedIn()
+	defer c.Close()
+	if r, err := api.Do(ctx, "POST", "/users/u/terminate_connections", nil, nil); err != nil || r.Status != 200 {
+		t.Fatalf("terminate: %v %v", r, err)
+	}
+	if err := c.Refute(ctx, 2*time.Second, func(f client.Frame) bool { return f.Msg.Event == "never" }); err != nil {
+		t.Errorf("closed by the server, yet: %v", err)
+	}
+	if closed, code := c.Closed(); !closed || code != refserver.TerminateCloseCode {
+		t.Errorf("Closed() = %v, %d; want true, %d", closed, code, refserver.TerminateCloseCode)
+	}
+	// The sign-in's answer arrived before the close: refuting it must fail.
+	if err := c.Refute(ctx, time.Second, func(f client.Frame) bool { return f.Msg.Event == protocol.EventSigninSuccess }); err == nil {
+		t.Error("a frame received before the close was refuted")
+	}
+}

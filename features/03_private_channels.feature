@@ -14,7 +14,6 @@ Feature: Private channels
     Given the client "mallory" is connected
     When "mallory" subscribes to "private-customer.5" with a forged signature
     Then "mallory" is refused "private-customer.5" within 2s
-    And "mallory" stays connected
 
   @id:PRIV-003 @must @checklist:3
   Scenario: A signature made for another connection is refused
@@ -50,3 +49,10 @@ Feature: Private channels
     Given the client "alice" is connected
     When "alice" subscribes to "privatefoo" with no auth
     Then "alice" is subscribed to "privatefoo" within 2s
+
+  @id:PRIV-008 @should
+  Scenario: A refused subscription leaves the connection open
+    Given the client "mallory" is connected
+    When "mallory" subscribes to "private-customer.5" with a forged signature
+    And "mallory" is refused "private-customer.5" within 2s
+    Then "mallory" stays connected

@@ -63,7 +63,12 @@ func (c *conn) subscribeServerToUser(name string) {
 	c.mu.Lock()
 	user := c.userID
 	c.mu.Unlock()
-	if user == "" || name != protocol.ServerToUserChannel(user) {
+	foreign := user == "" || name != protocol.ServerToUserChannel(user)
+	switch {
+	case foreign && c.srv.cfg.Faults.AckForeignUserChannel:
+		c.enqueueFrame(protocol.EncodeSubscriptionSucceeded(name, nil))
+		return
+	case foreign && !c.srv.cfg.Faults.LeakUserChannel:
 		c.sendError(protocol.CodeUnauthorized, "Only the connection signed in as that user may subscribe to "+truncate(name, 200), truncate(name, 200))
 		return
 	}

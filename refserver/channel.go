@@ -93,7 +93,7 @@ func (c *conn) subscribe(m protocol.Message) {
 		c.sendError(0, "Invalid subscribe: data.channel is required", "")
 		return
 	}
-	kind := protocol.KindOf(name)
+	kind := c.srv.kindOf(name)
 	if kind == protocol.ServerToUser {
 		c.subscribeServerToUser(name)
 		return
@@ -190,7 +190,7 @@ func (c *conn) join(name string, pres *protocol.PresenceMember) {
 			}
 		}
 	}
-	if protocol.IsCache(name) {
+	if c.srv.isCache(name) {
 		if ev, ok := a.cached(name, c.srv.cfg.Now()); ok {
 			c.enqueueFrame(protocol.EncodeEvent(ev.event, name, ev.data, ""))
 		} else {

@@ -14,6 +14,7 @@ import (
 	"github.com/gorilla/websocket"
 
 	"github.com/pushcert/pushcert/internal/clock"
+	"github.com/pushcert/pushcert/internal/protocol"
 )
 
 // Faults make the server break the protocol on purpose. They exist to prove that the conformance
@@ -31,6 +32,9 @@ type Faults struct {
 	NoClientEventLimit    bool    // client events are never rate limited
 	SkipBodyMD5           bool    // the HTTP API does not check body_md5
 	PublicClientEvents    bool    // client events are relayed on public channels too
+	UnanchoredPrefixes    bool    // a reserved prefix anywhere in a name decides its kind ("my-private-room" needs auth)
+	AckForeignUserChannel bool    // any connection's subscribe to #server-to-user-<id> is acknowledged, but nothing is routed to it
+	LeakUserChannel       bool    // any connection may subscribe to #server-to-user-<id> and receives the user's events
 	// Delivery faults for validating load measurements: a fraction of deliveries held back by
 	// exactly DelayBy, or queued twice.
 	DelayDeliveries     float64
@@ -173,13 +177,16 @@ var faultNames = map[string]func(*Faults, string) error{
 		f.DropDeliveries = p
 		return nil
 	},
-	"ignore-socket-exclusion": func(f *Faults, _ string) error { f.IgnoreSocketExclusion = true; return nil },
-	"skip-timestamp-window":   func(f *Faults, _ string) error { f.SkipTimestampWindow = true; return nil },
-	"no-pong":                 func(f *Faults, _ string) error { f.NoPong = true; return nil },
-	"leak-private-events":     func(f *Faults, _ string) error { f.LeakPrivateEvents = true; return nil },
-	"no-client-event-limit":   func(f *Faults, _ string) error { f.NoClientEventLimit = true; return nil },
-	"skip-body-md5":           func(f *Faults, _ string) error { f.SkipBodyMD5 = true; return nil },
-	"public-client-events":    func(f *Faults, _ string) error { f.PublicClientEvents = true; return nil },
+	"ignore-socket-exclusion":  func(f *Faults, _ string) error { f.IgnoreSocketExclusion = true; return nil },
+	"skip-timestamp-window":    func(f *Faults, _ string) error { f.SkipTimestampWindow = true; return nil },
+	"no-pong":                  func(f *Faults, _ string) error { f.NoPong = true; return nil },
+	"leak-private-events":      func(f *Faults, _ string) error { f.LeakPrivateEvents = true; return nil },
+	"no-client-event-limit":    func(f *Faults, _ string) error { f.NoClientEventLimit = true; return nil },
+	"skip-body-md5":            func(f *Faults, _ string) error { f.SkipBodyMD5 = true; return nil },
+	"public-client-events":     func(f *Faults, _ string) error { f.PublicClientEvents = true; return nil },
+	"unanchored-prefixes":      func(f *Faults, _ string) error { f.UnanchoredPrefixes = true; return nil },
+	"ack-foreign-user-channel": func(f *Faults, _ string) error { f.AckForeignUserChannel = true; return nil },
+	"leak-user-channel":        func(f *Faults, _ string) error { f.LeakUserChannel = true; return nil },
 	"delay-deliveries": func(f *Faults, v string) error {
 		frac, by, ok := strings.Cut(v, ":")
 		p, err1 := strconv.ParseFloat(frac, 64)
@@ -225,4 +232,22 @@ func ParseFault(f *Faults, spec string) error {
 		return fmt.Errorf("unknown fault %q (known: %s)", name, strings.Join(FaultNames(), ", "))
 	}
 	return set(f, value)
+}
+
+// kindOf is protocol.KindOf, or, under UnanchoredPrefixes, the kind of the first reserved
+// prefix found anywhere in the name, as a server matching prefixes with an unanchored pattern does.
+func (s *Server) kindOf(name string) protocol.ChannelKind {
+	if s.cfg.Faults.UnanchoredPrefixes {
+		for _, p := range [...]string{protocol.PrefixEncrypted, protocol.PrefixPrivate, protocol.PrefixPresence} {
+			if i := strings.Index(name, p); i > 0 {
+				return protocol.KindOf(name[i:])
+			}
+		}
+	}
+	return protocol.KindOf(name)
+}
+
+// isCache is protocol.IsCache, or, under UnanchoredPrefixes, true for "cache-" anywhere.
+func (s *Server) isCache(name string) bool {
+	return protocol.IsCache(name) || (s.cfg.Faults.UnanchoredPrefixes && strings.Contains(name, protocol.PrefixCache))
 }

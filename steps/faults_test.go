@@ -13,19 +13,22 @@ import (
 
 // caughtBy names, for every fault, the case written to catch it; others may fail too.
 var caughtBy = map[string]string{
-	"accept-any-channel-auth": "PRIV-002",
-	"echo-client-events":      "CEV-001",
-	"duplicate-member-added":  "TABS-002",
-	"no-member-removed":       "PRES-004",
-	"drop-deliveries":         "PUB-011",
-	"duplicate-deliveries":    "PUB-011",
-	"ignore-socket-exclusion": "API-012",
-	"skip-timestamp-window":   "API-003",
-	"no-pong":                 "CONN-007",
-	"leak-private-events":     "PRIV-006",
-	"no-client-event-limit":   "RATE-001",
-	"skip-body-md5":           "API-005",
-	"public-client-events":    "CEV-004",
+	"accept-any-channel-auth":  "PRIV-002",
+	"echo-client-events":       "CEV-001",
+	"duplicate-member-added":   "TABS-002",
+	"no-member-removed":        "PRES-004",
+	"drop-deliveries":          "PUB-011",
+	"duplicate-deliveries":     "PUB-011",
+	"ignore-socket-exclusion":  "API-012",
+	"skip-timestamp-window":    "API-003",
+	"no-pong":                  "CONN-007",
+	"leak-private-events":      "PRIV-006",
+	"no-client-event-limit":    "RATE-001",
+	"skip-body-md5":            "API-005",
+	"public-client-events":     "CEV-004",
+	"unanchored-prefixes":      "PUB-012",
+	"ack-foreign-user-channel": "USER-008",
+	"leak-user-channel":        "USER-004",
 }
 
 // TestFaultsAreCaught proves that the suite can fail: for every fault switch of the reference

@@ -24,12 +24,13 @@ const (
 	OutcomeNonStrict    Outcome = "NON-STRICT"    // a SHOULD broken: conformant, except in strict mode
 	OutcomeInfo         Outcome = "INFO"          // an @info case that ran: behaviour the spec leaves open
 	OutcomeNotSupported Outcome = "NOT-SUPPORTED" // needs a capability the target did not declare
-	OutcomeSkipped      Outcome = "SKIPPED"       // not run: needs control the target lacks, or deselected
+	OutcomeSkipped      Outcome = "SKIPPED"       // not run: needs control of the server the run was not given
+	OutcomeNotSelected  Outcome = "NOT-SELECTED"  // left out by the run's case selectors
 )
 
 // Outcomes returns every outcome in display order.
 func Outcomes() []Outcome {
-	return []Outcome{OutcomePass, OutcomeFail, OutcomeNonStrict, OutcomeInfo, OutcomeNotSupported, OutcomeSkipped}
+	return []Outcome{OutcomePass, OutcomeFail, OutcomeNonStrict, OutcomeInfo, OutcomeNotSupported, OutcomeSkipped, OutcomeNotSelected}
 }
 
 // Valid reports whether o is one of the defined outcomes.
@@ -453,6 +454,9 @@ func verdict(c *Conformance) string {
 	if c.Strict {
 		head += " (strict)"
 	}
+	if sc := scope(c); sc != "" {
+		head += " (" + sc + ")"
+	}
 	mustFail := s.ByLevel[LevelMust][OutcomeFail]
 	parts := []string{
 		fmt.Sprintf("%d passed", s.ByOutcome[OutcomePass]),
@@ -468,5 +472,39 @@ func verdict(c *Conformance) string {
 	if n := s.ByOutcome[OutcomeSkipped]; n > 0 {
 		parts = append(parts, fmt.Sprintf("%d skipped", n))
 	}
+	if n := s.ByOutcome[OutcomeNotSelected]; n > 0 {
+		parts = append(parts, fmt.Sprintf("%d not selected", n))
+	}
 	return head + ": " + strings.Join(parts, ", ")
+}
+
+// scope says what a verdict covers when some cases did not run, so that a verdict on part of
+// the suite cannot be read as one on all of it: "core only, 40 of 122 cases run; undeclared:
+// presence, user-auth". It is empty when every case ran.
+func scope(c *Conformance) string {
+	s := c.Summary
+	ran := s.Total - s.ByOutcome[OutcomeNotSupported] - s.ByOutcome[OutcomeSkipped] - s.ByOutcome[OutcomeNotSelected]
+	if ran == s.Total {
+		return ""
+	}
+	out := fmt.Sprintf("%d of %d cases run", ran, s.Total)
+	if len(c.Capabilities) == 0 {
+		out = "core only, " + out
+	}
+	var undeclared []string
+	for _, k := range c.Cases {
+		if k.Outcome != OutcomeNotSupported {
+			continue
+		}
+		for _, cp := range k.Capabilities {
+			if !slices.Contains(c.Capabilities, cp) && !slices.Contains(undeclared, cp) {
+				undeclared = append(undeclared, cp)
+			}
+		}
+	}
+	if len(undeclared) > 0 {
+		slices.Sort(undeclared)
+		out += "; undeclared: " + strings.Join(undeclared, ", ")
+	}
+	return out
 }

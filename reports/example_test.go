@@ -52,12 +52,12 @@ func ExampleWriteConsole() {
 	//     actual    pusher:error 4009
 	//
 	// Summary
-	//   level    PASS  FAIL  NON-STRICT  INFO  NOT-SUPPORTED  SKIPPED  total
-	//   must        1     -           -     -              1        -      2
-	//   should      -     -           1     -              -        -      1
-	//   info        -     -           -     -              -        -      0
-	//   total       1     -           1     -              1        -      3
+	//   level    PASS  FAIL  NON-STRICT  INFO  NOT-SUPPORTED  SKIPPED  NOT-SELECTED  total
+	//   must        1     -           -     -              1        -             -      2
+	//   should      -     -           1     -              -        -             -      1
+	//   info        -     -           -     -              -        -             -      0
+	//   total       1     -           1     -              1        -             -      3
 	//
-	// CONFORMANT: 1 passed, 0 failed (must), 1 non-strict (should), 1 not supported
+	// CONFORMANT (2 of 3 cases run; undeclared: client-events): 1 passed, 0 failed (must), 1 non-strict (should), 1 not supported
 	// exit code: 0
 }

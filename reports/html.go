@@ -84,6 +84,8 @@ func outcomeLabel(o Outcome) string {
 		return "Not supported"
 	case OutcomeSkipped:
 		return "Skipped"
+	case OutcomeNotSelected:
+		return "Not selected"
 	}
 	return string(o)
 }
@@ -176,7 +178,10 @@ func newHTMLReport(n *Conformance) htmlReport {
 		Duration:   formatMS(n.DurationMS),
 		Outcomes:   Outcomes(),
 	}
-	r.VerdictHead, r.VerdictTail, _ = strings.Cut(r.Verdict, ": ")
+	// The head may hold a scope with colons of its own; the counts follow the last ": ".
+	if i := strings.LastIndex(r.Verdict, ": "); i >= 0 {
+		r.VerdictHead, r.VerdictTail = r.Verdict[:i], r.Verdict[i+2:]
+	}
 	r.BadgeNote = badgeNote(n)
 	if !n.Started.IsZero() {
 		r.Date = n.Started.Format("2 January 2006, 15:04 MST")
@@ -207,7 +212,7 @@ func newHTMLReport(n *Conformance) htmlReport {
 		ha := htmlArea{Name: a.Name, Anchor: anchor(a.Name), Row: newCountRow(a.Name, s.ByArea[a.Name])}
 		for _, k := range a.Cases {
 			hc := htmlCase{Case: k, Duration: formatMS(k.DurationMS)}
-			if k.DurationMS == 0 && (k.Outcome == OutcomeNotSupported || k.Outcome == OutcomeSkipped) {
+			if k.DurationMS == 0 && (k.Outcome == OutcomeNotSupported || k.Outcome == OutcomeSkipped || k.Outcome == OutcomeNotSelected) {
 				hc.Duration = "—"
 			}
 			hc.Details = k.Expected != "" || k.Actual != "" || len(k.Observed) > 0 || len(k.Wire) > 0 || hasStepDetail(k.Steps)

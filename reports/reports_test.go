@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/xml"
 	"errors"
+	"fmt"
 	"io"
 	"regexp"
 	"strings"
@@ -283,7 +284,7 @@ func TestConsoleGolden(t *testing.T) {
 	}
 	for _, want := range []string{
 		"  PASS           CONN-001  must    Connecting returns",
-		"NOT CONFORMANT: 10 passed, 2 failed (must), 2 non-strict (should), 2 info, 2 not supported, 2 skipped",
+		"NOT CONFORMANT (16 of 20 cases run; undeclared: client-events, rate-limits): 10 passed, 2 failed (must), 2 non-strict (should), 2 info, 2 not supported, 2 skipped",
 		"wire log (last 20 of 25 frames)",
 		"    expected  {\"event\":\"pusher_internal:member_removed\"",
 	} {
@@ -575,5 +576,38 @@ func TestNilReport(t *testing.T) {
 		if err == nil {
 			t.Errorf("%s: got no error for a nil report", name)
 		}
+	}
+}
+
+// A verdict on part of the suite says which part: never a bare CONFORMANT when cases did not run.
+func TestVerdictNamesItsScope(t *testing.T) {
+	cases := func(outcomes ...Outcome) []Case {
+		var out []Case
+		for i, o := range outcomes {
+			k := Case{ID: fmt.Sprintf("X-%03d", i), Level: LevelMust, Outcome: o}
+			if o == OutcomeNotSupported {
+				k.Capabilities = []string{"presence"}
+			}
+			out = append(out, k)
+		}
+		return out
+	}
+	for _, tc := range []struct {
+		name string
+		caps []string
+		cs   []Case
+		want string
+	}{
+		{"everything ran", []string{"presence"}, cases(OutcomePass, OutcomePass), "CONFORMANT: 2 passed"},
+		{"nothing declared", nil, cases(OutcomePass, OutcomeNotSupported), "CONFORMANT (core only, 1 of 2 cases run; undeclared: presence): 1 passed"},
+		{"selected", []string{"presence"}, cases(OutcomePass, OutcomeNotSelected), "CONFORMANT (1 of 2 cases run): 1 passed"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := &Conformance{Capabilities: tc.caps, Cases: tc.cs}
+			c.Summarize()
+			if got := verdict(c); !strings.HasPrefix(got, tc.want) {
+				t.Errorf("got %q, want it to start with %q", got, tc.want)
+			}
+		})
 	}
 }

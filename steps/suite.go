@@ -41,6 +41,7 @@ const (
 	Info         Outcome = "INFO"
 	NotSupported Outcome = "NOT-SUPPORTED"
 	Skipped      Outcome = "SKIPPED"
+	NotSelected  Outcome = "NOT-SELECTED"
 )
 
 // StepResult is one step of a case as it ran.
@@ -107,7 +108,7 @@ func Run(ctx context.Context, opts Options) ([]Result, error) {
 	var mu sync.Mutex
 	for _, c := range cases {
 		byName[c.File+":"+c.Name] = c
-		results[c.ID] = &Result{Case: c, Outcome: Skipped, Message: "not selected"}
+		results[c.ID] = &Result{Case: c, Outcome: NotSelected, Message: "left out by the case selectors"}
 	}
 	caseOf := func(sc *godog.Scenario) (features.Case, bool) {
 		c, ok := byName[sc.Uri+":"+sc.Name]

@@ -31,7 +31,7 @@ func runCheck(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		fs.PrintDefaults()
 	}
 	t := targetFlags(fs)
-	supports := fs.StringSlice("supports", nil, "capabilities the target declares, a comma list or \"all\" (embedded: all): "+strings.Join(steps.AllCapabilities, ", "))
+	supports := fs.StringSlice("supports", nil, "capabilities the target declares, a comma list, \"all\", or \"auto\" to probe the target (embedded: all): "+strings.Join(steps.AllCapabilities, ", "))
 	strict := fs.Bool("strict", false, "a failed SHOULD case also fails the run")
 	exclude := fs.StringSlice("exclude", nil, "case IDs, ID prefixes (PRES-) or areas to leave out")
 	factor := fs.Float64("timeout-factor", 1, "multiply every wait of the suite, for slow targets or networks")
@@ -87,9 +87,16 @@ func runCheck(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	}
 	if fs.Changed("supports") {
 		opts.Capabilities = *supports
-		if len(*supports) == 1 && (*supports)[0] == "all" {
+		switch {
+		case len(*supports) == 1 && (*supports)[0] == "all":
 			opts.Capabilities = steps.AllCapabilities
+		case len(*supports) == 1 && (*supports)[0] == "auto":
+			opts.Capabilities = steps.Probe(ctx, tg)
+			fmt.Fprintf(stderr, "pushcert check: --supports auto found: pin it with --supports %s\n", strings.Join(opts.Capabilities, ","))
 		}
+	}
+	if !tg.Embedded && !contains(opts.Capabilities, "http-api") {
+		opts.Capabilities = append(opts.Capabilities, "http-api") // --api-url is given: the HTTP API is tested
 	}
 	for _, c := range opts.Capabilities {
 		if !contains(steps.AllCapabilities, c) {

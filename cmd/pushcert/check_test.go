@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -134,5 +135,36 @@ func TestCheckFailsAFaultyServer(t *testing.T) {
 	}
 	if got := readOutcomes(t, report)["CEV-001"]; got != "FAIL" {
 		t.Errorf("CEV-001: got %s, want FAIL", got)
+	}
+}
+
+// TestCheckPreflight: wrong credentials and a pasted client URL are told in one line before any
+// case runs; a run without --supports names what it left out.
+func TestCheckPreflight(t *testing.T) {
+	bin := buildBinary(t)
+	addr := startServe(t, bin, "--app-id", "v", "--key", "k", "--secret", "s", "--log-level", "error")
+	base := []string{"check", "--target", "ws://" + addr, "--api-url", "http://" + addr}
+	for _, tc := range []struct {
+		name string
+		args []string
+		code int
+		want string
+	}{
+		{"wrong secret", []string{"--app-id", "v", "--key", "k", "--secret", "nope"}, exitUsage, "check --secret"},
+		{"wrong key", []string{"--app-id", "v", "--key", "nope", "--secret", "s"}, exitUsage, "does not know the app key"},
+		{"wrong app id", []string{"--app-id", "nope", "--key", "k", "--secret", "s"}, exitUsage, "check --app-id"},
+	} {
+		code, out, errs := runCmd(append(slices.Clone(base), tc.args...)...)
+		if code != tc.code || !strings.Contains(errs, tc.want) || strings.Count(strings.TrimSpace(errs), "\n") != 0 || out != "" {
+			t.Errorf("%s: exit %d, stdout %q, stderr %q; want exit %d and one line saying %q", tc.name, code, out, errs, tc.code, tc.want)
+		}
+	}
+	code, out, errs := runCmd("check", "CONN-001", "--target", "ws://"+addr+"/app/k?protocol=7&client=js", "--api-url", "http://"+addr, "--app-id", "v", "--secret", "s")
+	if code != exitOK || !strings.Contains(errs, "taken as ws://"+addr) {
+		t.Errorf("pasted URL: exit %d, stderr %q\n%s", code, errs, out)
+	}
+	code, out, _ = runCmd("check", "CONN-", "PRES-001", "--target", "ws://"+addr, "--api-url", "http://"+addr, "--app-id", "v", "--key", "k", "--secret", "s")
+	if code != exitOK || !strings.Contains(out, "undeclared: presence") || !strings.Contains(out, "not selected") {
+		t.Errorf("no --supports: exit %d; the verdict must name what was not run:\n%s", code, out)
 	}
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -40,6 +41,14 @@ func resolveTarget(ctx context.Context, cmd string, t *target.Target, app refser
 		}
 		return tg, stop, -1
 	}
+	notes, err := t.Normalize()
+	if err != nil {
+		fmt.Fprintf(stderr, "pushcert %s: %v\n", cmd, err)
+		return nil, nil, exitUsage
+	}
+	for _, n := range notes {
+		fmt.Fprintf(stderr, "pushcert %s: %s\n", cmd, n)
+	}
 	if err := t.Validate(); err != nil {
 		fmt.Fprintf(stderr, "pushcert %s: %v\n", cmd, err)
 		return nil, nil, exitUsage
@@ -47,6 +56,15 @@ func resolveTarget(ctx context.Context, cmd string, t *target.Target, app refser
 	rctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	if err := t.Reachable(rctx); err != nil {
+		fmt.Fprintf(stderr, "pushcert %s: %v\n", cmd, err)
+		return nil, nil, exitUnreachable
+	}
+	var ce *target.ConfigError
+	switch err := target.Preflight(ctx, t); {
+	case errors.As(err, &ce):
+		fmt.Fprintf(stderr, "pushcert %s: %v\n", cmd, err)
+		return nil, nil, exitUsage
+	case err != nil:
 		fmt.Fprintf(stderr, "pushcert %s: %v\n", cmd, err)
 		return nil, nil, exitUnreachable
 	}

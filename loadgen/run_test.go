@@ -125,13 +125,11 @@ func TestReconnectStorm(t *testing.T) {
 				t.Errorf("nothing was due while the clients were away: %+v", d)
 			}
 			// A client hears about 2 x rate events a second (its room's seat changes and
-			// availability); away for at most its longest reconnection plus the grace and the
-			// publish spans, it cannot have been owed more than that.
-			if m, ok := s.Metric(MetricReconnect); ok {
-				awayS := m.MaxUS/1e6 + 0.5
-				if limit := int64(float64(clients) * 2 * 20 * awayS); d.Away > limit {
-					t.Errorf("%d events excused as due while away, more than the %d a client could miss in %.2f s", d.Away, limit, awayS)
-				}
+			// availability) and is away once, from the restart on: it cannot have been excused
+			// more than what was due from the restart to the end of the steady phase. (The
+			// reconnection's own duration depends on how busy the machine is, so it is no bound.)
+			if limit := int64(clients * 2 * 20 * (3 - 1)); d.Away > limit {
+				t.Errorf("%d events excused as due while away, more than the %d due after the restart", d.Away, limit)
 			}
 			if got := d.Lost > 0; got != tc.lost || d.Duplicates != 0 || d.Expected == 0 {
 				t.Errorf("delivery: %+v, want lost>0 %v", d, tc.lost)

@@ -126,10 +126,20 @@ func TestLoadRestartAt(t *testing.T) {
 	dir := t.TempDir()
 	code, out, errs := runCmd("load", "--clients", "20", "--rooms", "2", "--rate", "10", "--duration", "2s", "--ramp", "300ms",
 		"--restart-at", "700ms", "--quiet", "--out", dir)
-	if code != exitOK {
+	if code != exitOK && code != exitFail {
 		t.Fatalf("exit %d\n%s\n%s", code, out, errs)
 	}
 	s := loadSummary(t, filepath.Join(dir, "summary.json"))
+	// On a busy machine the generator may fall behind its timetable and call the run INVALID,
+	// rightly; that is a measurement verdict, not the restart's. Every check must still pass.
+	for _, c := range s.Checks {
+		if !c.Pass {
+			t.Errorf("check %s failed: %s", c.Name, c.Detail)
+		}
+	}
+	if code == exitFail && (s.Valid || !s.Generator.Saturated) {
+		t.Errorf("exit 1 from a run that is valid or not saturated:\n%s", out)
+	}
 	if s.Delivery.Reconnects != 20 || s.Delivery.Lost != 0 {
 		t.Errorf("delivery after the restart: %+v, want 20 reconnections and nothing lost", s.Delivery)
 	}

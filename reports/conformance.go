@@ -117,6 +117,8 @@ type Conformance struct {
 	DurationMS int64     `json:"duration_ms"`
 	Cases      []Case    `json:"cases"`
 	Summary    Summary   `json:"summary"`
+	// Baseline, when the run was judged against a list of known failures, says how it compared.
+	Baseline *BaselineResult `json:"baseline,omitempty"`
 }
 
 // Suite identifies the conformance suite that produced the report.
@@ -158,7 +160,9 @@ type Case struct {
 	Actual   string `json:"actual,omitempty"`
 	// Observed is what the case recorded: an INFO case's observation, or a fact behind a
 	// verdict (a connection the server closed while a negative step watched it).
-	Observed   []string    `json:"observed,omitempty"`
+	Observed []string `json:"observed,omitempty"`
+	// Known is the baseline's reason when the run's baseline lists this failing case.
+	Known      string      `json:"known,omitempty"`
 	Steps      []Step      `json:"steps,omitempty"`
 	Wire       []WireEntry `json:"wire,omitempty"`
 	DurationMS int64       `json:"duration_ms"`
@@ -246,8 +250,15 @@ const (
 )
 
 // ExitCode returns ExitConformant when every MUST passed (and, with Strict, every SHOULD too),
-// else ExitNotConformant. It looks at the cases, not at a possibly stale Summary.
+// else ExitNotConformant. It looks at the cases, not at a possibly stale Summary. A run judged
+// against a baseline passes when it has no new failure and no stale entry.
 func (c *Conformance) ExitCode() int {
+	if b := c.Baseline; b != nil {
+		if len(b.New) == 0 && len(b.Stale) == 0 {
+			return ExitConformant
+		}
+		return ExitNotConformant
+	}
 	if conformant(c.Cases, c.Strict) {
 		return ExitConformant
 	}

@@ -72,6 +72,9 @@ func WriteConsole(w io.Writer, c *Conformance, color bool) error {
 	} else {
 		p.line(p.paint(ansiBold+ansiRed, v))
 	}
+	if n.Baseline != nil {
+		p.line(clean(baselineLine(n.Baseline)))
+	}
 	return bw.Flush()
 }
 
@@ -146,6 +149,7 @@ func (p consolePrinter) problems(c *Conformance) {
 		p.line("")
 		p.line(fmt.Sprintf("  %s  %s  %s  %s", p.outcome(k.Outcome, 0), clean(k.ID), k.Level, clean(k.Name)))
 		p.line("    area      " + clean(k.Area))
+		p.block("known", k.Known)
 		p.block("why", k.Message)
 		p.block("expected", k.Expected)
 		p.block("actual", k.Actual)

@@ -269,6 +269,8 @@ func badgeNote(c *Conformance) string {
 		what = "MUST/SHOULD"
 	}
 	switch {
+	case c.Baseline != nil:
+		return baselineLine(c.Baseline)
 	case bad > 0:
 		return plural(bad, what+" failure")
 	case c.Strict:

@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -43,6 +44,8 @@ func runCheck(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	cucumberOut := fs.String("cucumber", "", "write a cucumber JSON report to this file")
 	htmlOut := fs.String("html", "", "write the self-contained HTML report to this file")
 	outDir := fs.String("out", "", "write report.json, junit.xml, cucumber.json and report.html into this directory")
+	expected := fs.String("expected-failures", "", "a baseline file of known failures (CASE-ID reason, one a line): exit 0 while every failure is listed, 1 on a new failure or a listed case that passes")
+	writeBase := fs.String("write-baseline", "", "write every FAIL and NON-STRICT case of this run to a baseline file, for --expected-failures")
 	verbose := fs.BoolP("verbose", "v", false, "print every failure's wire log")
 	color := fs.Bool("color", isTerminal(stdout), "color the console summary")
 	if code := parseFlags(fs, args, stdout, stderr); code >= 0 {
@@ -104,6 +107,18 @@ func runCheck(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 			return exitUsage
 		}
 	}
+	var baseline *reports.Baseline
+	if *expected != "" {
+		b, err := readBaseline(*expected)
+		if err == nil {
+			err = knownCases(b)
+		}
+		if err != nil {
+			fmt.Fprintln(stderr, "pushcert check:", err)
+			return exitUsage
+		}
+		baseline = &b
+	}
 	started := time.Now()
 	results, err := steps.Run(ctx, opts)
 	if err != nil {
@@ -111,6 +126,12 @@ func runCheck(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		return exitUsage
 	}
 	rep := steps.Report(results, opts, steps.Meta{SuiteVersion: versionString(), Implementation: *impl, ImplementationVersion: *implVersion, Started: started, Finished: time.Now()})
+	if baseline != nil {
+		if err := rep.Judge(*baseline, *expected); err != nil {
+			fmt.Fprintln(stderr, "pushcert check:", err)
+			return exitUsage
+		}
+	}
 	if err := reports.WriteConsole(stdout, rep, *color); err != nil {
 		fmt.Fprintln(stderr, "pushcert check:", err)
 		return exitFail
@@ -142,7 +163,43 @@ func runCheck(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	if *cucumberOut != "" {
 		fmt.Fprintln(stdout, "wrote", *cucumberOut)
 	}
+	if *writeBase != "" {
+		if err := writeFile(*writeBase, func(w io.Writer) error { return reports.WriteBaseline(w, rep) }); err != nil {
+			fmt.Fprintln(stderr, "pushcert check:", err)
+			return exitFail
+		}
+		fmt.Fprintln(stdout, "wrote", *writeBase, "(run with --expected-failures", *writeBase+")")
+		return exitOK
+	}
 	return rep.ExitCode()
+}
+
+func readBaseline(path string) (reports.Baseline, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return reports.Baseline{}, err
+	}
+	defer f.Close()
+	b, err := reports.ReadBaseline(f)
+	if err != nil {
+		return b, fmt.Errorf("%s: %w", path, err)
+	}
+	return b, nil
+}
+
+// knownCases refuses a baseline naming a case the catalogue does not have (a typo, or a case
+// renamed), before the suite runs.
+func knownCases(b reports.Baseline) error {
+	cases, err := steps.Catalogue()
+	if err != nil {
+		return err
+	}
+	for _, e := range b.Entries {
+		if !slices.ContainsFunc(cases, func(c features.Case) bool { return c.ID == e.ID }) {
+			return fmt.Errorf("the baseline lists %s, which is not a case of this suite (pushcert check list)", e.ID)
+		}
+	}
+	return nil
 }
 
 func runCheckList(args []string, stdout, stderr io.Writer) int {

@@ -95,30 +95,30 @@ Feature: Connection
 
   @id:CONN-011 @must @needs:control
   Scenario: The server pings a silent client and closes it with 4201 when no pong comes
-    Given a server of its own with activity timeout 1s and pong timeout 1s
+    Given an app with a short activity timeout
     And the client "quiet" is connected
-    Then "quiet" receives "pusher:ping" within 3s
-    And "quiet" is closed with code 4201 within 3s
+    Then "quiet" receives "pusher:ping" within the activity timeout
+    And "quiet" is closed with code 4201 within the pong timeout
 
   @id:CONN-012 @must @needs:control
   Scenario: A client that answers the server's ping stays connected
-    Given a server of its own with activity timeout 1s and pong timeout 1s
+    Given an app with a short activity timeout
     And the client "lively" is connected
-    When "lively" receives "pusher:ping" within 3s
+    When "lively" receives "pusher:ping" within the activity timeout
     And "lively" sends:
       """
       {"event":"pusher:pong","data":{}}
       """
-    Then "lively" receives "pusher:ping" within 3s
+    Then "lively" receives "pusher:ping" within the activity timeout
     And "lively" stays connected
 
   @id:CONN-013 @should @needs:control
   Scenario: Over the app's connection quota, a connection is refused with 4004
-    Given a server of its own with max connections 2
-    And clients "one" and "two" are connected
-    When a client "three" connects
-    Then "three" is closed with code 4004 within 2s
-    And "one" stays connected
+    Given an app with a connection quota
+    And the app's connection quota is used up by "holder"
+    When a client "over" connects
+    Then "over" is closed with code 4004 within 2s
+    And "holder-1" stays connected
 
   @id:CONN-014 @info
   Scenario: The pong's data encoding is recorded

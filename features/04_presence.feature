@@ -67,15 +67,12 @@ Feature: Presence channels
 
   @id:PRES-008 @should @checklist:4 @cap:presence @needs:control
   Scenario: Past the member limit a new user is refused
-    Given a server of its own with presence limit 2
-    And clients "a", "b" and "c" are connected
-    And "a" joins "presence-room" as "u1"
-    And "a" is subscribed to "presence-room" within 2s
-    And "b" joins "presence-room" as "u2"
-    And "b" is subscribed to "presence-room" within 2s
-    When "c" joins "presence-room" as "u3"
+    Given an app with a presence member limit
+    And "presence-room" is filled to the member limit by "member"
+    And the client "c" is connected
+    When "c" joins "presence-room" as "over"
     Then "c" is refused "presence-room" within 2s
-    And "a" does not see "u3" join "presence-room" within 1s
+    And "member-1" does not see "over" join "presence-room" within 1s
 
   @id:PRES-009 @should @checklist:4 @cap:presence
   Scenario: A user_info over 1 KB is refused

@@ -66,7 +66,7 @@ Feature: Client events
 
   @id:CEV-006 @should @cap:client-events @needs:control
   Scenario: A client event of an app with client events disabled is answered with 4301
-    Given a server of its own with client events disabled
+    Given an app with client events disabled
     And the client "alice" is connected
     And "alice" subscribes to "private-chat.3" with a valid signature
     And "alice" is subscribed to "private-chat.3" within 2s
@@ -75,7 +75,7 @@ Feature: Client events
 
   @id:CEV-008 @must @cap:client-events @needs:control
   Scenario: Client events of an app with client events disabled are not relayed
-    Given a server of its own with client events disabled
+    Given an app with client events disabled
     And clients "alice" and "bob" are connected
     And "alice" subscribes to "private-chat.3" with a valid signature
     And "bob" subscribes to "private-chat.3" with a valid signature

@@ -3,17 +3,17 @@ Feature: Reconnection
   connections. A reconnected client gets a new socket id, resubscribes, and rejoins presence
   channels; the others see it leave and join again, and no ghost member stays behind.
 
-  @id:RECON-001 @must @checklist:12 @needs:control
+  @id:RECON-001 @must @checklist:12 @needs:control @needs:restart
   Scenario: A server shutting down closes clients with 4200
-    Given a server of its own with max connections 100
+    Given a server the suite may restart
     And clients "alice" and "bob" are connected
     When the server shuts down
     Then "alice" is closed with code 4200 within 3s
     And "bob" is closed with code 4200 within 3s
 
-  @id:RECON-006 @must @checklist:12 @checklist:4 @cap:presence @needs:control
+  @id:RECON-006 @must @checklist:12 @checklist:4 @cap:presence @needs:control @needs:restart
   Scenario: After a restart (4200) clients reconnect, resubscribe and rejoin presence
-    Given a server of its own with max connections 100
+    Given a server the suite may restart
     And clients "alice" and "bob" are connected
     And "alice" joins "presence-event.7.seats" as "u1"
     And "bob" joins "presence-event.7.seats" as "u2"

@@ -31,6 +31,7 @@ type Case struct {
 	Capabilities []string `json:"capabilities,omitempty"`
 	Checklist    []int    `json:"checklist,omitempty"`
 	NeedsControl bool     `json:"needs_control,omitempty"`
+	NeedsRestart bool     `json:"needs_restart,omitempty"` // restarts the server: runs alone on a shared one
 	Tags         []string `json:"tags"`
 }
 
@@ -83,6 +84,8 @@ func Catalog(fsys fs.FS) ([]Case, error) {
 					c.Checklist = append(c.Checklist, n)
 				case tag == "needs:control":
 					c.NeedsControl = true
+				case tag == "needs:restart":
+					c.NeedsRestart = true
 				}
 			}
 			switch {

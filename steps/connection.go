@@ -144,26 +144,7 @@ func connectionSteps(sc *godog.ScenarioContext) {
 		}
 		return nil
 	})
-	sc.Step(`^"([^"]+)" is closed with code (\d+) `+within+`$`, func(ctx context.Context, name string, code int, secs string) error {
-		c, err := world(ctx).conn(name)
-		if err != nil {
-			return err
-		}
-		wctx, cancel := context.WithTimeout(ctx, world(ctx).wait(seconds(secs)))
-		defer cancel()
-		err = c.WaitClosed(wctx)
-		var ce *client.CloseError
-		switch {
-		case errors.As(err, &ce) && ce.Code == code:
-			return nil
-		case errors.As(err, &ce):
-			return mismatch(fmt.Sprintf("close code %d", code), "close code %d %q", ce.Code, ce.Text)
-		case errors.Is(err, context.DeadlineExceeded):
-			return mismatch(fmt.Sprintf("close code %d within %ss", code, secs), "still open; received: %s", describePending(c))
-		default:
-			return mismatch(fmt.Sprintf("close code %d", code), "%v", err)
-		}
-	})
+	sc.Step(`^"([^"]+)" is closed with code (\d+) `+within+`$`, closedWith)
 	sc.Step(`^"([^"]+)" receives a pusher:error with code (\d+|null)(?: on "([^"]+)")? `+within+`$`, func(ctx context.Context, name, code, channel, secs string) error {
 		w := world(ctx)
 		if channel != "" {
@@ -226,6 +207,28 @@ func connectionSteps(sc *godog.ScenarioContext) {
 		}
 		return c.CloseNormally()
 	})
+}
+
+// closedWith expects the server to close a client's connection with code within secs.
+func closedWith(ctx context.Context, name string, code int, secs string) error {
+	c, err := world(ctx).conn(name)
+	if err != nil {
+		return err
+	}
+	wctx, cancel := context.WithTimeout(ctx, world(ctx).wait(seconds(secs)))
+	defer cancel()
+	err = c.WaitClosed(wctx)
+	var ce *client.CloseError
+	switch {
+	case errors.As(err, &ce) && ce.Code == code:
+		return nil
+	case errors.As(err, &ce):
+		return mismatch(fmt.Sprintf("close code %d", code), "close code %d %q", ce.Code, ce.Text)
+	case errors.Is(err, context.DeadlineExceeded):
+		return mismatch(fmt.Sprintf("close code %d within %ss", code, secs), "still open; received: %s", describePending(c))
+	default:
+		return mismatch(fmt.Sprintf("close code %d", code), "%v", err)
+	}
 }
 
 // staysConnected pings and waits: a pong proves the connection alive at once; without one (a

@@ -3,7 +3,6 @@ package steps
 import (
 	"context"
 	"fmt"
-	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -11,45 +10,40 @@ import (
 	"github.com/cucumber/godog"
 
 	"github.com/pushcert/pushcert/internal/client"
+	"github.com/pushcert/pushcert/internal/protocol"
 	"github.com/pushcert/pushcert/internal/target"
 	"github.com/pushcert/pushcert/refserver"
 )
 
-// Steps of @needs:control cases: the runner starts a reference server of the scenario's own
-// with the settings it names. Only an embedded target offers this.
+// Steps of @needs:control cases: they need an app with a setting the suite cannot make on a
+// server it does not run, or a server it may restart. On the embedded target the runner starts
+// a reference server of the scenario's own with the setting; on another target the server
+// profile names an app that has it (and --restart-cmd restarts the server); otherwise the case
+// is SKIPPED and says which profile key would run it.
 func controlSteps(sc *godog.ScenarioContext) {
-	sc.Step(`^a server of its own with (.+)$`, func(ctx context.Context, settings string) error {
+	sc.Step(`^an app with (.+)$`, func(ctx context.Context, phrase string) error {
+		return useApp(ctx, phrase)
+	})
+	sc.Step(`^a server the suite may restart$`, func(ctx context.Context) error {
 		w := world(ctx)
-		if !w.opts.Control {
-			return fmt.Errorf("%w: this target offers no control", godog.ErrSkip)
+		switch {
+		case w.opts.Control:
+			return ownServer(w, refserver.Config{}, refserver.App{})
+		case w.restartCmd() != "":
+			return nil
 		}
-		cfg, app, err := parseSettings(settings)
-		if err != nil {
-			return err
-		}
-		t, stop, err := target.StartEmbedded(cfg, app)
-		if err != nil {
-			return err
-		}
-		w.mu.Lock()
-		w.serverCfg, w.serverApp = cfg, app
-		w.Target = t
-		w.API = &client.API{BaseURL: t.APIURL, AppID: t.AppID, Key: t.Key, Secret: t.Secret, Log: w.Log}
-		w.stops = append(w.stops, stop)
-		w.server = stop
-		w.mu.Unlock()
-		return nil
+		return fmt.Errorf("%w: needs a server the suite may restart: give --restart-cmd (or restart_cmd in the server profile)", godog.ErrSkip)
 	})
 	sc.Step(`^the server shuts down$`, func(ctx context.Context) error {
 		w := world(ctx)
 		w.mu.Lock()
 		stop := w.server
 		w.mu.Unlock()
-		if stop == nil {
-			return fmt.Errorf("the scenario has no server of its own to shut down")
+		if stop != nil {
+			go stop()
+			return nil
 		}
-		go stop()
-		return nil
+		return restartByCommand(ctx, w)
 	})
 	sc.Step(`^the server restarts$`, func(ctx context.Context) error {
 		w := world(ctx)
@@ -57,7 +51,7 @@ func controlSteps(sc *godog.ScenarioContext) {
 		stop, t := w.server, w.Target
 		w.mu.Unlock()
 		if stop == nil {
-			return fmt.Errorf("the scenario has no server of its own to restart")
+			return restartByCommand(ctx, w)
 		}
 		stop() // every client is closed with 4200
 		addr := strings.TrimPrefix(t.WebSocketURL, "ws://")
@@ -69,6 +63,38 @@ func controlSteps(sc *godog.ScenarioContext) {
 		w.Target, w.server = nt, nstop
 		w.stops = append(w.stops, nstop)
 		w.mu.Unlock()
+		return nil
+	})
+	sc.Step(`^"([^"]+)" receives "([^"]+)" within the (activity|pong) timeout$`, func(ctx context.Context, name, event, which string) error {
+		_, err := expectEvent(ctx, name, event, "", world(ctx).timeoutWait(name, which))
+		return err
+	})
+	sc.Step(`^"([^"]+)" is closed with code (\d+) within the (activity|pong) timeout$`, func(ctx context.Context, name string, code int, which string) error {
+		return closedWith(ctx, name, code, world(ctx).timeoutWait(name, which))
+	})
+	sc.Step(`^the app's connection quota is used up by "([^"]+)"$`, func(ctx context.Context, prefix string) error {
+		w := world(ctx)
+		for i := 1; i <= w.limits.quota; i++ {
+			if err := dial(ctx, fmt.Sprintf("%s-%d", prefix, i)); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	sc.Step(`^"([^"]+)" is filled to the member limit by "([^"]+)"$`, func(ctx context.Context, channel, prefix string) error {
+		w := world(ctx)
+		for i := 1; i <= w.limits.members; i++ {
+			name := fmt.Sprintf("%s-%d", prefix, i)
+			if err := dial(ctx, name); err != nil {
+				return err
+			}
+			if err := join(ctx, name, channel, name, ""); err != nil {
+				return err
+			}
+			if _, err := expectEvent(ctx, name, protocol.EventSubscriptionSucceeded, w.Channel(channel), "2"); err != nil {
+				return err
+			}
+		}
 		return nil
 	})
 	sc.Step(`^"([^"]+)" and "([^"]+)" have different socket ids$`, func(ctx context.Context, a, b string) error {
@@ -88,36 +114,129 @@ func controlSteps(sc *godog.ScenarioContext) {
 	})
 }
 
-var setting = regexp.MustCompile(`^(activity timeout|pong timeout|max connections|presence limit|client event rate) (\S+)$|^(client events disabled)$`)
+// appLimits are the settings of the app a scenario uses, for its waits and counts.
+type appLimits struct {
+	activity, pong time.Duration
+	quota, members int
+}
 
-// parseSettings reads "activity timeout 1s and pong timeout 1s", "max connections 2", ...
-func parseSettings(s string) (refserver.Config, refserver.App, error) {
-	var cfg refserver.Config
-	var app refserver.App
-	for _, part := range strings.Split(s, " and ") {
-		m := setting.FindStringSubmatch(strings.TrimSpace(part))
-		if m == nil {
-			return cfg, app, fmt.Errorf("unknown server setting %q", part)
-		}
-		var err error
-		switch m[1] + m[3] {
-		case "activity timeout":
-			cfg.ActivityTimeout, err = time.ParseDuration(m[2])
-		case "pong timeout":
-			cfg.PongTimeout, err = time.ParseDuration(m[2])
-		case "max connections":
-			app.MaxConnections, err = strconv.Atoi(m[2])
-		case "presence limit":
-			app.MaxPresenceMembers, err = strconv.Atoi(m[2])
-		case "client event rate":
-			app.ClientEventRate, err = strconv.Atoi(m[2])
-		case "client events disabled":
-			off := false
-			app.ClientEvents = &off
-		}
-		if err != nil {
-			return cfg, app, fmt.Errorf("server setting %q: %w", part, err)
+// appSetting is one phrase of "an app with ...": how an embedded server of the scenario's own
+// is started with it, how a profile app is seen to have it, and the profile key to name.
+type appSetting struct {
+	embed func(*refserver.Config, *refserver.App)
+	has   func(target.ProfileApp) bool
+	key   string
+}
+
+var appSettings = map[string]appSetting{
+	"a short activity timeout": {
+		embed: func(c *refserver.Config, _ *refserver.App) {
+			c.ActivityTimeout, c.PongTimeout = time.Second, time.Second
+		},
+		has: func(a target.ProfileApp) bool { return a.ActivityTimeout > 0 },
+		key: `"activity_timeout" (and "pong_timeout")`,
+	},
+	"a connection quota": {
+		embed: func(_ *refserver.Config, a *refserver.App) { a.MaxConnections = 2 },
+		has:   func(a target.ProfileApp) bool { return a.MaxConnections > 0 },
+		key:   `"max_connections"`,
+	},
+	"a presence member limit": {
+		embed: func(_ *refserver.Config, a *refserver.App) { a.MaxPresenceMembers = 2 },
+		has:   func(a target.ProfileApp) bool { return a.MaxPresenceMembers > 0 },
+		key:   `"max_presence_members"`,
+	},
+	"client events disabled": {
+		embed: func(_ *refserver.Config, a *refserver.App) { off := false; a.ClientEvents = &off },
+		has:   func(a target.ProfileApp) bool { return a.ClientEvents != nil && !*a.ClientEvents },
+		key:   `"client_events": false`,
+	},
+}
+
+// useApp makes the scenario use an app with the setting: a server of its own on the embedded
+// target, else the profile's app that has it, else the case is skipped.
+func useApp(ctx context.Context, phrase string) error {
+	w := world(ctx)
+	st, ok := appSettings[phrase]
+	if !ok {
+		return fmt.Errorf("unknown app setting %q", phrase)
+	}
+	if w.opts.Control {
+		var cfg refserver.Config
+		var app refserver.App
+		st.embed(&cfg, &app)
+		w.limits = appLimits{activity: cfg.ActivityTimeout, pong: cfg.PongTimeout, quota: app.MaxConnections, members: app.MaxPresenceMembers}
+		return ownServer(w, cfg, app)
+	}
+	if p := w.opts.Profile; p != nil {
+		for _, a := range p.Apps {
+			if st.has(a) {
+				w.mu.Lock()
+				w.Target = w.Target.App(a)
+				w.API = &client.API{BaseURL: w.Target.APIURL, AppID: a.ID, Key: a.Key, Secret: a.Secret, Log: w.Log}
+				w.limits = appLimits{activity: time.Duration(a.ActivityTimeout), pong: time.Duration(a.PongTimeout), quota: a.MaxConnections, members: a.MaxPresenceMembers}
+				w.mu.Unlock()
+				w.note("ran on the profile's app %s (%s)", a.ID, phrase)
+				return nil
+			}
 		}
 	}
-	return cfg, app, nil
+	return fmt.Errorf("%w: needs an app with %s: describe one in the server profile (--profile, an app with %s)", godog.ErrSkip, phrase, st.key)
+}
+
+// ownServer starts a reference server of the scenario's own and points the scenario at it.
+func ownServer(w *World, cfg refserver.Config, app refserver.App) error {
+	t, stop, err := target.StartEmbedded(cfg, app)
+	if err != nil {
+		return err
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.serverCfg, w.serverApp = cfg, app
+	w.Target = t
+	w.API = &client.API{BaseURL: t.APIURL, AppID: t.AppID, Key: t.Key, Secret: t.Secret, Log: w.Log}
+	w.stops = append(w.stops, stop)
+	w.server = stop
+	return nil
+}
+
+// restartByCommand restarts a shared server with the run's restart command.
+func restartByCommand(ctx context.Context, w *World) error {
+	cmd := w.restartCmd()
+	if cmd == "" {
+		return fmt.Errorf("%w: needs --restart-cmd", godog.ErrSkip)
+	}
+	w.Log.Add("suite", client.Out, "restart: sh -c "+cmd)
+	if err := w.Target.RestartWith(ctx, cmd); err != nil {
+		return err
+	}
+	w.Log.Add("suite", client.In, "restart: the server accepts connections again")
+	return nil
+}
+
+// timeoutWait is how long a step waits for the server's ping (activity) or its 4201 close
+// (pong): the app's setting, or the handshake's activity_timeout, or the protocol's 30 s pong
+// timeout, plus 2 s for the server's sweep, in the seconds the wait steps take.
+func (w *World) timeoutWait(name, which string) string {
+	d := w.limits.pong
+	if which == "activity" {
+		d = w.limits.activity
+		if c, err := w.conn(name); d == 0 && err == nil {
+			d = c.ActivityTimeout
+		}
+	}
+	if d == 0 {
+		d = 30 * time.Second
+	}
+	return strconv.FormatFloat((d + 2*time.Second).Seconds(), 'f', -1, 64)
+}
+
+func (w *World) restartCmd() string {
+	if w.opts.RestartCmd != "" {
+		return w.opts.RestartCmd
+	}
+	if w.opts.Profile != nil {
+		return w.opts.Profile.RestartCmd
+	}
+	return ""
 }

@@ -20,12 +20,14 @@ import (
 // Options select and shape a run of the suite.
 type Options struct {
 	Target        *target.Target
-	Capabilities  []string // declared by the target; cases needing others are NOT-SUPPORTED
-	Control       bool     // the runner may start servers of its own (embedded target only)
-	Include       []string // case IDs (CONN-001), ID prefixes (CONN-) or areas; empty is all
-	Exclude       []string // same forms, removed after Include
-	TimeoutFactor float64  // multiplies every "within" of the features; 0 is 1
-	Concurrency   int      // scenarios run at once; 0 is 4
+	Capabilities  []string        // declared by the target; cases needing others are NOT-SUPPORTED
+	Control       bool            // the runner may start servers of its own (embedded target only)
+	Profile       *target.Profile // apps with settings of their own on a target the runner does not control
+	RestartCmd    string          // restarts the target (overrides the profile's restart_cmd)
+	Include       []string        // case IDs (CONN-001), ID prefixes (CONN-) or areas; empty is all
+	Exclude       []string        // same forms, removed after Include
+	TimeoutFactor float64         // multiplies every "within" of the features; 0 is 1
+	Concurrency   int             // scenarios run at once; 0 is 4
 	Output        io.Writer
 	Format        string // godog formatters, e.g. "progress" or "cucumber:out/cucumber.json"
 	Strict        bool
@@ -103,6 +105,9 @@ func Run(ctx context.Context, opts Options) ([]Result, error) {
 		return nil, fmt.Errorf("start the ticketing application: %w", err)
 	}
 	defer shopApp.Stop()
+	// shared: the run may restart the very server every case uses (a --restart-cmd).
+	shared := !opts.Control && (opts.RestartCmd != "" || (opts.Profile != nil && opts.Profile.RestartCmd != ""))
+	var gate sync.RWMutex
 	byName := map[string]features.Case{}
 	results := map[string]*Result{}
 	var mu sync.Mutex
@@ -128,12 +133,19 @@ func Run(ctx context.Context, opts Options) ([]Result, error) {
 				r.Outcome, r.Message = NotSupported, "capability not declared: "+strings.Join(missing, ", ")
 				return ctx, godog.ErrSkip
 			}
-			if c.NeedsControl && !opts.Control {
-				r.Outcome, r.Message = Skipped, "needs control of the server, which this target does not offer"
-				return ctx, godog.ErrSkip
-			}
 			w := newWorld(opts.Target, &opts, shopApp)
 			w.result = r
+			// A case that restarts a shared server runs alone: it takes the gate for writing,
+			// every other case for reading.
+			if shared {
+				if c.NeedsRestart {
+					gate.Lock()
+					w.release = gate.Unlock
+				} else {
+					gate.RLock()
+					w.release = gate.RUnlock
+				}
+			}
 			return withWorld(ctx, w), nil
 		})
 		sc.StepContext().After(func(ctx context.Context, st *godog.Step, status godog.StepResultStatus, err error) (context.Context, error) {
@@ -141,6 +153,10 @@ func Run(ctx context.Context, opts Options) ([]Result, error) {
 				sr := StepResult{Text: st.Text, Status: status.String()}
 				if err != nil {
 					sr.Error = err.Error()
+				}
+				if errors.Is(err, godog.ErrSkip) && w.skipped == "" {
+					// godog ends the scenario without passing the error on
+					w.skipped = strings.TrimPrefix(err.Error(), godog.ErrSkip.Error()+": ")
 				}
 				w.result.Steps = append(w.result.Steps, sr)
 			}
@@ -154,6 +170,9 @@ func Run(ctx context.Context, opts Options) ([]Result, error) {
 			w, _ := ctx.Value(worldKey{}).(*World)
 			if w != nil {
 				w.close()
+				if w.release != nil {
+					w.release()
+				}
 				r.Wire = w.Log.Entries()
 				ctx = godog.Attach(ctx, godog.Attachment{Body: []byte(w.Log.String()), FileName: "wire.log", MediaType: "text/plain"})
 			}
@@ -161,6 +180,10 @@ func Run(ctx context.Context, opts Options) ([]Result, error) {
 				return ctx, nil
 			}
 			r.Duration = time.Since(w.started)
+			if w.skipped != "" {
+				r.Outcome, r.Message = Skipped, w.skipped
+				return ctx, nil
+			}
 			finish(r, err)
 			return ctx, nil
 		})

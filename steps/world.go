@@ -44,6 +44,9 @@ type World struct {
 	server      func() // stops the scenario's own server, when it has one
 	serverCfg   refserver.Config
 	serverApp   refserver.App
+	limits      appLimits // of the app an "an app with ..." step chose
+	release     func()    // gives back the runner's gate, when it took one
+	skipped     string    // why a step skipped the case (godog does not tell the After hook)
 }
 
 type worldKey struct{}

@@ -14,6 +14,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/pushcert/pushcert/features"
+	"github.com/pushcert/pushcert/internal/target"
 	"github.com/pushcert/pushcert/refserver"
 	"github.com/pushcert/pushcert/reports"
 	"github.com/pushcert/pushcert/steps"
@@ -34,6 +35,8 @@ func runCheck(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	t := targetFlags(fs)
 	supports := fs.StringSlice("supports", nil, "capabilities the target declares, a comma list, \"all\", or \"auto\" to probe the target (embedded: all): "+strings.Join(steps.AllCapabilities, ", "))
 	strict := fs.Bool("strict", false, "a failed SHOULD case also fails the run")
+	profile := fs.String("profile", "", "a server profile (JSON): apps of the target with settings of their own, for the cases that need them")
+	restartCmd := fs.String("restart-cmd", "", "a shell command that restarts the target (clients closed with 4200, the server back when it returns), for the restart cases")
 	exclude := fs.StringSlice("exclude", nil, "case IDs, ID prefixes (PRES-) or areas to leave out")
 	factor := fs.Float64("timeout-factor", 1, "multiply every wait of the suite, for slow targets or networks")
 	concurrency := fs.Int("concurrency", 4, "scenarios run at once")
@@ -80,6 +83,21 @@ func runCheck(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	}
 	defer stop()
 	opts.Target = tg
+	if *profile != "" || *restartCmd != "" {
+		if tg.Embedded {
+			fmt.Fprintln(stderr, "pushcert check: --profile and --restart-cmd describe a --target; the embedded server needs neither")
+			return exitUsage
+		}
+		if *profile != "" {
+			p, err := target.LoadProfile(*profile)
+			if err != nil {
+				fmt.Fprintln(stderr, "pushcert check:", err)
+				return exitUsage
+			}
+			opts.Profile = p
+		}
+		opts.RestartCmd = *restartCmd
+	}
 	if tg.Embedded {
 		opts.Control, opts.Capabilities = true, steps.AllCapabilities
 		if *impl == "" {

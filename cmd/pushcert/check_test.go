@@ -10,13 +10,13 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 )
 
 type outcomeFile struct {
 	Cases []struct {
-		ID           string `json:"id"`
-		Outcome      string `json:"outcome"`
-		NeedsControl bool   `json:"needs_control"`
+		ID      string `json:"id"`
+		Outcome string `json:"outcome"`
 	} `json:"cases"`
 }
 
@@ -32,39 +32,43 @@ func readOutcomes(t *testing.T, path string) map[string]string {
 	}
 	out := map[string]string{}
 	for _, c := range f.Cases {
-		if !c.NeedsControl {
-			out[c.ID] = c.Outcome
-		}
+		out[c.ID] = c.Outcome
 	}
 	return out
 }
 
 // TestCheckExternalMatchesEmbedded is the vendor's recipe: a separately started `pushcert serve`
-// checked through --target gives the verdicts of the embedded run, case by case (cases that need
-// control of the server are skipped on external targets).
+// (deploy/profile/start.sh, with the apps of deploy/profile/serve.json) checked through --target
+// with the server profile and a restart command gives the verdicts of the embedded run, case by
+// case, the cases that need control of the server included.
 func TestCheckExternalMatchesEmbedded(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs the suite twice")
 	}
 	dir := t.TempDir()
-	bin := filepath.Join(dir, "pushcert")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("build: %v\n%s", err, out)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	bin := buildBinary(t)
+	addr := freeAddr(t)
+	deploy, err := filepath.Abs("../../deploy/profile")
 	if err != nil {
 		t.Fatal(err)
 	}
-	addr := ln.Addr().String()
-	ln.Close()
-	serve := exec.Command(bin, "serve", "--addr", addr, "--app-id", "vendor", "--key", "vendor-key", "--secret", "vendor-secret")
-	stdout, _ := serve.StdoutPipe()
-	if err := serve.Start(); err != nil {
-		t.Fatal(err)
+	env := append(os.Environ(), "PUSHCERT_BIN="+bin, "PUSHCERT_ADDR="+addr, "PUSHCERT_PROFILE_DIR="+dir)
+	start := exec.Command("sh", filepath.Join(deploy, "start.sh"))
+	start.Env = env
+	if out, err := start.CombinedOutput(); err != nil {
+		t.Fatalf("start.sh: %v\n%s", err, out)
 	}
-	defer func() { serve.Process.Signal(os.Interrupt); serve.Wait() }()
-	if _, err := bufio.NewReader(stdout).ReadString('\n'); err != nil {
-		t.Fatal(err)
+	t.Cleanup(func() {
+		if pid, err := os.ReadFile(filepath.Join(dir, "serve.pid")); err == nil {
+			exec.Command("kill", strings.TrimSpace(string(pid))).Run()
+		}
+	})
+	for i := 0; i < 100; i++ { // the server starts in the background
+		if c, err := net.Dial("tcp", addr); err == nil {
+			c.Close()
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
 	}
 	factor := "1"
 	if raceEnabled {
@@ -75,8 +79,10 @@ func TestCheckExternalMatchesEmbedded(t *testing.T) {
 		t.Fatalf("embedded check: exit %d\n%s\n%s", code, out, errs)
 	}
 	external := filepath.Join(dir, "external.json")
-	code, out, errs := runCmd("check", "--target", "ws://"+addr, "--api-url", "http://"+addr, "--app-id", "vendor",
-		"--key", "vendor-key", "--secret", "vendor-secret", "--supports", "all", "--json", external, "--timeout-factor", factor)
+	restart := "PUSHCERT_BIN=" + bin + " PUSHCERT_ADDR=" + addr + " PUSHCERT_PROFILE_DIR=" + dir + " sh " + filepath.Join(deploy, "restart.sh")
+	code, out, errs := runCmd("check", "--target", "ws://"+addr, "--api-url", "http://"+addr, "--app-id", "1",
+		"--key", "app-key", "--secret", "app-secret", "--supports", "all", "--json", external, "--timeout-factor", factor,
+		"--profile", filepath.Join(deploy, "profile.json"), "--restart-cmd", restart)
 	if code != exitOK {
 		t.Fatalf("external check: exit %d\n%s\n%s", code, out, errs)
 	}
@@ -87,6 +93,9 @@ func TestCheckExternalMatchesEmbedded(t *testing.T) {
 	for id, o := range a {
 		if b[id] != o {
 			t.Errorf("%s: embedded %s, external %s", id, o, b[id])
+		}
+		if o == "SKIPPED" {
+			t.Errorf("%s: SKIPPED; with the profile and the restart command every case runs", id)
 		}
 	}
 }

@@ -1,3 +1,6 @@
+# Retired IDs, never reused: SHOP-005 and SHOP-011 judged the suite's own auth endpoint (401
+# without a token, 429 past 100 requests a minute), which no server under test can pass or fail;
+# internal/ticketing's tests hold those checks.
 Feature: Ticketing application flows
   The seed's application: channel rules served by its auth endpoint with Bearer tokens, and its
   events published through the HTTP API as Laravel's broadcaster does. Viewers of an event see
@@ -53,12 +56,6 @@ Feature: Ticketing application flows
     And its payload has "status" "refunded"
     And its payload has "message" "Your refund has been processed."
 
-  @id:SHOP-005 @must @checklist:3
-  Scenario: Without a token the auth endpoint answers 401 and nothing is subscribed
-    Given a customer "Ann"
-    When "Stranger" opens the customer channel of "Ann" without a token
-    Then the auth endpoint answers "Stranger" with 401
-
   @id:SHOP-006 @must @checklist:7 @cap:presence
   Scenario: Seat selection reaches the other users of the seat map but not the selector
     Given a customer "Ann"
@@ -101,6 +98,7 @@ Feature: Ticketing application flows
     And its payload has "content" "How can I help?"
     And "Sam" receives "message.sent" on the chat channel of "help" within 2s
     And the auth endpoint answers "Zoe" with 403
+    And "Zoe" does not receive "message.sent" within 1s
 
   @id:SHOP-009 @must @checklist:9
   Scenario: A push notification reaches the customer's channel
@@ -126,12 +124,8 @@ Feature: Ticketing application flows
     And its payload has "metrics.sales" 42
     And the auth endpoint answers "Eve" with 403
     And the auth endpoint answers "Ned" with 403
-
-  @id:SHOP-011 @must @checklist:11
-  Scenario: The auth endpoint refuses a user past 100 requests a minute with 429
-    Given a customer "Greedy"
-    When "Greedy" asks the auth endpoint for the customer channel of "Greedy" 101 times
-    Then the auth endpoint answers "Greedy" with 429
+    And "Eve" does not receive "metrics.updated" within 1s
+    And "Ned" does not receive "metrics.updated" within 1s
 
   @id:SHOP-012 @must @checklist:2
   Scenario: An event going live is announced on its public channel

@@ -128,6 +128,9 @@ func (c *conn) subscribe(m protocol.Message) {
 			c.sendError(0, "Invalid presence channel_data: "+err.Error(), name)
 			return
 		}
+		if c.srv.cfg.Faults.TypedUserIDs && !strings.Contains(d.ChannelData, `"user_id":"`) {
+			pm.UserID = "number:" + pm.UserID // a map keyed by the raw value: 4242 is not "4242"
+		}
 		if len(pm.UserInfo) > c.app.MaxPresenceInfo {
 			c.sendError(0, fmt.Sprintf("Presence user_info is %d bytes, over the limit of %d", len(pm.UserInfo), c.app.MaxPresenceInfo), name)
 			return
@@ -232,7 +235,11 @@ func (c *conn) clientEvent(m protocol.Message) {
 	switch {
 	case !c.app.ClientEventsEnabled():
 		c.sendError(protocol.CodeClientEventLimit, "Client events are not enabled for this app", name)
-		return
+		if !c.srv.cfg.Faults.IgnoreClientEventsOff {
+			return
+		}
+	}
+	switch {
 	case name == "":
 		c.sendError(0, "Client event "+truncate(m.Event, 200)+" has no channel", "")
 		return
@@ -250,7 +257,7 @@ func (c *conn) clientEvent(m protocol.Message) {
 		uid, member = ch.subs[c]
 		ch.mu.RUnlock()
 	}
-	if !member {
+	if !member && (ch == nil || !c.srv.cfg.Faults.RelayNonMemberEvents) {
 		c.sendError(protocol.CodeUnauthorized, "The client is not subscribed to "+truncate(name, 200), name)
 		return
 	}

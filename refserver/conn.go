@@ -368,7 +368,7 @@ func (c *conn) handle(frame []byte) {
 		switch {
 		case isReserved(m.Event):
 			c.sendError(0, "Unsupported event: "+truncate(m.Event, 200), m.Channel)
-		case strings.HasPrefix(m.Event, protocol.ClientEventPrefix):
+		case strings.HasPrefix(m.Event, protocol.ClientEventPrefix) || c.srv.cfg.Faults.RelayUnprefixedEvents:
 			c.clientEvent(m)
 		default:
 			c.sendError(0, "Invalid event name "+truncate(m.Event, 200)+": events from clients must start with client-", m.Channel)

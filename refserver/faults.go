@@ -35,6 +35,14 @@ type Faults struct {
 	UnanchoredPrefixes    bool    // a reserved prefix anywhere in a name decides its kind ("my-private-room" needs auth)
 	AckForeignUserChannel bool    // any connection's subscribe to #server-to-user-<id> is acknowledged, but nothing is routed to it
 	LeakUserChannel       bool    // any connection may subscribe to #server-to-user-<id> and receives the user's events
+	HyphenlessPrefixes    bool    // "private", "presence" and "cache" without the hyphen decide a kind ("privatefoo" needs auth)
+	LeakAllEvents         bool    // every published event reaches every connection of the app
+	TypedUserIDs          bool    // the user_id 4242 and "4242" are two members
+	RelayNonMemberEvents  bool    // a client event from a connection not subscribed to the channel is relayed
+	RelayUnprefixedEvents bool    // an event from a client without the client- prefix is relayed like a client event
+	IgnoreClientEventsOff bool    // an app's client events are relayed although disabled (after the 4301 error)
+	StaleCache            bool    // a cache channel keeps its first event, not its last
+	FirstChannelOnly      bool    // a publish to several channels reaches only the first
 	// Delivery faults for validating load measurements: a fraction of deliveries held back by
 	// exactly DelayBy, or queued twice.
 	DelayDeliveries     float64
@@ -187,6 +195,14 @@ var faultNames = map[string]func(*Faults, string) error{
 	"unanchored-prefixes":      func(f *Faults, _ string) error { f.UnanchoredPrefixes = true; return nil },
 	"ack-foreign-user-channel": func(f *Faults, _ string) error { f.AckForeignUserChannel = true; return nil },
 	"leak-user-channel":        func(f *Faults, _ string) error { f.LeakUserChannel = true; return nil },
+	"hyphenless-prefixes":      func(f *Faults, _ string) error { f.HyphenlessPrefixes = true; return nil },
+	"leak-all-events":          func(f *Faults, _ string) error { f.LeakAllEvents = true; return nil },
+	"typed-user-ids":           func(f *Faults, _ string) error { f.TypedUserIDs = true; return nil },
+	"relay-non-member-events":  func(f *Faults, _ string) error { f.RelayNonMemberEvents = true; return nil },
+	"relay-unprefixed-events":  func(f *Faults, _ string) error { f.RelayUnprefixedEvents = true; return nil },
+	"ignore-client-events-off": func(f *Faults, _ string) error { f.IgnoreClientEventsOff = true; return nil },
+	"stale-cache":              func(f *Faults, _ string) error { f.StaleCache = true; return nil },
+	"first-channel-only":       func(f *Faults, _ string) error { f.FirstChannelOnly = true; return nil },
 	"delay-deliveries": func(f *Faults, v string) error {
 		frac, by, ok := strings.Cut(v, ":")
 		p, err1 := strconv.ParseFloat(frac, 64)
@@ -244,10 +260,18 @@ func (s *Server) kindOf(name string) protocol.ChannelKind {
 			}
 		}
 	}
+	if s.cfg.Faults.HyphenlessPrefixes {
+		for p, k := range map[string]protocol.ChannelKind{"private": protocol.Private, "presence": protocol.Presence} {
+			if strings.HasPrefix(name, p) && !strings.HasPrefix(name, p+"-") {
+				return k
+			}
+		}
+	}
 	return protocol.KindOf(name)
 }
 
 // isCache is protocol.IsCache, or, under UnanchoredPrefixes, true for "cache-" anywhere.
 func (s *Server) isCache(name string) bool {
-	return protocol.IsCache(name) || (s.cfg.Faults.UnanchoredPrefixes && strings.Contains(name, protocol.PrefixCache))
+	return protocol.IsCache(name) || (s.cfg.Faults.UnanchoredPrefixes && strings.Contains(name, protocol.PrefixCache)) ||
+		(s.cfg.Faults.HyphenlessPrefixes && strings.HasPrefix(name, "cache"))
 }

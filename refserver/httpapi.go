@@ -180,6 +180,9 @@ func (s *Server) validateTrigger(b triggerBody, batch bool) (trigger, *apiError)
 }
 
 func (s *Server) publish(app *appState, t trigger) *apiError {
+	if s.cfg.Faults.FirstChannelOnly {
+		t.channels = t.channels[:1]
+	}
 	for _, ch := range t.channels {
 		err := s.broker.Publish(Publish{AppID: app.ID, Channel: ch, Event: t.name, Data: t.data, SocketID: t.socketID})
 		if err != nil {
@@ -196,7 +199,7 @@ func (s *Server) deliverPublish(p Publish) {
 	if app == nil {
 		return
 	}
-	if protocol.IsCache(p.Channel) {
+	if protocol.IsCache(p.Channel) && !(s.cfg.Faults.StaleCache && app.holds(p.Channel, s.cfg.Now())) {
 		app.store(p.Channel, p.Event, p.Data, s.cfg.Now().Add(s.cfg.CacheTTL))
 	}
 	except := p.SocketID
@@ -207,7 +210,7 @@ func (s *Server) deliverPublish(p Publish) {
 	if err != nil {
 		return
 	}
-	if s.cfg.Faults.LeakPrivateEvents && protocol.KindOf(p.Channel).NeedsAuth() {
+	if s.cfg.Faults.LeakAllEvents || (s.cfg.Faults.LeakPrivateEvents && protocol.KindOf(p.Channel).NeedsAuth()) {
 		for _, c := range app.allConns() {
 			if c.socketID != except {
 				c.enqueue(pm)

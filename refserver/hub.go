@@ -133,6 +133,12 @@ func (a *appState) cached(name string, now time.Time) (cachedEvent, bool) {
 	return ev, ok
 }
 
+// holds reports whether a cache channel has an unexpired event.
+func (a *appState) holds(name string, now time.Time) bool {
+	_, ok := a.cached(name, now)
+	return ok
+}
+
 func (a *appState) store(name, event, data string, expires time.Time) {
 	a.cacheMu.Lock()
 	a.cache[name] = cachedEvent{event: event, data: data, expires: expires}

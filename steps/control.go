@@ -29,7 +29,7 @@ func controlSteps(sc *godog.ScenarioContext) {
 		switch {
 		case w.opts.Control:
 			return ownServer(w, refserver.Config{}, refserver.App{})
-		case w.restartCmd() != "":
+		case w.restartCmd() != "" || w.Target.Restart != nil:
 			return nil
 		}
 		return fmt.Errorf("%w: needs a server the suite may restart: give --restart-cmd (or restart_cmd in the server profile)", godog.ErrSkip)
@@ -200,9 +200,14 @@ func ownServer(w *World, cfg refserver.Config, app refserver.App) error {
 	return nil
 }
 
-// restartByCommand restarts a shared server with the run's restart command.
+// restartByCommand restarts a shared server with the run's restart command, or with the
+// target's own restart when it has one (a reference server the run started, behind a proxy).
 func restartByCommand(ctx context.Context, w *World) error {
 	cmd := w.restartCmd()
+	if cmd == "" && w.Target.Restart != nil {
+		w.Log.Add("suite", client.Out, "restart the server")
+		return w.Target.Restart()
+	}
 	if cmd == "" {
 		return fmt.Errorf("%w: needs --restart-cmd", godog.ErrSkip)
 	}

@@ -106,7 +106,8 @@ func Run(ctx context.Context, opts Options) ([]Result, error) {
 	}
 	defer shopApp.Stop()
 	// shared: the run may restart the very server every case uses (a --restart-cmd).
-	shared := !opts.Control && (opts.RestartCmd != "" || (opts.Profile != nil && opts.Profile.RestartCmd != ""))
+	shared := !opts.Control && (opts.RestartCmd != "" || (opts.Profile != nil && opts.Profile.RestartCmd != "") ||
+		(opts.Target != nil && opts.Target.Restart != nil))
 	var gate sync.RWMutex
 	byName := map[string]features.Case{}
 	results := map[string]*Result{}

@@ -16,7 +16,6 @@ import (
 	"net"
 	"net/http"
 	"net/url"
-	"strings"
 	"sync"
 	"time"
 
@@ -30,10 +29,19 @@ type Frame struct {
 }
 
 // Verdict is what a fault makes of one frame: the frames to pass on instead (none drops it),
-// and, when Close is not 0, a close with that code to the client after them.
+// frames to answer the sender with in the other side's place, and, when Close is not 0, a close
+// with that code to the client after them.
 type Verdict struct {
 	Frames []Frame
+	Reply  []Frame
 	Close  int
+}
+
+// Session is one proxied connection, for faults that remember what passed (a member's own
+// user id, a rate limit seen). Its hooks run on two goroutines, one per direction: use Lock.
+type Session struct {
+	sync.Mutex
+	Values map[string]string
 }
 
 // Pass is the verdict that changes nothing.
@@ -50,9 +58,11 @@ type Fault struct {
 	Name string
 	Doc  string // the misbehaviour, as a sentence
 	// ToClient sees every frame the server sends to a client.
-	ToClient func(f Frame) Verdict
+	ToClient func(s *Session, f Frame) Verdict
 	// ToServer sees every frame a client sends to the server.
-	ToServer func(f Frame) Verdict
+	ToServer func(s *Session, f Frame) Verdict
+	// CloseCode rewrites the code of a close the server sends a client.
+	CloseCode func(code int) int
 	// Request may answer an HTTP request in the server's place (nil forwards it).
 	Request func(r *http.Request, body []byte) *Reply
 	// Response may rewrite the server's HTTP answer.
@@ -187,10 +197,14 @@ func (p *Proxy) serveWebSocket(w http.ResponseWriter, r *http.Request) {
 	}
 	p.track(up, down)
 	defer p.untrack(up, down)
+	s := &Session{Values: map[string]string{}}
+	upW, downW := &writer{c: up}, &writer{c: down}
+	toClient := pipe{src: up, dst: downW, back: upW, hook: p.fault.ToClient, closeCode: p.fault.CloseCode}
+	toServer := pipe{src: down, dst: upW, back: downW, hook: p.fault.ToServer}
 	var wg sync.WaitGroup
 	wg.Add(2)
-	go func() { defer wg.Done(); pump(up, down, p.fault.ToClient, down) }()
-	go func() { defer wg.Done(); pump(down, up, p.fault.ToServer, down) }()
+	go func() { defer wg.Done(); toClient.run(s, down) }()
+	go func() { defer wg.Done(); toServer.run(s, down) }()
 	wg.Wait()
 }
 
@@ -211,41 +225,67 @@ func (p *Proxy) untrack(cs ...*websocket.Conn) {
 	}
 }
 
-// pump copies frames from src to dst through hook until src ends; then it closes dst with
-// src's close code (or 1006's stand-in, a bare close) so the other pump ends too. A verdict's
-// close goes to client, whichever way the frame was going.
-func pump(src, dst *websocket.Conn, hook func(Frame) Verdict, client *websocket.Conn) {
+// pipe is one direction of a proxied connection: frames from src go to dst through hook;
+// a verdict's replies go back on back, the src's own side.
+type pipe struct {
+	src       *websocket.Conn
+	dst, back *writer
+	hook      func(*Session, Frame) Verdict
+	closeCode func(int) int
+}
+
+// writer serialises the writes to one connection: gorilla allows one writer at a time, and
+// both pipes may write to a side (one passes frames on, the other replies).
+type writer struct {
+	mu sync.Mutex
+	c  *websocket.Conn
+}
+
+func (w *writer) write(f Frame) error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.c.WriteMessage(f.Type, f.Data)
+}
+
+// run copies frames until src ends; then it closes dst with src's close code (rewritten by
+// closeCode when set), so the other pipe ends too. A verdict's close goes to client.
+func (p pipe) run(s *Session, client *websocket.Conn) {
 	for {
-		mt, data, err := src.ReadMessage()
+		mt, data, err := p.src.ReadMessage()
 		if err != nil {
 			var ce *websocket.CloseError
 			if errors.As(err, &ce) && ce.Code != websocket.CloseNoStatusReceived && ce.Code != websocket.CloseAbnormalClosure {
-				_ = dst.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(ce.Code, ce.Text), time.Now().Add(time.Second))
+				code := ce.Code
+				if p.closeCode != nil {
+					code = p.closeCode(code)
+				}
+				_ = p.dst.c.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(code, ce.Text), time.Now().Add(time.Second))
 			}
-			_ = dst.Close()
+			_ = p.dst.c.Close()
 			return
 		}
 		v := Pass(Frame{Type: mt, Data: data})
-		if hook != nil {
-			v = hook(Frame{Type: mt, Data: data})
+		if p.hook != nil {
+			v = p.hook(s, Frame{Type: mt, Data: data})
 		}
 		for _, f := range v.Frames {
-			if dst.WriteMessage(f.Type, f.Data) != nil {
-				_ = src.Close()
+			if p.dst.write(f) != nil {
+				_ = p.src.Close()
+				return
+			}
+		}
+		for _, f := range v.Reply {
+			if p.back.write(f) != nil {
+				_ = p.src.Close()
 				return
 			}
 		}
 		if v.Close != 0 {
 			_ = client.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(v.Close, "faultproxy"), time.Now().Add(time.Second))
 			_ = client.Close()
-			_ = src.Close()
-			_ = dst.Close()
+			_ = p.src.Close()
+			_ = p.dst.c.Close()
 			return
 		}
 	}
-}
-
-// isEvent reports whether a text frame is a JSON object with this event name, cheaply.
-func isEvent(f Frame, event string) bool {
-	return f.Type == websocket.TextMessage && strings.Contains(string(f.Data), `"`+event+`"`)
 }

@@ -92,6 +92,16 @@ func StartEmbedded(cfg refserver.Config, app refserver.App) (*Target, func(), er
 func StartEmbeddedOn(addr string, cfg refserver.Config, app refserver.App) (*Target, func(), error) {
 	app.ID, app.Key, app.Secret = EmbeddedAppID, EmbeddedKey, EmbeddedSecret
 	cfg.Apps = []refserver.App{app}
+	return StartServer(addr, cfg)
+}
+
+// StartServer runs the reference server with cfg's apps as they are on addr; the target's app
+// is the first of them.
+func StartServer(addr string, cfg refserver.Config) (*Target, func(), error) {
+	if len(cfg.Apps) == 0 {
+		return nil, nil, fmt.Errorf("no app to start the server with")
+	}
+	first := cfg.Apps[0]
 	stopOne, addr, err := serve(addr, cfg)
 	if err != nil {
 		return nil, nil, err
@@ -117,7 +127,7 @@ func StartEmbeddedOn(addr string, cfg refserver.Config, app refserver.App) (*Tar
 	}
 	return &Target{
 		WebSocketURL: "ws://" + addr, APIURL: "http://" + addr,
-		AppID: EmbeddedAppID, Key: EmbeddedKey, Secret: EmbeddedSecret,
+		AppID: first.ID, Key: first.Key, Secret: first.Secret,
 		Embedded: true, InProcess: true, Name: "pushcert refserver", Restart: restart,
 	}, stop, nil
 }

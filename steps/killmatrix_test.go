@@ -1,0 +1,240 @@
+package steps
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"path/filepath"
+	"slices"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/pushcert/pushcert/features"
+	"github.com/pushcert/pushcert/internal/faultproxy"
+	"github.com/pushcert/pushcert/internal/target"
+	"github.com/pushcert/pushcert/refserver"
+)
+
+// killMatrix names, for every fault, the MUST and SHOULD cases it must make fail. A fault is
+// "server:NAME", a switch of the reference server (refserver.Faults), for what no proxy sees, or
+// "proxy:NAME", a faultproxy fault between the suite and a correct server, for what is visible
+// on the wire. Every MUST and SHOULD case of the catalogue is in at least one row, and every
+// fault of both kinds has a row.
+var killMatrix = map[string][]string{
+	"server:accept-any-channel-auth":  {"PRIV-002", "PRIV-003", "PRIV-004", "PRIV-005", "PRIV-006", "PRES-007", "ENC-001"},
+	"server:echo-client-events":       {"CEV-001", "TABS-004"},
+	"server:duplicate-member-added":   {"TABS-002"},
+	"server:no-member-removed":        {"PRES-004", "PRES-005", "TABS-003", "RECON-003", "RECON-005"},
+	"server:drop-deliveries":          {"PUB-011"},
+	"server:duplicate-deliveries":     {"PUB-011"},
+	"server:ignore-socket-exclusion":  {"API-012", "SHOP-006"},
+	"server:skip-timestamp-window":    {"API-003", "API-004"},
+	"server:no-pong":                  {"CONN-007"},
+	"server:leak-private-events":      {"PRIV-006"},
+	"server:no-client-event-limit":    {"RATE-001"},
+	"server:skip-body-md5":            {"API-005"},
+	"server:public-client-events":     {"CEV-004"},
+	"server:unanchored-prefixes":      {"PUB-009", "PUB-012", "PUB-013", "PUB-014", "PUB-015", "PUB-016", "PUB-017"},
+	"server:ack-foreign-user-channel": {"USER-008"},
+	"server:leak-user-channel":        {"USER-004", "USER-008"},
+	"server:hyphenless-prefixes":      {"PRIV-007"},
+	"server:leak-all-events":          {"PUB-005", "SHOP-003", "SHOP-008", "SHOP-010"},
+	"server:typed-user-ids":           {"PRES-010"},
+	"server:relay-non-member-events":  {"CEV-003"},
+	"server:relay-unprefixed-events":  {"CEV-005"},
+	"server:ignore-client-events-off": {"CEV-008"},
+	"server:stale-cache":              {"CACHE-002"},
+	"server:first-channel-only":       {"PUB-010"},
+
+	"proxy:established-data-object":                           {"CONN-001"},
+	"proxy:same-socket-id":                                    {"CONN-002", "RECON-002", "RECON-004"},
+	"proxy:wrong-close-codes":                                 {"CONN-003", "CONN-004", "CONN-005", "CONN-006", "CONN-011", "CONN-013", "RECON-001", "RECON-006", "USER-007"},
+	"proxy:drop-client-pong":                                  {"CONN-012"},
+	"proxy:close-on-bad-input":                                {"CONN-008", "CONN-009", "CONN-010"},
+	"proxy:drop-event=pusher_internal:subscription_succeeded": {"PUB-001", "PRIV-001"},
+	"proxy:refuse-long-names":                                 {"PUB-006"},
+	"proxy:accept-bad-names":                                  {"PUB-007", "PUB-008"},
+	"proxy:drop-channel-events":                               {"PUB-002", "USER-003", "TABS-001", "SHOP-001", "SHOP-002", "SHOP-004", "SHOP-009", "SHOP-012"},
+	"proxy:rewrite-data":                                      {"PUB-003", "ENC-002", "SHOP-001"},
+	"proxy:drop-unsubscribe":                                  {"PUB-004"},
+	"proxy:refuse-private":                                    {"PRIV-001", "TABS-001"},
+	"proxy:close-after-refusal":                               {"PRIV-008"},
+	"proxy:empty-member-list":                                 {"PRES-001", "PRES-002", "PRES-011"},
+	"proxy:drop-event=pusher_internal:member_added":           {"PRES-002", "SHOP-007"},
+	"proxy:own-member-added":                                  {"PRES-003"},
+	"proxy:ack-presence-without-data":                         {"PRES-006", "PRES-011"},
+	"proxy:drop-event=pusher:error":                           {"PRES-008", "PRES-009", "CEV-006", "USER-006", "PUB-007"},
+	"proxy:hash-omits-infoless-members":                       {"PRES-012"},
+	"proxy:strip-user-id":                                     {"CEV-002"},
+	"proxy:limit-forever":                                     {"RATE-002"},
+	"proxy:drop-event=pusher:cache_miss":                      {"CACHE-001"},
+	"proxy:strip-info":                                        {"CACHE-003", "API-013", "API-015", "API-020", "API-022"},
+	"proxy:accept-encrypted-multi":                            {"ENC-003"},
+	"proxy:rewrite-signin-user":                               {"USER-001"},
+	"proxy:fake-signin":                                       {"USER-002"},
+	"proxy:drop-event=pusher_internal:watchlist_events":       {"USER-005"},
+	"proxy:refuse-publish":                                    {"API-001", "API-008"},
+	"proxy:ok-true-body":                                      {"API-021"},
+	"proxy:errors-in-body":                                    {"API-002", "API-007", "API-009", "API-010", "API-014", "API-017", "API-018", "API-019"},
+	"proxy:uppercase-keys-refused":                            {"API-006"},
+	"proxy:limit-10000":                                       {"API-008"},
+	"proxy:no-batch-events":                                   {"API-011"},
+	"proxy:duplicate-users":                                   {"API-016"},
+	"proxy:no-singular-channel":                               {"API-023"},
+}
+
+// TestKillMatrix proves that the suite can fail, case by case: every MUST and SHOULD case fails
+// (FAIL or NON-STRICT) under at least one fault, shown by running it under that fault. The
+// cases that need control of the server run too: on the apps of deploy/profile, which the
+// faulty server is started with, and restarting it in place. It prints the matrix.
+func TestKillMatrix(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs the cases once per fault")
+	}
+	cases, err := Catalogue()
+	if err != nil {
+		t.Fatal(err)
+	}
+	levels := map[string]string{}
+	for _, c := range cases {
+		levels[c.ID] = c.Level
+	}
+	killed := map[string][]string{} // case -> faults that killed it
+	faults := slices.Sorted(func(yield func(string) bool) {
+		for f := range killMatrix {
+			if !yield(f) {
+				return
+			}
+		}
+	})
+	for _, spec := range faults {
+		ids := killMatrix[spec]
+		t.Run(spec, func(t *testing.T) {
+			tg, profile := killTarget(t, spec)
+			results, err := Run(context.Background(), Options{Target: tg, Profile: profile, Capabilities: AllCapabilities, Include: ids,
+				Concurrency: 8, TimeoutFactor: testTimeoutFactor(), Output: io.Discard})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, r := range results {
+				if !slices.Contains(ids, r.Case.ID) {
+					continue
+				}
+				if r.Outcome == Fail || r.Outcome == NonStrict {
+					killed[r.Case.ID] = append(killed[r.Case.ID], spec)
+					continue
+				}
+				t.Errorf("%s survived %s: %s %s", r.Case.ID, spec, r.Outcome, r.Message)
+			}
+		})
+	}
+	var unknown, survivors []string
+	for _, ids := range killMatrix {
+		for _, id := range ids {
+			if levels[id] == "" || levels[id] == "info" {
+				unknown = append(unknown, id)
+			}
+		}
+	}
+	for _, c := range cases {
+		if c.Level != "info" && len(killed[c.ID]) == 0 {
+			survivors = append(survivors, c.ID)
+		}
+	}
+	if len(unknown) > 0 {
+		t.Errorf("the matrix names cases that are not MUST or SHOULD cases of the catalogue: %v", unknown)
+	}
+	if len(survivors) > 0 {
+		t.Errorf("no fault kills these MUST and SHOULD cases: %v", survivors)
+	}
+	for _, name := range refserver.FaultNames() {
+		if !slices.Contains(refserver.TimingFaults, name) && killMatrix["server:"+name] == nil {
+			t.Errorf("server fault %s has no row in the kill matrix", name)
+		}
+	}
+	for name := range faultproxy.Faults() {
+		if killMatrix["proxy:"+name] == nil {
+			t.Errorf("proxy fault %s has no row in the kill matrix", name)
+		}
+	}
+	t.Log(matrixText(cases, killed, len(faults)))
+}
+
+func matrixText(cases []features.Case, killed map[string][]string, faults int) string {
+	var b strings.Builder
+	must, should, mustK, shouldK := 0, 0, 0, 0
+	for _, c := range cases {
+		switch c.Level {
+		case "must":
+			must++
+			if len(killed[c.ID]) > 0 {
+				mustK++
+			}
+		case "should":
+			should++
+			if len(killed[c.ID]) > 0 {
+				shouldK++
+			}
+		}
+	}
+	fmt.Fprintf(&b, "kill matrix: %d faults; MUST cases killed %d of %d, SHOULD cases killed %d of %d\n", faults, mustK, must, shouldK, should)
+	ids := make([]string, 0, len(killed))
+	for id := range killed {
+		ids = append(ids, id)
+	}
+	sort.Strings(ids)
+	for _, id := range ids {
+		fmt.Fprintf(&b, "  %-10s FAILED under %s\n", id, strings.Join(killed[id], ", "))
+	}
+	return b.String()
+}
+
+// killTarget starts the reference server with the apps of deploy/profile/serve.json and the
+// spec's server fault, or correct behind the spec's proxy fault, and returns it with the
+// profile describing its extra apps.
+func killTarget(t *testing.T, spec string) (*target.Target, *target.Profile) {
+	t.Helper()
+	deploy := filepath.Join("..", "deploy", "profile")
+	fc, err := refserver.LoadFile(filepath.Join(deploy, "serve.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	profile, err := target.LoadProfile(filepath.Join(deploy, "profile.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	profile.RestartCmd = "" // the run restarts the server it started, in place
+	cfg := refserver.Config{Apps: fc.Apps, ActivityTimeout: time.Duration(fc.ActivityTimeout), PongTimeout: time.Duration(fc.PongTimeout)}
+	kind, name, _ := strings.Cut(spec, ":")
+	if kind == "server" {
+		if err := refserver.ParseFault(&cfg.Faults, name); err != nil {
+			t.Fatal(err)
+		}
+	}
+	tg, stop, err := target.StartServer("127.0.0.1:0", cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(stop)
+	if kind == "server" {
+		return tg, profile
+	}
+	f, err := faultproxy.Lookup(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := faultproxy.New(tg.APIURL, f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr, pstop, err := p.Start()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(pstop)
+	via := *tg
+	via.WebSocketURL, via.APIURL, via.Embedded = "ws://"+addr, "http://"+addr, false
+	return &via, profile
+}

@@ -3,7 +3,9 @@
 package features
 
 import (
+	"crypto/sha256"
 	"embed"
+	"encoding/hex"
 	"fmt"
 	"io/fs"
 	"regexp"
@@ -19,6 +21,20 @@ import (
 //
 //go:embed *.feature
 var FS embed.FS
+
+// Digest is the hex SHA-256 of the feature files, each name and content in name order: which
+// exact cases a report's verdicts come from.
+func Digest() string {
+	files, _ := fs.Glob(FS, "*.feature")
+	sort.Strings(files)
+	h := sha256.New()
+	for _, f := range files {
+		b, _ := fs.ReadFile(FS, f)
+		fmt.Fprintf(h, "%s\n%d\n", f, len(b))
+		h.Write(b)
+	}
+	return hex.EncodeToString(h.Sum(nil))
+}
 
 // Case is one scenario of the suite and its metadata.
 type Case struct {

@@ -121,10 +121,13 @@ type Conformance struct {
 	Baseline *BaselineResult `json:"baseline,omitempty"`
 }
 
-// Suite identifies the conformance suite that produced the report.
+// Suite identifies the conformance suite that produced the report: with its commit and the
+// digest of its feature files, a verdict can be traced to the exact cases that made it.
 type Suite struct {
 	Name    string `json:"name"`
 	Version string `json:"version"`
+	Commit  string `json:"commit,omitempty"`          // the VCS revision the binary was built from ("+dirty" when modified)
+	Digest  string `json:"features_sha256,omitempty"` // SHA-256 of the feature files, in name order
 }
 
 // Implementation identifies the server under test, as the vendor names it.

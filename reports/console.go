@@ -123,6 +123,14 @@ func (p consolePrinter) header(c *Conformance) {
 	if !c.Started.IsZero() {
 		p.kv("run", c.Started.Format(time.RFC3339)+", "+formatMS(c.DurationMS))
 	}
+	var suite []string
+	if c.Suite.Commit != "" {
+		suite = append(suite, "commit "+c.Suite.Commit)
+	}
+	if c.Suite.Digest != "" {
+		suite = append(suite, "features sha256 "+c.Suite.Digest[:min(len(c.Suite.Digest), 16)])
+	}
+	p.kv("suite", strings.Join(suite, ", "))
 }
 
 func (p consolePrinter) kv(k, v string) {

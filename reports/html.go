@@ -2,6 +2,7 @@ package reports
 
 import (
 	"bytes"
+	"cmp"
 	"embed"
 	"errors"
 	"fmt"
@@ -27,6 +28,7 @@ func parseTemplates() (*template.Template, error) {
 		"dict":  dict,
 		"col":   col,
 		"add":   func(a, b int) int { return a + b },
+		"short": func(s string) string { return s[:min(len(s), 12)] },
 	}).ParseFS(templateFS, "templates/*.tmpl")
 	if err != nil {
 		return nil, fmt.Errorf("reports: parse templates: %w", err)
@@ -110,6 +112,7 @@ type htmlReport struct {
 	CapRows      []countRow
 	Areas        []htmlArea
 	ProblemCount int
+	Problems     []Case // FAIL and NON-STRICT cases, listed first on the page with links
 }
 
 type donutSegment struct {
@@ -219,6 +222,7 @@ func newHTMLReport(n *Conformance) htmlReport {
 			hc.Evidence = evidenceLine(k)
 			if k.Outcome == OutcomeFail || k.Outcome == OutcomeNonStrict {
 				r.ProblemCount++
+				r.Problems = append(r.Problems, k)
 			}
 			if len(k.Wire) > 0 {
 				start := k.Wire[0].At
@@ -238,6 +242,15 @@ func newHTMLReport(n *Conformance) htmlReport {
 		}
 		r.Areas = append(r.Areas, ha)
 	}
+	slices.SortStableFunc(r.Problems, func(a, b Case) int { // MUST failures first
+		rank := func(k Case) int {
+			if k.Outcome == OutcomeFail {
+				return 0
+			}
+			return 1
+		}
+		return cmp.Compare(rank(a), rank(b))
+	})
 	return r
 }
 

@@ -11,6 +11,7 @@ import (
 // Meta is what a report says about the run besides its cases.
 type Meta struct {
 	SuiteVersion          string
+	SuiteCommit           string
 	Implementation        string
 	ImplementationVersion string
 	Started, Finished     time.Time
@@ -20,7 +21,7 @@ type Meta struct {
 func Report(results []Result, opts Options, meta Meta) *reports.Conformance {
 	r := &reports.Conformance{
 		Format:         reports.Format,
-		Suite:          reports.Suite{Name: "pushcert", Version: meta.SuiteVersion},
+		Suite:          reports.Suite{Name: "pushcert", Version: meta.SuiteVersion, Commit: meta.SuiteCommit, Digest: features.Digest()},
 		Implementation: reports.Implementation{Name: meta.Implementation, Version: meta.ImplementationVersion},
 		Capabilities:   append([]string{}, opts.Capabilities...),
 		Strict:         opts.Strict,

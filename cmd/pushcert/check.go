@@ -143,7 +143,7 @@ func runCheck(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		fmt.Fprintln(stderr, "pushcert check:", err)
 		return exitUsage
 	}
-	rep := steps.Report(results, opts, steps.Meta{SuiteVersion: versionString(), Implementation: *impl, ImplementationVersion: *implVersion, Started: started, Finished: time.Now()})
+	rep := steps.Report(results, opts, steps.Meta{SuiteVersion: versionString(), SuiteCommit: commitString(), Implementation: *impl, ImplementationVersion: *implVersion, Started: started, Finished: time.Now()})
 	if baseline != nil {
 		if err := rep.Judge(*baseline, *expected); err != nil {
 			fmt.Fprintln(stderr, "pushcert check:", err)

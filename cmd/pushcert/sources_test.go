@@ -49,7 +49,10 @@ exit $code`, bin, sources)
 		t.Errorf("one source, 2,500 clients, 2,000 ports: exit %d, want %d with clients that could not connect\n%s", code, exitFail, out)
 	}
 	code, out = run(2)
-	if code != exitOK || !strings.Contains(out, "PASS  connected  2500 of 2500") {
+	// A busy machine may make the generator late and the run INVALID, rightly; the checks must
+	// still pass.
+	valid := code == exitOK || (code == exitFail && strings.Contains(out, "all 2 checks passed"))
+	if !valid || !strings.Contains(out, "PASS  connected  2500 of 2500") {
 		t.Errorf("two sources: exit %d, want every client connected\n%s", code, out)
 	}
 }

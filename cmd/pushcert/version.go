@@ -22,6 +22,35 @@ func versionString() string {
 	return v
 }
 
+// commit is set at build time with -ldflags "-X main.commit=..." (make build does); otherwise
+// the revision the Go toolchain stamped, if it did.
+var commit = ""
+
+// commitString is the VCS revision the binary was built from, "+dirty" when the tree was
+// modified, or "" when the build recorded none.
+func commitString() string {
+	if commit != "" && commit != "+dirty" {
+		return commit
+	}
+	bi, ok := debug.ReadBuildInfo()
+	if !ok {
+		return ""
+	}
+	rev, dirty := "", false
+	for _, s := range bi.Settings {
+		switch s.Key {
+		case "vcs.revision":
+			rev = s.Value
+		case "vcs.modified":
+			dirty = s.Value == "true"
+		}
+	}
+	if rev != "" && dirty {
+		rev += "+dirty"
+	}
+	return rev
+}
+
 func runVersion(_ context.Context, _ []string, stdout, _ io.Writer) int {
 	fmt.Fprintf(stdout, "pushcert %s (%s, %s/%s)\n", versionString(), runtime.Version(), runtime.GOOS, runtime.GOARCH)
 	return exitOK

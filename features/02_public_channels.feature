@@ -2,14 +2,16 @@ Feature: Public channels
   Anyone may subscribe to a channel without a prefix. Events published through the HTTP API
   reach every subscriber with their data forwarded verbatim; an unsubscribed client gets nothing.
 
-  @id:PUB-001 @must @checklist:2
+  @id:PUB-001 @must @checklist:2 @spec:2.2
   Scenario: A public channel needs no authentication
+    A channel without a reserved prefix is public: subscribing needs no auth, and the server answers pusher_internal:subscription_succeeded.
     Given the client "alice" is connected
     When "alice" subscribes to "event.1"
     Then "alice" is subscribed to "event.1" within 2s
 
-  @id:PUB-002 @must @checklist:2
+  @id:PUB-002 @must @checklist:2 @spec:5.3
   Scenario: An event published through the HTTP API reaches every subscriber
+    POST /apps/{app_id}/events delivers the event to every subscriber of each named channel.
     Given clients "alice" and "bob" are connected
     And "alice" subscribes to "event.1"
     And "bob" subscribes to "event.1"
@@ -19,8 +21,9 @@ Feature: Public channels
     Then "alice" receives "availability.updated" on "event.1" with data "{\"left\":3}" within 2s
     And "bob" receives "availability.updated" on "event.1" with data "{\"left\":3}" within 2s
 
-  @id:PUB-003 @must
+  @id:PUB-003 @must @spec:1.2
   Scenario: Event data is forwarded verbatim as a string
+    The data string given to POST /events is forwarded verbatim, as a string.
     Given the client "alice" is connected
     And "alice" subscribes to "event.1"
     And "alice" is subscribed to "event.1" within 2s
@@ -28,8 +31,9 @@ Feature: Public channels
     Then "alice" receives "note" on "event.1" within 2s
     And its data is "not JSON, just text"
 
-  @id:PUB-004 @must
+  @id:PUB-004 @must @spec:2.2
   Scenario: After unsubscribing, a client receives nothing more
+    After pusher:unsubscribe the server sends the connection nothing more of that channel.
     Given clients "alice" and "bob" are connected
     And "alice" subscribes to "event.1"
     And "bob" subscribes to "event.1"
@@ -41,8 +45,9 @@ Feature: Public channels
     Then "alice" receives "availability.updated" on "event.1" within 2s
     And "bob" does not receive "availability.updated" within 1s
 
-  @id:PUB-005 @must
+  @id:PUB-005 @must @spec:2.2
   Scenario: Events of one channel do not reach subscribers of another
+    An event of a channel reaches the subscribers of that channel only.
     Given clients "alice" and "bob" are connected
     And "alice" subscribes to "event.1"
     And "bob" subscribes to "event.2"
@@ -52,26 +57,30 @@ Feature: Public channels
     Then "alice" receives "availability.updated" on "event.1" within 2s
     And "bob" does not receive "availability.updated" within 1s
 
-  @id:PUB-006 @must
+  @id:PUB-006 @must @spec:2.1
   Scenario: A channel name of 164 characters is accepted
+    A channel name has at most 164 characters, prefix included: 164 is allowed.
     Given the client "alice" is connected
     When "alice" subscribes to a channel named "long-" and 159 more characters
     Then "alice" is subscribed to the channel named "long-" and 159 more characters within 2s
 
-  @id:PUB-007 @should
+  @id:PUB-007 @should @spec:2.1
   Scenario: A channel name of 165 characters is refused
+    A channel name has at most 164 characters: a longer one should be refused.
     Given the client "alice" is connected
     When "alice" subscribes to a channel named "long-" and 160 more characters
     Then "alice" is refused the channel named "long-" and 160 more characters within 2s
 
-  @id:PUB-008 @should
+  @id:PUB-008 @should @spec:2.1
   Scenario: A channel name with a character outside the allowed set is refused
+    A channel name uses only A-Z a-z 0-9 _ - = @ , . ; : another character should be refused.
     Given the client "alice" is connected
     When "alice" subscribes to the exact channel "has space"
     Then "alice" is refused the exact channel "has space" within 2s
 
-  @should
+  @should @spec:2.1
   Scenario Outline: A name containing "<prefix>" but not starting with it is a public channel
+    The channel type is decided by prefix, at the start of the name: a reserved word elsewhere in it makes no private, presence, encrypted or cache channel.
     Given the client "alice" is connected
     When "alice" subscribes to "<name>" with no auth
     Then "alice" is subscribed to "<name>" within 2s
@@ -91,8 +100,9 @@ Feature: Public channels
       | prefix             | name                      |
       | private-encrypted- | my-private-encrypted-room |
 
-  @should
+  @should @spec:2.6
   Scenario Outline: A name containing "<prefix>" but not starting with it is not a cache channel
+    The cache prefixes cache-, private-cache-, private-encrypted-cache- and presence-cache- count at the start of the name only: elsewhere in it they make no cache channel.
     Given the client "alice" is connected
     When "alice" subscribes to "<name>" with no auth
     Then "alice" is subscribed to "<name>" within 2s
@@ -118,8 +128,9 @@ Feature: Public channels
       | prefix                   | name                            |
       | private-encrypted-cache- | foo-private-encrypted-cache-bar |
 
-  @id:PUB-010 @should
+  @id:PUB-010 @should @spec:5.3
   Scenario: Events published to several channels at once reach each
+    channels is an array of 1 to 100 channel names; the event reaches each.
     Given clients "alice" and "bob" are connected
     And "alice" subscribes to "event.1"
     And "bob" subscribes to "event.2"
@@ -129,8 +140,9 @@ Feature: Public channels
     Then "alice" receives "event.live" on "event.1" within 2s
     And "bob" receives "event.live" on "event.2" within 2s
 
-  @id:PUB-011 @must @checklist:5
+  @id:PUB-011 @must @checklist:5 @spec:5.3
   Scenario: A burst of 1000 events arrives complete and in publishing order
+    Events published one after another to a channel reach its subscriber complete and in the order of publishing.
     Given the client "alice" is connected
     And "alice" subscribes to "event.1"
     And "alice" is subscribed to "event.1" within 2s

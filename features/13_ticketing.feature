@@ -7,8 +7,9 @@ Feature: Ticketing application flows
   availability change on every purchase; orders, chat, notifications and admin metrics reach only
   the people the channel rules allow.
 
-  @id:SHOP-001 @must @checklist:5
+  @id:SHOP-001 @must @checklist:5 @spec:seed
   Scenario: A purchase updates the availability for every viewer of the event
+    Checklist 5: a purchase broadcasts availability.updated with the sold and available counts to every viewer of the event.
     Given a customer "Ann"
     And an event "Rock Night" with 10 "General" tickets
     And "Viewer1" opens the event channel of "Rock Night"
@@ -21,8 +22,9 @@ Feature: Ticketing application flows
     And its payload has "ticket_types.0.sold" 3
     And "Viewer2" receives "availability.updated" on the event channel of "Rock Night" within 2s
 
-  @id:SHOP-002 @must @checklist:5
+  @id:SHOP-002 @must @checklist:5 @spec:seed
   Scenario: Selling the last ticket shows the type as sold out
+    Checklist 5: a ticket type with none left is announced as sold_out.
     Given a customer "Ann"
     And an event "Rock Night" with 2 "VIP" tickets
     And "Viewer" opens the event channel of "Rock Night"
@@ -31,8 +33,9 @@ Feature: Ticketing application flows
     Then "Viewer" receives "availability.updated" on the event channel of "Rock Night" within 2s
     And its payload has "ticket_types.0.status" "sold_out"
 
-  @id:SHOP-003 @must @checklist:6 @checklist:3
+  @id:SHOP-003 @must @checklist:6 @checklist:3 @spec:seed
   Scenario: An order change reaches its customer on both channels and nobody else
+    Checklist 6 and 3: an order update reaches its customer's channels, and a user the channel rules refuse receives nothing.
     Given a customer "Ann"
     And a customer "Bob"
     And "Ann" has an order "A-1"
@@ -45,8 +48,9 @@ Feature: Ticketing application flows
     And the auth endpoint answers "Bob" with 403
     And "Bob" does not receive "order.updated" on the order channel of "A-1" within 1s
 
-  @id:SHOP-004 @must @checklist:6
+  @id:SHOP-004 @must @checklist:6 @spec:seed
   Scenario: The order channel delivers the status messages of the seed
+    Checklist 6: the order channel carries the status and the message of each order state.
     Given a customer "Ann"
     And "Ann" has an order "A-2"
     And "Ann" opens the order channel of "A-2"
@@ -56,8 +60,9 @@ Feature: Ticketing application flows
     And its payload has "status" "refunded"
     And its payload has "message" "Your refund has been processed."
 
-  @id:SHOP-006 @must @checklist:7 @cap:presence
+  @id:SHOP-006 @must @checklist:7 @cap:presence @spec:seed
   Scenario: Seat selection reaches the other users of the seat map but not the selector
+    Checklist 7: a seat selection reaches the other users of the seat map and is not echoed to the selector (toOthers).
     Given a customer "Ann"
     And a customer "Bob"
     And an event "Rock Night" with 100 "Seated" tickets
@@ -71,8 +76,9 @@ Feature: Ticketing application flows
     And its payload has "action" "select"
     And "Ann" does not receive "seat.changed" on the seat map of "Rock Night" within 1s
 
-  @id:SHOP-007 @must @checklist:4 @cap:presence
+  @id:SHOP-007 @must @checklist:4 @cap:presence @spec:seed
   Scenario: The seat map's members carry the id and first name the seed's rule returns
+    Checklist 4: a seat-map member carries the id and first name the presence channel rule returns.
     Given a customer "Ann"
     And a customer "Bob"
     And an event "Rock Night" with 100 "Seated" tickets
@@ -82,8 +88,9 @@ Feature: Ticketing application flows
     Then "Ann" receives "pusher_internal:member_added" on the seat map of "Rock Night" within 2s
     And its payload has "user_info.name" "Bob"
 
-  @id:SHOP-008 @must @checklist:8
+  @id:SHOP-008 @must @checklist:8 @spec:seed
   Scenario: A chat message reaches the customer and the assigned agent, not another agent
+    Checklist 8: a chat message reaches the customer and the assigned agent; another agent is refused and receives nothing.
     Given a customer "Ann"
     And a customer "Sam" who is an agent
     And a customer "Zoe" who is an agent
@@ -100,8 +107,9 @@ Feature: Ticketing application flows
     And the auth endpoint answers "Zoe" with 403
     And "Zoe" does not receive "message.sent" within 1s
 
-  @id:SHOP-009 @must @checklist:9
+  @id:SHOP-009 @must @checklist:9 @spec:seed
   Scenario: A push notification reaches the customer's channel
+    Checklist 9: a notification reaches the customer's private channel.
     Given a customer "Ann"
     And "Ann" opens the customer channel of "Ann"
     And "Ann" is subscribed to the customer channel of "Ann" within 2s
@@ -110,8 +118,9 @@ Feature: Ticketing application flows
     And its payload has "title" "Doors open at 7"
     And its payload has "type" "info"
 
-  @id:SHOP-010 @must @checklist:10
+  @id:SHOP-010 @must @checklist:10 @spec:seed
   Scenario: The admin dashboard receives live metrics, for admins of the tenant only
+    Checklist 10: live metrics reach the admins of the tenant; others are refused and receive nothing.
     Given a customer "Ada" of tenant "Acme" who is an admin
     And a customer "Eve" of tenant "Other" who is an admin
     And a customer "Ned" of tenant "Acme"
@@ -127,8 +136,9 @@ Feature: Ticketing application flows
     And "Eve" does not receive "metrics.updated" within 1s
     And "Ned" does not receive "metrics.updated" within 1s
 
-  @id:SHOP-012 @must @checklist:2
+  @id:SHOP-012 @must @checklist:2 @spec:seed
   Scenario: An event going live is announced on its public channel
+    Checklist 2: an event going live is announced on its public channel.
     Given an event "Rock Night" with 10 "General" tickets
     And "Viewer" opens the event channel of "Rock Night"
     And "Viewer" is subscribed to the event channel of "Rock Night" within 2s

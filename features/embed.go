@@ -48,6 +48,8 @@ type Case struct {
 	Checklist    []int    `json:"checklist,omitempty"`
 	NeedsControl bool     `json:"needs_control,omitempty"`
 	NeedsRestart bool     `json:"needs_restart,omitempty"` // restarts the server: runs alone on a shared one
+	Spec         string   `json:"spec"`                    // the section it comes from (@spec:N), a key of Sections
+	Sentence     string   `json:"sentence"`                // the normative sentence it checks: the scenario's description
 	Tags         []string `json:"tags"`
 }
 
@@ -77,9 +79,9 @@ func Catalog(fsys fs.FS) ([]Case, error) {
 		if doc.Feature == nil {
 			continue
 		}
-		lines := scenarioLines(doc)
+		lines, sentences := scenarioLines(doc)
 		for _, p := range gherkin.Pickles(*doc, file, newID) {
-			c := Case{Name: p.Name, Area: doc.Feature.Name, File: file, Line: lines[p.AstNodeIds[0]]}
+			c := Case{Name: p.Name, Area: doc.Feature.Name, File: file, Line: lines[p.AstNodeIds[0]], Sentence: sentences[p.AstNodeIds[0]]}
 			levels := 0
 			for _, t := range p.Tags {
 				tag := strings.TrimPrefix(t.Name, "@")
@@ -102,6 +104,8 @@ func Catalog(fsys fs.FS) ([]Case, error) {
 					c.NeedsControl = true
 				case tag == "needs:restart":
 					c.NeedsRestart = true
+				case strings.HasPrefix(tag, "spec:"):
+					c.Spec = strings.TrimPrefix(tag, "spec:")
 				}
 			}
 			switch {
@@ -111,6 +115,12 @@ func Catalog(fsys fs.FS) ([]Case, error) {
 				errs = append(errs, fmt.Sprintf("%s:%d: duplicate @id:%s (also %s)", file, c.Line, c.ID, seen[c.ID]))
 			default:
 				seen[c.ID] = fmt.Sprintf("%s:%d", file, c.Line)
+			}
+			if _, ok := Sections[c.Spec]; !ok {
+				errs = append(errs, fmt.Sprintf("%s:%d: scenario %s needs a @spec:N tag naming a section of features.Sections", file, c.Line, c.ID))
+			}
+			if c.Sentence == "" {
+				errs = append(errs, fmt.Sprintf("%s:%d: scenario %s needs its normative sentence as the scenario's description", file, c.Line, c.ID))
 			}
 			if levels != 1 {
 				errs = append(errs, fmt.Sprintf("%s:%d: scenario %s needs exactly one of @must, @should, @info", file, c.Line, c.ID))
@@ -124,19 +134,25 @@ func Catalog(fsys fs.FS) ([]Case, error) {
 	return cases, nil
 }
 
-func scenarioLines(doc *messages.GherkinDocument) map[string]int {
-	out := map[string]int{}
+// scenarioLines returns each scenario's line and its description (the normative sentence),
+// by AST node id.
+func scenarioLines(doc *messages.GherkinDocument) (map[string]int, map[string]string) {
+	lines, sentences := map[string]int{}, map[string]string{}
+	add := func(s *messages.Scenario) {
+		lines[s.Id] = int(s.Location.Line)
+		sentences[s.Id] = strings.Join(strings.Fields(s.Description), " ")
+	}
 	for _, ch := range doc.Feature.Children {
 		if ch.Scenario != nil {
-			out[ch.Scenario.Id] = int(ch.Scenario.Location.Line)
+			add(ch.Scenario)
 		}
 		if ch.Rule != nil {
 			for _, rc := range ch.Rule.Children {
 				if rc.Scenario != nil {
-					out[rc.Scenario.Id] = int(rc.Scenario.Location.Line)
+					add(rc.Scenario)
 				}
 			}
 		}
 	}
-	return out
+	return lines, sentences
 }

@@ -63,14 +63,14 @@ func CatalogMarkdown(cases []Case) string {
 		levels[c.Level]++
 	}
 	fmt.Fprintf(&b, "%d cases: %d MUST, %d SHOULD, %d INFO.\n\n", len(cases), levels["must"], levels["should"], levels["info"])
-	b.WriteString("| ID | level | case | capabilities | checklist | control |\n|---|---|---|---|---|---|\n")
+	b.WriteString("| ID | level | case, and the sentence it checks | spec | capabilities | checklist | control |\n|---|---|---|---|---|---|---|\n")
 	for _, c := range cases {
 		ctl := ""
 		if c.NeedsControl {
 			ctl = "yes"
 		}
-		fmt.Fprintf(&b, "| %s | %s | %s (`%s:%d`) | %s | %s | %s |\n", c.ID, c.Level, c.Name, c.File, c.Line,
-			strings.Join(c.Capabilities, ", "), strings.Trim(strings.Join(strings.Fields(fmt.Sprint(c.Checklist)), ", "), "[]"), ctl)
+		fmt.Fprintf(&b, "| %s | %s | %s (`%s:%d`)<br>*%s* | %s | %s | %s | %s |\n", c.ID, c.Level, c.Name, c.File, c.Line,
+			strings.ReplaceAll(c.Sentence, "|", "\\|"), SpecRef(c.Spec), strings.Join(c.Capabilities, ", "), strings.Trim(strings.Join(strings.Fields(fmt.Sprint(c.Checklist)), ", "), "[]"), ctl)
 	}
 	b.WriteString("\n## The seed's testing checklist\n\n| item | cases |\n|---|---|\n")
 	for i, item := range checklistItems {

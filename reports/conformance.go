@@ -156,7 +156,11 @@ type Case struct {
 	Capabilities []string `json:"capabilities,omitempty"`
 	Checklist    []int    `json:"checklist,omitempty"` // items of the seed's testing checklist
 	NeedsControl bool     `json:"needs_control,omitempty"`
-	Outcome      Outcome  `json:"outcome"`
+	// Spec cites the section of the specification the case comes from, and Sentence is the
+	// normative sentence it checks, as h2spec puts the RFC's sentence above each case.
+	Spec     string  `json:"spec,omitempty"`
+	Sentence string  `json:"sentence,omitempty"`
+	Outcome  Outcome `json:"outcome"`
 	// Message says why: the broken expectation, the recorded behaviour, the missing capability.
 	Message  string `json:"message,omitempty"`
 	Expected string `json:"expected,omitempty"`
@@ -521,4 +525,15 @@ func scope(c *Conformance) string {
 		out += "; undeclared: " + strings.Join(undeclared, ", ")
 	}
 	return out
+}
+
+// specLine is a case's section and sentence on one line, or "" when it has neither.
+func specLine(k Case) string {
+	switch {
+	case k.Spec == "":
+		return k.Sentence
+	case k.Sentence == "":
+		return k.Spec
+	}
+	return k.Spec + ": " + k.Sentence
 }

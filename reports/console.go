@@ -157,6 +157,7 @@ func (p consolePrinter) problems(c *Conformance) {
 		p.line("")
 		p.line(fmt.Sprintf("  %s  %s  %s  %s", p.outcome(k.Outcome, 0), clean(k.ID), k.Level, clean(k.Name)))
 		p.line("    area      " + clean(k.Area))
+		p.block("spec", specLine(k))
 		p.block("known", k.Known)
 		p.block("why", k.Message)
 		p.block("expected", k.Expected)

@@ -123,6 +123,8 @@ func fixtureReport() *Conformance {
 			{
 				ID: "PRES-004", Name: "member_removed is sent when the last connection of a user closes",
 				Area: "Presence channels", Level: LevelMust, Capabilities: []string{"presence"}, Checklist: []int{4},
+				Spec:     "§2.4 Presence channels (Pusher presence channels)",
+				Sentence: "member_removed is sent when the user's last connection leaves, by unsubscribe or by socket close.",
 				Outcome:  OutcomeFail,
 				Message:  "no pusher_internal:member_removed for user u-2 within 5s after its last connection closed",
 				Expected: `{"event":"pusher_internal:member_removed","channel":"presence-seatmap-e42-9c1f","data":{"user_id":"u-2"}}`,

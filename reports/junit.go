@@ -148,6 +148,7 @@ func evidence(k Case) string {
 			fmt.Fprintf(&b, "%s:\n%s\n\n", label, indent(v, "  "))
 		}
 	}
+	field("spec", specLine(k))
 	field("why", k.Message)
 	field("expected", k.Expected)
 	field("actual", k.Actual)

@@ -28,14 +28,21 @@ type matrixImpl struct {
 	Verdict    string
 	Total      int
 	Bar        []barSegment
+	Declared   string // the capabilities the implementation declared, comma-separated
+}
+
+// matrixCell is one implementation's outcome of one case, and why when it is not a pass.
+type matrixCell struct {
+	Outcome Outcome
+	Reason  string
 }
 
 type matrixRow struct {
 	ID, Name, Area string
 	Level          Level
-	AreaStart      bool       // first row of its area, for the HTML group heading
-	Cells          []*Outcome // nil: the implementation's report has no such case
-	Diverge        bool       // implementations that ran the case disagree
+	AreaStart      bool          // first row of its area, for the HTML group heading
+	Cells          []*matrixCell // nil: the implementation's report has no such case
+	Diverge        bool          // implementations that ran the case disagree
 }
 
 type matrixTotal struct {
@@ -50,7 +57,7 @@ func newMatrix(reports []*Conformance) (*matrix, error) {
 	m := &matrix{Outcomes: Outcomes()}
 	type caseInfo struct {
 		Case
-		outcomes map[int]Outcome
+		outcomes map[int]matrixCell
 	}
 	byID := map[string]*caseInfo{}
 	var order []string
@@ -67,6 +74,7 @@ func newMatrix(reports []*Conformance) (*matrix, error) {
 			Verdict:    "CONFORMANT",
 			Total:      n.Summary.Total,
 			Bar:        bar(n.Summary.ByOutcome, n.Summary.Total),
+			Declared:   strings.Join(n.Capabilities, ", "),
 		}
 		if !n.Summary.Conformant {
 			im.Verdict = "NOT CONFORMANT"
@@ -80,10 +88,14 @@ func newMatrix(reports []*Conformance) (*matrix, error) {
 			ci := byID[k.ID]
 			if ci == nil {
 				// Name, area and level come from the first report that has the case.
-				ci = &caseInfo{Case: k, outcomes: map[int]Outcome{}}
+				ci = &caseInfo{Case: k, outcomes: map[int]matrixCell{}}
 				byID[k.ID] = ci
 			}
-			ci.outcomes[i] = k.Outcome
+			cell := matrixCell{Outcome: k.Outcome}
+			if k.Outcome != OutcomePass {
+				cell.Reason = firstLine(k.Message)
+			}
+			ci.outcomes[i] = cell
 		}
 	}
 	var all []Case
@@ -98,7 +110,7 @@ func newMatrix(reports []*Conformance) (*matrix, error) {
 			for i := range reports {
 				if o, ok := byID[k.ID].outcomes[i]; ok {
 					row.Cells = append(row.Cells, &o)
-					seen[o] = true
+					seen[o.Outcome] = true
 				} else {
 					row.Cells = append(row.Cells, nil)
 				}
@@ -114,7 +126,7 @@ func newMatrix(reports []*Conformance) (*matrix, error) {
 		t := matrixTotal{Outcome: o, Counts: make([]int, len(reports))}
 		for _, row := range m.Rows {
 			for i, c := range row.Cells {
-				if c != nil && *c == o {
+				if c != nil && c.Outcome == o {
 					t.Counts[i]++
 				}
 			}
@@ -149,6 +161,7 @@ func WriteMatrixText(w io.Writer, reports []*Conformance) error {
 		}
 		line(fmt.Sprintf("  %-4s %-*s  %-14s  %s", col(i), tw, clean(im.Title), im.Verdict+mode,
 			strings.TrimSpace(clean(im.Suite)+"  "+im.Date)))
+		line(fmt.Sprintf("  %-4s %-*s  declared: %s", "", tw, "", orText(clean(im.Declared), "none")))
 	}
 	const cw = len(OutcomeNotSupported) + 2
 	line("")
@@ -168,11 +181,26 @@ func WriteMatrixText(w io.Writer, reports []*Conformance) error {
 		for _, c := range r.Cells {
 			v := "·"
 			if c != nil {
-				v = string(*c)
+				v = string(c.Outcome)
 			}
 			s += fmt.Sprintf("%-*s", cw, v)
 		}
 		line(s + clean(r.Name))
+	}
+	var why []string
+	for _, r := range rows {
+		for i, c := range r.Cells {
+			if r.Diverge && c != nil && c.Reason != "" {
+				why = append(why, fmt.Sprintf("  %-10s %-4s %s: %s", clean(r.ID), col(i), c.Outcome, clean(c.Reason)))
+			}
+		}
+	}
+	if len(why) > 0 {
+		line("")
+		line("Why they differ")
+		for _, w := range why {
+			line(w)
+		}
 	}
 	line("")
 	for _, t := range m.Totals {

@@ -42,6 +42,7 @@ func Report(results []Result, opts Options, meta Meta) *reports.Conformance {
 		rc := reports.Case{
 			ID: c.ID, Name: c.Name, Area: c.Area, Level: reports.Level(c.Level),
 			Capabilities: c.Capabilities, Checklist: c.Checklist, NeedsControl: c.NeedsControl,
+			Spec: features.SpecRef(c.Spec), Sentence: c.Sentence,
 			Outcome: reports.Outcome(res.Outcome), Message: firstLine(res.Message),
 			Expected: res.Expected, Actual: res.Actual, DurationMS: res.Duration.Milliseconds(),
 			Observed: res.Notes,

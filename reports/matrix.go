@@ -29,6 +29,7 @@ type matrixImpl struct {
 	Total      int
 	Bar        []barSegment
 	Declared   string // the capabilities the implementation declared, comma-separated
+	Scope      string // what the verdict covers when not every case ran (see scope)
 }
 
 // matrixCell is one implementation's outcome of one case, and why when it is not a pass.
@@ -75,6 +76,7 @@ func newMatrix(reports []*Conformance) (*matrix, error) {
 			Total:      n.Summary.Total,
 			Bar:        bar(n.Summary.ByOutcome, n.Summary.Total),
 			Declared:   strings.Join(n.Capabilities, ", "),
+			Scope:      scope(n),
 		}
 		if !n.Summary.Conformant {
 			im.Verdict = "NOT CONFORMANT"
@@ -162,6 +164,9 @@ func WriteMatrixText(w io.Writer, reports []*Conformance) error {
 		line(fmt.Sprintf("  %-4s %-*s  %-14s  %s", col(i), tw, clean(im.Title), im.Verdict+mode,
 			strings.TrimSpace(clean(im.Suite)+"  "+im.Date)))
 		line(fmt.Sprintf("  %-4s %-*s  declared: %s", "", tw, "", orText(clean(im.Declared), "none")))
+		if im.Scope != "" {
+			line(fmt.Sprintf("  %-4s %-*s  verdict on part of the suite: %s", "", tw, "", clean(im.Scope)))
+		}
 	}
 	const cw = len(OutcomeNotSupported) + 2
 	line("")

@@ -134,7 +134,6 @@ Feature: Connection
     And the app's connection quota is used up by "holder"
     When a client "over" connects
     Then "over" is closed with code 4004 within 2s
-    And "holder-1" stays connected
 
   @id:CONN-014 @info @spec:1.4
   Scenario: The pong's data encoding is recorded

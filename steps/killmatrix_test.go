@@ -24,7 +24,7 @@ import (
 // fault of both kinds has a row.
 var killMatrix = map[string][]string{
 	"server:accept-any-channel-auth":  {"PRIV-002", "PRIV-003", "PRIV-004", "PRIV-005", "PRIV-006", "PRES-007", "ENC-001"},
-	"server:echo-client-events":       {"CEV-001", "TABS-004"},
+	"server:echo-client-events":       {"CEV-001"},
 	"server:duplicate-member-added":   {"TABS-002"},
 	"server:no-member-removed":        {"PRES-004", "PRES-005", "TABS-003", "RECON-003", "RECON-005"},
 	"server:drop-deliveries":          {"PUB-011"},
@@ -56,7 +56,7 @@ var killMatrix = map[string][]string{
 	"proxy:drop-event=pusher_internal:subscription_succeeded": {"PUB-001", "PRIV-001"},
 	"proxy:refuse-long-names":                                 {"PUB-006"},
 	"proxy:accept-bad-names":                                  {"PUB-007", "PUB-008"},
-	"proxy:drop-channel-events":                               {"PUB-002", "USER-003", "TABS-001", "SHOP-001", "SHOP-002", "SHOP-004", "SHOP-009", "SHOP-012"},
+	"proxy:drop-channel-events":                               {"PUB-002", "USER-003", "TABS-001", "TABS-004", "SHOP-001", "SHOP-002", "SHOP-004", "SHOP-009", "SHOP-012"},
 	"proxy:rewrite-data":                                      {"PUB-003", "ENC-002", "SHOP-001"},
 	"proxy:drop-unsubscribe":                                  {"PUB-004"},
 	"proxy:refuse-private":                                    {"PRIV-001", "TABS-001"},

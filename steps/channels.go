@@ -117,15 +117,7 @@ func subscribe(ctx context.Context, name, channel, how, channelData string) erro
 // subscription_succeeded for a while: a server that warns and subscribes anyway is not refusing.
 // A server that closes the connection instead refuses too, more harshly; the close is noted.
 func refused(ctx context.Context, name, channel, secs string) error {
-	w := world(ctx)
-	c, err := w.conn(name)
-	if err != nil {
-		return err
-	}
-	d := w.wait(seconds(secs))
-	wctx, cancel := context.WithTimeout(ctx, d)
-	defer cancel()
-	f, err := c.Expect(wctx, func(f client.Frame) bool {
+	f, how, code, err := waitFrame(ctx, name, secs, func(f client.Frame) bool {
 		if f.Msg.Event == protocol.EventSubscriptionSucceeded && f.Msg.Channel == channel {
 			return true
 		}
@@ -134,15 +126,17 @@ func refused(ctx context.Context, name, channel, secs string) error {
 		}
 		return f.Msg.Channel == channel || f.Msg.Channel == ""
 	})
-	if closed, code := c.Closed(); err != nil && closed && ctx.Err() == nil {
+	w := world(ctx)
+	switch {
+	case err != nil:
+		return err
+	case how == ended:
 		w.note("%s: the subscription to %s was refused by closing the connection (%s)", name, channel, closeText(code))
 		return nil
-	}
-	if err != nil {
-		return mismatch(fmt.Sprintf("%s receives an error for %s within %v", name, channel, d), "nothing matching; frames not taken: %s", describePending(c))
-	}
-	w.remember(name, f)
-	if f.Msg.Event == protocol.EventSubscriptionSucceeded {
+	case how == timedOut:
+		c, _ := w.conn(name)
+		return mismatch(fmt.Sprintf("%s receives an error for %s within %v", name, channel, w.wait(seconds(secs))), "nothing matching; frames not taken: %s", describePending(c))
+	case f.Msg.Event == protocol.EventSubscriptionSucceeded:
 		return mismatch("the subscription to "+channel+" refused", "%s", f.Raw)
 	}
 	return refute(ctx, name, "0.5", "no subscription_succeeded for "+channel+" after the error", func(f client.Frame) bool {

@@ -260,30 +260,55 @@ func staysConnected(ctx context.Context, name string) error {
 	}
 }
 
-// recordReply notes the first frame a client gets within the wait, or that none came, or how
-// the connection ended: what an INFO case about a reply records. It never fails.
-func recordReply(ctx context.Context, name, secs string) error {
+// waited is how a wait for a frame ended.
+type waited int
+
+const (
+	arrived  waited = iota // a matching frame came, and was taken
+	ended                  // the connection ended first
+	timedOut               // the wait ran out with the connection open
+)
+
+// waitFrame waits up to secs (scaled) for a frame of a client matching match, takes it and
+// remembers it for "its ..." steps. It says which of arrived, ended or timedOut happened, with
+// the close code when the connection ended; the error is the scenario's own end, or a missing
+// client.
+func waitFrame(ctx context.Context, name, secs string, match func(client.Frame) bool) (client.Frame, waited, int, error) {
 	w := world(ctx)
 	c, err := w.conn(name)
 	if err != nil {
-		return err
+		return client.Frame{}, timedOut, 0, err
 	}
-	d := w.wait(seconds(secs))
-	wctx, cancel := context.WithTimeout(ctx, d)
+	wctx, cancel := context.WithTimeout(ctx, w.wait(seconds(secs)))
 	defer cancel()
-	f, err := c.Expect(wctx, func(client.Frame) bool { return true })
+	f, err := c.Expect(wctx, match)
 	switch {
 	case err == nil:
 		w.remember(name, f)
-		w.note("%s: replied with %s", name, f.Raw)
+		return f, arrived, 0, nil
 	case ctx.Err() != nil:
-		return ctx.Err()
+		return f, timedOut, 0, ctx.Err()
+	}
+	if closed, code := c.Closed(); closed {
+		return f, ended, code, nil
+	}
+	return f, timedOut, 0, nil
+}
+
+// recordReply notes the first frame a client gets within the wait, or that none came, or how
+// the connection ended: what an INFO case about a reply records. It never fails.
+func recordReply(ctx context.Context, name, secs string) error {
+	f, how, code, err := waitFrame(ctx, name, secs, func(client.Frame) bool { return true })
+	w := world(ctx)
+	switch {
+	case err != nil:
+		return err
+	case how == arrived:
+		w.note("%s: replied with %s", name, f.Raw)
+	case how == ended:
+		w.note("%s: no reply; the connection was closed (%s)", name, closeText(code))
 	default:
-		if closed, code := c.Closed(); closed {
-			w.note("%s: no reply; the connection was closed (%s)", name, closeText(code))
-		} else {
-			w.note("%s: no reply within %v; the connection is open", name, d)
-		}
+		w.note("%s: no reply within %v; the connection is open", name, w.wait(seconds(secs)))
 	}
 	return nil
 }

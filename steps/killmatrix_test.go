@@ -221,20 +221,5 @@ func killTarget(t *testing.T, spec string) (*target.Target, *target.Profile) {
 	if kind == "server" {
 		return tg, profile
 	}
-	f, err := faultproxy.Lookup(name)
-	if err != nil {
-		t.Fatal(err)
-	}
-	p, err := faultproxy.New(tg.APIURL, f)
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr, pstop, err := p.Start()
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(pstop)
-	via := *tg
-	via.WebSocketURL, via.APIURL, via.Embedded = "ws://"+addr, "http://"+addr, false
-	return &via, profile
+	return viaFault(t, tg, name), profile
 }

@@ -112,22 +112,7 @@ func truthTarget(t *testing.T, tc truthCase) *target.Target {
 	if tc.proxy == "" {
 		return tg
 	}
-	f, ok := faultproxy.Faults()[tc.proxy]
-	if !ok {
-		t.Fatalf("no proxy fault %q (known: %v)", tc.proxy, faultproxy.Names())
-	}
-	p, err := faultproxy.New(tg.APIURL, f)
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr, pstop, err := p.Start()
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(pstop)
-	via := *tg
-	via.WebSocketURL, via.APIURL, via.Embedded = "ws://"+addr, "http://"+addr, false
-	return &via
+	return viaFault(t, tg, tc.proxy)
 }
 
 func mapKeys(m map[string]string) []string {
@@ -136,4 +121,19 @@ func mapKeys(m map[string]string) []string {
 		out = append(out, k)
 	}
 	return out
+}
+
+// viaFault puts the proxy fault named spec in front of tg for the test's duration.
+func viaFault(t *testing.T, tg *target.Target, spec string) *target.Target {
+	t.Helper()
+	f, err := faultproxy.Lookup(spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr, stop, err := faultproxy.Front(tg.APIURL, f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(stop)
+	return tg.Via(addr)
 }

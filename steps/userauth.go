@@ -134,30 +134,21 @@ func signin(ctx context.Context, name, user string, watch []string, forged bool)
 // signinRefused expects a sign-in to be refused: a pusher:error or a close (4009 is the
 // protocol's code for it), and no signin_success then or before.
 func signinRefused(ctx context.Context, name, secs string) error {
-	w := world(ctx)
-	c, err := w.conn(name)
-	if err != nil {
-		return err
-	}
-	d := w.wait(seconds(secs))
-	wctx, cancel := context.WithTimeout(ctx, d)
-	defer cancel()
-	f, err := c.Expect(wctx, func(f client.Frame) bool {
+	f, how, code, err := waitFrame(ctx, name, secs, func(f client.Frame) bool {
 		return f.Msg.Event == protocol.EventSigninSuccess || f.Msg.Event == protocol.EventError
 	})
+	w := world(ctx)
 	switch {
-	case err == nil && f.Msg.Event == protocol.EventSigninSuccess:
+	case err != nil:
+		return err
+	case how == ended:
+		w.note("%s: the sign-in was refused by closing the connection (%s)", name, closeText(code))
+		return nil
+	case how == timedOut:
+		c, _ := w.conn(name)
+		return mismatch(fmt.Sprintf("a pusher:error or a close within %v", w.wait(seconds(secs))), "neither; frames not taken: %s", describePending(c))
+	case f.Msg.Event == protocol.EventSigninSuccess:
 		return mismatch("the sign-in refused", "%s", f.Raw)
-	case err == nil:
-		w.remember(name, f)
-	case ctx.Err() != nil:
-		return ctx.Err()
-	default:
-		if closed, code := c.Closed(); closed {
-			w.note("%s: the sign-in was refused by closing the connection (%s)", name, closeText(code))
-			return nil
-		}
-		return mismatch(fmt.Sprintf("a pusher:error or a close within %v", d), "neither; frames not taken: %s", describePending(c))
 	}
 	return refute(ctx, name, "1", "no pusher:signin_success after the error", func(f client.Frame) bool {
 		return f.Msg.Event == protocol.EventSigninSuccess

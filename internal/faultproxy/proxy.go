@@ -118,6 +118,16 @@ func (p *Proxy) Start() (string, func(), error) {
 	return ln.Addr().String(), stop, nil
 }
 
+// Front starts a proxy with fault f in front of the server at upstream (its http:// base URL)
+// and returns the proxy's address and its stop function.
+func Front(upstream string, f Fault) (string, func(), error) {
+	p, err := New(upstream, f)
+	if err != nil {
+		return "", nil, err
+	}
+	return p.Start()
+}
+
 func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if websocket.IsWebSocketUpgrade(r) {
 		p.serveWebSocket(w, r)

@@ -22,18 +22,12 @@ func through(t *testing.T, f faultproxy.Fault) *target.Target {
 		t.Fatal(err)
 	}
 	t.Cleanup(stop)
-	p, err := faultproxy.New(tg.APIURL, f)
+	addr, stop, err := faultproxy.Front(tg.APIURL, f)
 	if err != nil {
 		t.Fatal(err)
 	}
-	addr, pstop, err := p.Start()
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(pstop)
-	via := *tg
-	via.WebSocketURL, via.APIURL = "ws://"+addr, "http://"+addr
-	return &via
+	t.Cleanup(stop)
+	return tg.Via(addr)
 }
 
 // With no hooks the proxy is transparent: handshake, subscription, publish, delivery, and the

@@ -90,6 +90,14 @@ func LoadProfile(path string) (*Profile, error) {
 	return &p, errors.Join(errs...)
 }
 
+// Via returns a copy of t reached through a proxy at addr (host:port) that forwards to t,
+// WebSocket and HTTP API alike; what t's restart does still happens behind the proxy.
+func (t *Target) Via(addr string) *Target {
+	c := *t
+	c.WebSocketURL, c.APIURL, c.Embedded = "ws://"+addr, "http://"+addr, false
+	return &c
+}
+
 // App returns a copy of t for the profile app a.
 func (t *Target) App(a ProfileApp) *Target {
 	c := *t

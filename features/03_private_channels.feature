@@ -59,7 +59,7 @@ Feature: Private channels
 
   @id:PRIV-008 @should @spec:1.5
   Scenario: A refused subscription leaves the connection open
-    After connecting, pusher:error closes nothing: a refused subscription should leave the connection open.
+    A refused subscription is answered with pusher:error, a non-fatal error: the connection and its other channels should go on.
     Given the client "mallory" is connected
     When "mallory" subscribes to "private-customer.5" with a forged signature
     And "mallory" is refused "private-customer.5" within 2s

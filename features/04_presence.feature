@@ -5,7 +5,7 @@ Feature: Presence channels
 
   @id:PRES-001 @must @checklist:4 @cap:presence @spec:2.4
   Scenario: The first member sees only itself
-    subscription_succeeded on a presence channel lists the members in presence.ids, presence.hash and presence.count, the joining member included.
+    subscription_succeeded on a presence channel lists the members (presence.ids, and presence.count), the joining member included; the hash has PRES-012.
     Given the client "alice" is connected
     When "alice" joins "presence-event.7.seats" as "u1" with info {"id":1,"name":"Alice"}
     Then "alice" is subscribed to "presence-event.7.seats" within 2s

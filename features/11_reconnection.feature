@@ -3,9 +3,9 @@ Feature: Reconnection
   connections. A reconnected client gets a new socket id, resubscribes, and rejoins presence
   channels; the others see it leave and join again, and no ghost member stays behind.
 
-  @id:RECON-001 @must @checklist:12 @needs:control @needs:restart @spec:1.6
+  @id:RECON-001 @should @checklist:12 @needs:control @needs:restart @spec:1.6
   Scenario: A server shutting down closes clients with 4200
-    4200: generic reconnect immediately; a server shutting down closes its clients with it.
+    4200-4299 tell clients to reconnect at once: a server shutting down should close its clients with 4200 (another close makes pusher-js wait 1 s).
     Given a server the suite may restart
     And clients "alice" and "bob" are connected
     When the server shuts down
@@ -22,8 +22,8 @@ Feature: Reconnection
     And "alice" is subscribed to "presence-event.7.seats" within 2s
     And "bob" is subscribed to "presence-event.7.seats" within 2s
     When the server restarts
-    Then "alice" is closed with code 4200 within 3s
-    And "bob" is closed with code 4200 within 3s
+    Then "alice" is closed within 3s
+    And "bob" is closed within 3s
     When "bob" reconnects
     And "bob" joins "presence-event.7.seats" as "u2"
     And "bob" is subscribed to "presence-event.7.seats" within 2s

@@ -26,6 +26,10 @@ func (c *conn) signin(m protocol.Message) {
 		c.sendError(protocol.CodeUnauthorized, "Invalid signin: "+err.Error(), "")
 		return
 	}
+	if _, gone := c.srv.faults.terminated.Load(c.app.ID + "\x00" + u.ID); gone {
+		c.sendError(protocol.CodeUnauthorized, "Invalid signin: the user's connections were terminated", "")
+		return
+	}
 	watch := u.Watchlist
 	over := len(watch) > protocol.MaxWatchlist
 	if over {

@@ -20,29 +20,30 @@ import (
 // Faults make the server break the protocol on purpose. They exist to prove that the conformance
 // suite fails a server that misbehaves; a zero Faults is a correct server.
 type Faults struct {
-	AcceptAnyChannelAuth  bool    // private, presence and encrypted subscriptions succeed without a valid signature
-	EchoClientEvents      bool    // client events also go back to their sender
-	DuplicateMemberAdded  bool    // member_added for every connection of a user, not only the first
-	NoMemberRemoved       bool    // member_removed is never sent
-	DropDeliveries        float64 // this fraction of deliveries is silently dropped
-	IgnoreSocketExclusion bool    // the socket_id of an HTTP publish is not excluded
-	SkipTimestampWindow   bool    // the HTTP API accepts any auth_timestamp
-	NoPong                bool    // pusher:ping gets no pusher:pong
-	LeakPrivateEvents     bool    // events of private and presence channels reach every connection of the app
-	NoClientEventLimit    bool    // client events are never rate limited
-	SkipBodyMD5           bool    // the HTTP API does not check body_md5
-	PublicClientEvents    bool    // client events are relayed on public channels too
-	UnanchoredPrefixes    bool    // a reserved prefix anywhere in a name decides its kind ("my-private-room" needs auth)
-	AckForeignUserChannel bool    // any connection's subscribe to #server-to-user-<id> is acknowledged, but nothing is routed to it
-	LeakUserChannel       bool    // any connection may subscribe to #server-to-user-<id> and receives the user's events
-	HyphenlessPrefixes    bool    // "private", "presence" and "cache" without the hyphen decide a kind ("privatefoo" needs auth)
-	LeakAllEvents         bool    // every published event reaches every connection of the app
-	TypedUserIDs          bool    // the user_id 4242 and "4242" are two members
-	RelayNonMemberEvents  bool    // a client event from a connection not subscribed to the channel is relayed
-	RelayUnprefixedEvents bool    // an event from a client without the client- prefix is relayed like a client event
-	IgnoreClientEventsOff bool    // an app's client events are relayed although disabled (after the 4301 error)
-	StaleCache            bool    // a cache channel keeps its first event, not its last
-	FirstChannelOnly      bool    // a publish to several channels reaches only the first
+	AcceptAnyChannelAuth   bool    // private, presence and encrypted subscriptions succeed without a valid signature
+	EchoClientEvents       bool    // client events also go back to their sender
+	DuplicateMemberAdded   bool    // member_added for every connection of a user, not only the first
+	NoMemberRemoved        bool    // member_removed is never sent
+	DropDeliveries         float64 // this fraction of deliveries is silently dropped
+	IgnoreSocketExclusion  bool    // the socket_id of an HTTP publish is not excluded
+	SkipTimestampWindow    bool    // the HTTP API accepts any auth_timestamp
+	NoPong                 bool    // pusher:ping gets no pusher:pong
+	LeakPrivateEvents      bool    // events of private and presence channels reach every connection of the app
+	NoClientEventLimit     bool    // client events are never rate limited
+	SkipBodyMD5            bool    // the HTTP API does not check body_md5
+	PublicClientEvents     bool    // client events are relayed on public channels too
+	UnanchoredPrefixes     bool    // a reserved prefix anywhere in a name decides its kind ("my-private-room" needs auth)
+	AckForeignUserChannel  bool    // any connection's subscribe to #server-to-user-<id> is acknowledged, but nothing is routed to it
+	LeakUserChannel        bool    // any connection may subscribe to #server-to-user-<id> and receives the user's events
+	HyphenlessPrefixes     bool    // "private", "presence" and "cache" without the hyphen decide a kind ("privatefoo" needs auth)
+	LeakAllEvents          bool    // every published event reaches every connection of the app
+	TypedUserIDs           bool    // the user_id 4242 and "4242" are two members
+	RelayNonMemberEvents   bool    // a client event from a connection not subscribed to the channel is relayed
+	RelayUnprefixedEvents  bool    // an event from a client without the client- prefix is relayed like a client event
+	IgnoreClientEventsOff  bool    // an app's client events are relayed although disabled (after the 4301 error)
+	StaleCache             bool    // a cache channel keeps its first event, not its last
+	FirstChannelOnly       bool    // a publish to several channels reaches only the first
+	NoSigninAfterTerminate bool    // a user whose connections were terminated can never sign in again
 	// Delivery faults for validating load measurements: a fraction of deliveries held back by
 	// exactly DelayBy, or queued twice.
 	DelayDeliveries     float64
@@ -62,6 +63,7 @@ type FaultStats struct {
 type faultState struct {
 	dropped, delayed, duplicated atomic.Int64
 	seen                         atomic.Int64 // deliveries considered by delay-deliveries
+	terminated                   sync.Map     // app id + "\x00" + user id, under NoSigninAfterTerminate
 	line                         *delayLine
 }
 
@@ -185,24 +187,25 @@ var faultNames = map[string]func(*Faults, string) error{
 		f.DropDeliveries = p
 		return nil
 	},
-	"ignore-socket-exclusion":  func(f *Faults, _ string) error { f.IgnoreSocketExclusion = true; return nil },
-	"skip-timestamp-window":    func(f *Faults, _ string) error { f.SkipTimestampWindow = true; return nil },
-	"no-pong":                  func(f *Faults, _ string) error { f.NoPong = true; return nil },
-	"leak-private-events":      func(f *Faults, _ string) error { f.LeakPrivateEvents = true; return nil },
-	"no-client-event-limit":    func(f *Faults, _ string) error { f.NoClientEventLimit = true; return nil },
-	"skip-body-md5":            func(f *Faults, _ string) error { f.SkipBodyMD5 = true; return nil },
-	"public-client-events":     func(f *Faults, _ string) error { f.PublicClientEvents = true; return nil },
-	"unanchored-prefixes":      func(f *Faults, _ string) error { f.UnanchoredPrefixes = true; return nil },
-	"ack-foreign-user-channel": func(f *Faults, _ string) error { f.AckForeignUserChannel = true; return nil },
-	"leak-user-channel":        func(f *Faults, _ string) error { f.LeakUserChannel = true; return nil },
-	"hyphenless-prefixes":      func(f *Faults, _ string) error { f.HyphenlessPrefixes = true; return nil },
-	"leak-all-events":          func(f *Faults, _ string) error { f.LeakAllEvents = true; return nil },
-	"typed-user-ids":           func(f *Faults, _ string) error { f.TypedUserIDs = true; return nil },
-	"relay-non-member-events":  func(f *Faults, _ string) error { f.RelayNonMemberEvents = true; return nil },
-	"relay-unprefixed-events":  func(f *Faults, _ string) error { f.RelayUnprefixedEvents = true; return nil },
-	"ignore-client-events-off": func(f *Faults, _ string) error { f.IgnoreClientEventsOff = true; return nil },
-	"stale-cache":              func(f *Faults, _ string) error { f.StaleCache = true; return nil },
-	"first-channel-only":       func(f *Faults, _ string) error { f.FirstChannelOnly = true; return nil },
+	"ignore-socket-exclusion":   func(f *Faults, _ string) error { f.IgnoreSocketExclusion = true; return nil },
+	"skip-timestamp-window":     func(f *Faults, _ string) error { f.SkipTimestampWindow = true; return nil },
+	"no-pong":                   func(f *Faults, _ string) error { f.NoPong = true; return nil },
+	"leak-private-events":       func(f *Faults, _ string) error { f.LeakPrivateEvents = true; return nil },
+	"no-client-event-limit":     func(f *Faults, _ string) error { f.NoClientEventLimit = true; return nil },
+	"skip-body-md5":             func(f *Faults, _ string) error { f.SkipBodyMD5 = true; return nil },
+	"public-client-events":      func(f *Faults, _ string) error { f.PublicClientEvents = true; return nil },
+	"unanchored-prefixes":       func(f *Faults, _ string) error { f.UnanchoredPrefixes = true; return nil },
+	"ack-foreign-user-channel":  func(f *Faults, _ string) error { f.AckForeignUserChannel = true; return nil },
+	"leak-user-channel":         func(f *Faults, _ string) error { f.LeakUserChannel = true; return nil },
+	"hyphenless-prefixes":       func(f *Faults, _ string) error { f.HyphenlessPrefixes = true; return nil },
+	"leak-all-events":           func(f *Faults, _ string) error { f.LeakAllEvents = true; return nil },
+	"typed-user-ids":            func(f *Faults, _ string) error { f.TypedUserIDs = true; return nil },
+	"relay-non-member-events":   func(f *Faults, _ string) error { f.RelayNonMemberEvents = true; return nil },
+	"relay-unprefixed-events":   func(f *Faults, _ string) error { f.RelayUnprefixedEvents = true; return nil },
+	"ignore-client-events-off":  func(f *Faults, _ string) error { f.IgnoreClientEventsOff = true; return nil },
+	"stale-cache":               func(f *Faults, _ string) error { f.StaleCache = true; return nil },
+	"first-channel-only":        func(f *Faults, _ string) error { f.FirstChannelOnly = true; return nil },
+	"no-signin-after-terminate": func(f *Faults, _ string) error { f.NoSigninAfterTerminate = true; return nil },
 	"delay-deliveries": func(f *Faults, v string) error {
 		frac, by, ok := strings.Cut(v, ":")
 		p, err1 := strconv.ParseFloat(frac, 64)

@@ -412,6 +412,9 @@ const TerminateCloseCode = protocol.CodeUnauthorized
 
 func (s *Server) terminateUser(r *http.Request, app *appState, _ []byte) (any, *apiError) {
 	user := r.PathValue("user")
+	if s.cfg.Faults.NoSigninAfterTerminate {
+		s.faults.terminated.Store(app.ID+"\x00"+user, true)
+	}
 	for _, c := range app.userConns(user) {
 		c.kill(TerminateCloseCode, "Connection terminated by the application")
 	}

@@ -108,6 +108,8 @@ type Conformance struct {
 	Target         Target         `json:"target"`
 	// Capabilities are the ones the target declared; cases needing others are NOT-SUPPORTED.
 	Capabilities []string `json:"capabilities"`
+	// Probed is true when the capabilities were found by probing the target (--supports auto).
+	Probed bool `json:"capabilities_probed,omitempty"`
 	// Areas orders the areas as the suite's feature files do (connection first); renderings
 	// follow it. Areas not listed come after, in the order of their first case ID.
 	Areas      []string  `json:"areas,omitempty"`
@@ -522,7 +524,11 @@ func scope(c *Conformance) string {
 	}
 	if len(undeclared) > 0 {
 		slices.Sort(undeclared)
-		out += "; undeclared: " + strings.Join(undeclared, ", ")
+		what := "undeclared: "
+		if c.Probed {
+			what = "not found by --supports auto: "
+		}
+		out += "; " + what + strings.Join(undeclared, ", ")
 	}
 	return out
 }

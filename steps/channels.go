@@ -130,6 +130,8 @@ func refused(ctx context.Context, name, channel, secs string) error {
 	switch {
 	case err != nil:
 		return err
+	case how == ended && !refusalClose(code):
+		return mismatch(fmt.Sprintf("the subscription to %s refused with an error frame or a protocol close code", channel), "the connection ended (%s)", closeText(code))
 	case how == ended:
 		w.note("%s: the subscription to %s was refused by closing the connection (%s)", name, channel, closeText(code))
 		return nil

@@ -145,6 +145,9 @@ func connectionSteps(sc *godog.ScenarioContext) {
 		return nil
 	})
 	sc.Step(`^"([^"]+)" is closed with code (\d+) `+within+`$`, closedWith)
+	sc.Step(`^"([^"]+)" is closed `+within+`$`, func(ctx context.Context, name, secs string) error {
+		return closedWith(ctx, name, 0, secs)
+	})
 	sc.Step(`^"([^"]+)" receives a pusher:error with code (\d+|null)(?: on "([^"]+)")? `+within+`$`, func(ctx context.Context, name, code, channel, secs string) error {
 		w := world(ctx)
 		if channel != "" {
@@ -209,7 +212,7 @@ func connectionSteps(sc *godog.ScenarioContext) {
 	})
 }
 
-// closedWith expects the server to close a client's connection with code within secs.
+// closedWith expects the server to close a client's connection with code (0: any) within secs.
 func closedWith(ctx context.Context, name string, code int, secs string) error {
 	c, err := world(ctx).conn(name)
 	if err != nil {
@@ -220,6 +223,8 @@ func closedWith(ctx context.Context, name string, code int, secs string) error {
 	err = c.WaitClosed(wctx)
 	var ce *client.CloseError
 	switch {
+	case code == 0 && (errors.As(err, &ce) || errors.Is(err, client.ErrClosed)):
+		return nil
 	case errors.As(err, &ce) && ce.Code == code:
 		return nil
 	case errors.As(err, &ce):
@@ -417,6 +422,10 @@ func refute(ctx context.Context, name, secs, expected string, match func(client.
 	}
 	return nil
 }
+
+// refusalClose reports whether a close code can be a refusal: one of the protocol's (4000-4999)
+// or 1008, policy violation. A close without a code, 1006 or 1011 is a crash, not a refusal.
+func refusalClose(code int) bool { return (code >= 4000 && code <= 4999) || code == 1008 }
 
 func closeText(code int) string {
 	if code == 0 {

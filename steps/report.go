@@ -24,6 +24,7 @@ func Report(results []Result, opts Options, meta Meta) *reports.Conformance {
 		Suite:          reports.Suite{Name: "pushcert", Version: meta.SuiteVersion, Commit: meta.SuiteCommit, Digest: features.Digest()},
 		Implementation: reports.Implementation{Name: meta.Implementation, Version: meta.ImplementationVersion},
 		Capabilities:   append([]string{}, opts.Capabilities...),
+		Probed:         opts.Probed,
 		Strict:         opts.Strict,
 		Started:        meta.Started.UTC(),
 		Finished:       meta.Finished.UTC(),

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/cucumber/godog"
+	messages "github.com/cucumber/messages/go/v34"
 
 	"github.com/pushcert/pushcert/features"
 	"github.com/pushcert/pushcert/internal/client"
@@ -21,6 +22,7 @@ import (
 type Options struct {
 	Target        *target.Target
 	Capabilities  []string        // declared by the target; cases needing others are NOT-SUPPORTED
+	Probed        bool            // the capabilities were found by --supports auto, not declared
 	Control       bool            // the runner may start servers of its own (embedded target only)
 	Profile       *target.Profile // apps with settings of their own on a target the runner does not control
 	RestartCmd    string          // restarts the target (overrides the profile's restart_cmd)
@@ -51,6 +53,8 @@ type StepResult struct {
 	Text   string
 	Status string
 	Error  string
+	// Setup is true for a Given step (and the And steps after it): the scene, not the subject.
+	Setup bool
 }
 
 // Result is the outcome of one case with its evidence.
@@ -151,7 +155,7 @@ func Run(ctx context.Context, opts Options) ([]Result, error) {
 		})
 		sc.StepContext().After(func(ctx context.Context, st *godog.Step, status godog.StepResultStatus, err error) (context.Context, error) {
 			if w, ok := ctx.Value(worldKey{}).(*World); ok {
-				sr := StepResult{Text: st.Text, Status: status.String()}
+				sr := StepResult{Text: st.Text, Status: status.String(), Setup: st.Type == messages.PickleStepType_CONTEXT}
 				if err != nil {
 					sr.Error = err.Error()
 				}

@@ -72,8 +72,8 @@ func TestSuiteTruth(t *testing.T) {
 			}
 			for _, id := range tc.flag {
 				r := byID[id]
-				if r.Outcome != Fail && r.Outcome != NonStrict {
-					t.Errorf("%s: %s, want it flagged (%s)\n%s", id, r.Outcome, r.Message, wire(r))
+				if !flaggedAtSubject(r) {
+					t.Errorf("%s: %s at step %q, want it flagged at its subject (%s)\n%s", id, r.Outcome, failedStep(r).Text, r.Message, wire(r))
 				}
 				if want := tc.actual[id]; want != "" && !strings.Contains(r.Actual, want) {
 					t.Errorf("%s: actual %q, want it to say %q", id, r.Actual, want)

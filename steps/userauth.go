@@ -141,6 +141,8 @@ func signinRefused(ctx context.Context, name, secs string) error {
 	switch {
 	case err != nil:
 		return err
+	case how == ended && !refusalClose(code):
+		return mismatch("the sign-in refused with an error frame or a protocol close code", "the connection ended (%s)", closeText(code))
 	case how == ended:
 		w.note("%s: the sign-in was refused by closing the connection (%s)", name, closeText(code))
 		return nil

@@ -112,8 +112,15 @@ func runCheck(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		case len(*supports) == 1 && (*supports)[0] == "all":
 			opts.Capabilities = steps.AllCapabilities
 		case len(*supports) == 1 && (*supports)[0] == "auto":
-			opts.Capabilities = steps.Probe(ctx, tg)
-			fmt.Fprintf(stderr, "pushcert check: --supports auto found: pin it with --supports %s\n", strings.Join(opts.Capabilities, ","))
+			opts.Capabilities = nil
+			for _, r := range steps.Probe(ctx, tg) {
+				fmt.Fprintf(stderr, "  %-15s %s\n", r.Capability, r.Why)
+				if r.Found {
+					opts.Capabilities = append(opts.Capabilities, r.Capability)
+				}
+			}
+			opts.Probed = true
+			fmt.Fprintf(stderr, "pushcert check: --supports auto declared: pin it with --supports %s\n", strings.Join(opts.Capabilities, ","))
 		}
 	}
 	if !tg.Embedded && !contains(opts.Capabilities, "http-api") {

@@ -70,7 +70,7 @@ func TestCheckExternalMatchesEmbedded(t *testing.T) {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	factor := "1"
+	factor := "2" // two full runs must agree case by case, SHOULD and INFO included: room for a busy machine
 	if raceEnabled {
 		factor = "3"
 	}

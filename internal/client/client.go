@@ -104,6 +104,7 @@ type Conn struct {
 	pending   []Frame       // received and not yet taken by an expectation
 	notify    chan struct{} // closed and replaced whenever pending grows or the connection ends
 	closed    bool
+	local     bool // the suite closed the connection itself
 	closeCode int
 	closeText string
 	readErr   error
@@ -310,18 +311,24 @@ func (c *Conn) ExpectEvent(ctx context.Context, event, channel string) (Frame, e
 }
 
 // Refute waits for d and fails with the frame if one matching arrives (or is pending). A
-// connection that ends first satisfies it: a closed socket can receive nothing more, and
-// Closed tells the caller how it ended, for the evidence.
+// connection the server ends first satisfies it: a closed socket can receive nothing more, and
+// Closed tells the caller how it ended, for the evidence. One the suite closed itself proves
+// nothing, and fails it.
 func (c *Conn) Refute(ctx context.Context, d time.Duration, match func(Frame) bool) error {
 	wctx, cancel := context.WithTimeout(ctx, d)
 	defer cancel()
 	f, err := c.Expect(wctx, match)
+	c.mu.Lock()
+	local := c.local
+	c.mu.Unlock()
 	switch {
 	case err == nil:
 		return fmt.Errorf("unexpected frame %s", f.Raw)
 	case ctx.Err() != nil:
 		return fmt.Errorf("could not watch for %v: %w", d, ctx.Err())
-	default: // the window passed, or the connection ended with nothing matching
+	case local:
+		return errors.New("the suite closed this connection itself: nothing to watch")
+	default: // the window passed, or the server ended the connection with nothing matching
 		return nil
 	}
 }
@@ -368,10 +375,22 @@ func (c *Conn) closeErrLocked() error {
 }
 
 // Close closes the socket without a close handshake, as a dropped network or a killed tab does.
-func (c *Conn) Close() error { return c.ws.Close() }
+func (c *Conn) Close() error {
+	c.markLocal()
+	return c.ws.Close()
+}
+
+func (c *Conn) markLocal() {
+	c.mu.Lock()
+	if !c.closed {
+		c.local = true
+	}
+	c.mu.Unlock()
+}
 
 // CloseNormally sends a close frame (1000) and closes.
 func (c *Conn) CloseNormally() error {
+	c.markLocal()
 	c.writeMu.Lock()
 	_ = c.ws.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(websocket.CloseNormalClosure, ""), time.Now().Add(time.Second))
 	c.writeMu.Unlock()

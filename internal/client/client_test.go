@@ -137,3 +137,18 @@ func TestRefuteSatisfiedByClose(t *testing.T) {
 		t.Error("a frame received before the close was refuted")
 	}
 }
+
+// A connection the suite closed itself satisfies no refutation: nothing could have arrived.
+func TestRefuteFailsOnALocallyClosedConnection(t *testing.T) {
+	wsURL, _ := start(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	c, err := client.Dial(ctx, wsURL, client.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.Close()
+	if err := c.Refute(ctx, 200*time.Millisecond, func(f client.Frame) bool { return f.Msg.Event == "never" }); err == nil {
+		t.Error("a refutation on a connection the suite closed held")
+	}
+}

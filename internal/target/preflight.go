@@ -133,9 +133,12 @@ func preflightSecret(ctx context.Context, t *Target) error {
 		return &UnreachableError{Msg: fmt.Sprintf("the HTTP API at %s: %v", t.APIURL, err)}
 	}
 	switch r.Status {
-	case 401, 403:
-		return &ConfigError{Msg: fmt.Sprintf("the HTTP API refused a publish signed with --key %q and --secret (HTTP %d %s): check --secret",
-			t.Key, r.Status, strings.TrimSpace(string(r.Body)))}
+	case 401:
+		return &ConfigError{Msg: fmt.Sprintf("the HTTP API refused a publish signed with --key %q and --secret (HTTP 401 %s): check --secret",
+			t.Key, strings.TrimSpace(string(r.Body)))}
+	case 403:
+		return &ConfigError{Msg: fmt.Sprintf("the HTTP API answered 403 to a signed publish (%s): the app is disabled or over its quota, or the signature was refused (check --secret)",
+			strings.TrimSpace(string(r.Body)))}
 	case 404:
 		return &ConfigError{Msg: fmt.Sprintf("the HTTP API answered 404 to POST /apps/%s/events: check --app-id and --api-url", t.AppID)}
 	}

@@ -106,18 +106,29 @@ func (t *Target) App(a ProfileApp) *Target {
 	return &c
 }
 
-// RestartWith runs the restart command and waits until the target hands out
-// pusher:connection_established again (up to a minute in all).
+// RestartWith runs the restart command and waits until the server has closed the connections
+// it had and hands out pusher:connection_established again, up to a minute in all. A sentinel
+// connection opened before the command tells a restarted server from the old one still
+// answering. The command's output goes to a file, not a pipe, so a server it leaves running in
+// the background cannot hold the wait open.
 func (t *Target) RestartWith(ctx context.Context, cmd string) error {
 	ctx, cancel := context.WithTimeout(ctx, time.Minute)
 	defer cancel()
-	out, err := exec.CommandContext(ctx, "sh", "-c", cmd).CombinedOutput()
+	url := t.AppURL(t.Key, "?protocol=7&client=pushcert-restart&version=1")
+	sentinel, err := client.Dial(ctx, url, client.Options{})
 	if err != nil {
-		return fmt.Errorf("restart command %q: %w\n%s", cmd, err, out)
+		return fmt.Errorf("before the restart: %w", err)
+	}
+	defer sentinel.Close()
+	if err := runLogged(ctx, cmd); err != nil {
+		return err
+	}
+	if err := sentinel.WaitClosed(ctx); errors.Is(err, context.DeadlineExceeded) {
+		return fmt.Errorf("%q returned, but the server kept its connections open for a minute", cmd)
 	}
 	for {
 		dctx, dcancel := context.WithTimeout(ctx, 2*time.Second)
-		c, err := client.Dial(dctx, t.AppURL(t.Key, "?protocol=7&client=pushcert-restart&version=1"), client.Options{})
+		c, err := client.Dial(dctx, url, client.Options{})
 		dcancel()
 		if err == nil {
 			c.Close()
@@ -129,4 +140,21 @@ func (t *Target) RestartWith(ctx context.Context, cmd string) error {
 		case <-time.After(200 * time.Millisecond):
 		}
 	}
+}
+
+// runLogged runs cmd with sh -c, its output in a temporary file that an error quotes.
+func runLogged(ctx context.Context, cmd string) error {
+	out, err := os.CreateTemp("", "pushcert-restart-*.log")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(out.Name())
+	defer out.Close()
+	c := exec.CommandContext(ctx, "sh", "-c", cmd)
+	c.Stdout, c.Stderr = out, out
+	if err := c.Run(); err != nil {
+		b, _ := os.ReadFile(out.Name())
+		return fmt.Errorf("restart command %q: %w\n%s", cmd, err, b)
+	}
+	return nil
 }

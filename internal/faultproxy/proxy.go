@@ -77,8 +77,9 @@ type Proxy struct {
 	client   *http.Client
 	upgrader websocket.Upgrader
 
-	mu    sync.Mutex
-	conns map[*websocket.Conn]struct{}
+	mu      sync.Mutex
+	conns   map[*websocket.Conn]struct{}
+	stopped bool
 }
 
 // New returns a proxy to the server at upstream (its http:// base URL; WebSocket connections go
@@ -110,10 +111,12 @@ func (p *Proxy) Start() (string, func(), error) {
 		defer cancel()
 		_ = hs.Shutdown(ctx)
 		p.mu.Lock()
+		p.stopped = true
 		for c := range p.conns {
 			_ = c.Close()
 		}
 		p.mu.Unlock()
+		p.client.CloseIdleConnections()
 	}
 	return ln.Addr().String(), stop, nil
 }
@@ -205,7 +208,9 @@ func (p *Proxy) serveWebSocket(w http.ResponseWriter, r *http.Request) {
 		up.Close()
 		return
 	}
-	p.track(up, down)
+	if !p.track(up, down) {
+		return // the proxy stopped meanwhile
+	}
 	defer p.untrack(up, down)
 	s := &Session{Values: map[string]string{}}
 	upW, downW := &writer{c: up}, &writer{c: down}
@@ -218,12 +223,18 @@ func (p *Proxy) serveWebSocket(w http.ResponseWriter, r *http.Request) {
 	wg.Wait()
 }
 
-func (p *Proxy) track(cs ...*websocket.Conn) {
+// track registers connections for stop to close; after stop it closes them and says false.
+func (p *Proxy) track(cs ...*websocket.Conn) bool {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	for _, c := range cs {
+		if p.stopped {
+			_ = c.Close()
+			continue
+		}
 		p.conns[c] = struct{}{}
 	}
+	return !p.stopped
 }
 
 func (p *Proxy) untrack(cs ...*websocket.Conn) {

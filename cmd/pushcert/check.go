@@ -29,7 +29,7 @@ func runCheck(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	}
 	fs := pflag.NewFlagSet("check", pflag.ContinueOnError)
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: pushcert check [flags] [CASE-ID | ID-PREFIX- | area ...]\n       pushcert check list [--json]\n\nflags:")
+		fmt.Fprintln(fs.Output(), "usage: pushcert check [flags] [CASE-ID | ID-PREFIX- | area ...]\n       pushcert check list [--json]\n\nflags:")
 		fs.PrintDefaults()
 	}
 	t := targetFlags(fs)

@@ -36,7 +36,7 @@ func runLoad(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	duration := fs.Duration("duration", 20*time.Second, "steady phase, the one that feeds the headline numbers")
 	ramp := fs.Duration("ramp", 0, "time to connect the clients (default 1 s per 2,000 clients)")
 	drain := fs.Duration("drain", 2*time.Second, "wait after the last send for deliveries in flight")
-	shard := fs.String("shard", "1/1", "run shard i of n (1-based), e.g. 2/4, or \"indexed\" for a Kubernetes Indexed Job (JOB_COMPLETION_INDEX of SHARDS); merge the summaries with `pushcert report merge`")
+	shard := fs.String("shard", "1/1", "run shard i of n (1-based), e.g. 2/4, or \"indexed\" for a Kubernetes Indexed Job (JOB_COMPLETION_INDEX of SHARDS); merge the summaries with \"pushcert report merge\"")
 	sources := fs.Int("sources", 0, "spread client sockets over 127.0.0.1 .. 127.0.0.N (default: one per 25,000 clients)")
 	thresholds := fs.StringArray("threshold", nil, "pass/fail gate, repeatable: delivery.p99<50ms, client_event.p99.9<100ms, reach>=99.99%, lost<1, errors<1 (exit 99 when one fails)")
 	outDir := fs.String("out", "", "write summary.json, one .hgrm per metric, intervals.hlog and report.html into this directory")

@@ -73,15 +73,27 @@ func usage(w io.Writer) {
 }
 
 // parseFlags parses a subcommand's flags; it returns the exit code to stop with, or -1 to go on.
+// --help prints the subcommand's help once, on stdout, exit 0; a mistyped flag or a bad value
+// prints one line saying what is wrong and where the help is, on stderr, exit 2. pflag itself
+// prints nothing: with ContinueOnError it would stay silent on errors and print help twice.
 func parseFlags(fs *pflag.FlagSet, args []string, stdout, stderr io.Writer) int {
-	fs.SetOutput(stderr)
+	usage := fs.Usage
+	fs.Usage = func() {}
+	fs.SetOutput(io.Discard)
 	err := fs.Parse(args)
+	fs.Usage = usage
 	switch {
 	case errors.Is(err, pflag.ErrHelp):
 		fs.SetOutput(stdout)
-		fs.PrintDefaults()
+		if usage != nil {
+			usage()
+		} else {
+			fmt.Fprintf(stdout, "usage: pushcert %s [flags]\n\nflags:\n", fs.Name())
+			fs.PrintDefaults()
+		}
 		return exitOK
 	case err != nil:
+		fmt.Fprintf(stderr, "pushcert %s: %v\nRun 'pushcert %s --help' for its flags.\n", fs.Name(), err, fs.Name())
 		return exitUsage
 	}
 	return -1

@@ -64,6 +64,37 @@ func TestSignRequestWorkedExample(t *testing.T) {
 	}
 }
 
+// A mistyped flag or a bad value says what is wrong in one line and where the help is, exit 2;
+// --help prints the help once, on stdout, exit 0, for every verb.
+func TestFlagErrorsAreTold(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"check", "--tagret", "x"}, "pushcert check: unknown flag: --tagret"},
+		{[]string{"load", "--clinets", "3"}, "pushcert load: unknown flag: --clinets"},
+		{[]string{"load", "--duration", "5"}, `pushcert load: invalid argument "5" for "--duration"`},
+		{[]string{"serve", "--bogus"}, "pushcert serve: unknown flag: --bogus"},
+	} {
+		code, out, errs := runCmd(tc.args...)
+		if code != exitUsage || !strings.Contains(errs, tc.want) || !strings.Contains(errs, "--help") || out != "" {
+			t.Errorf("%q: exit %d, stderr %q; want exit %d and %q", tc.args, code, errs, exitUsage, tc.want)
+		}
+	}
+	for _, verb := range []string{"check", "load", "serve", "report", "sign"} {
+		code, out, errs := runCmd(verb, "--help")
+		if code != exitOK || out == "" || errs != "" {
+			t.Errorf("%s --help: exit %d, %d bytes on stdout, stderr %q; want exit 0 and the help on stdout", verb, code, len(out), errs)
+		}
+		if strings.Contains(out, "--shard pushcert") {
+			t.Errorf("%s --help: a backquoted word of a usage became a flag's argument name:\n%s", verb, out)
+		}
+		if first := strings.SplitN(out, "\n", 2)[0]; strings.Count(out, first) != 1 {
+			t.Errorf("%s --help printed its help more than once:\n%s", verb, out)
+		}
+	}
+}
+
 func TestUsageErrors(t *testing.T) {
 	for _, args := range [][]string{{}, {"nope"}, {"sign"}, {"sign", "channel"}, {"serve", "--bogus"}, {"serve", "--addr", "127.0.0.1:0"}} {
 		if code, _, _ := runCmd(args...); code != exitUsage {

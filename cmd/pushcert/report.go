@@ -26,9 +26,13 @@ const reportUsage = `usage: pushcert report <what> [flags] FILE...
                                   load: exit 1 when p50/p99/p99.9 or reach regressed`
 
 func runReport(_ context.Context, args []string, stdout, stderr io.Writer) int {
-	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" {
+	switch {
+	case len(args) == 0:
 		fmt.Fprintln(stderr, reportUsage)
 		return exitUsage
+	case args[0] == "-h" || args[0] == "--help":
+		fmt.Fprintln(stdout, reportUsage)
+		return exitOK
 	}
 	what := args[0]
 	if what == "merge" || what == "compare" {

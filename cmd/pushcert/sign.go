@@ -26,7 +26,11 @@ Give --auth (or --signature) to check a value you have: the command prints what 
 what was signed, and exits 1 on a mismatch.`
 
 func runSign(_ context.Context, args []string, stdout, stderr io.Writer) int {
-	if len(args) == 0 || strings.HasPrefix(args[0], "-") {
+	switch {
+	case len(args) > 0 && (args[0] == "-h" || args[0] == "--help"):
+		fmt.Fprintln(stdout, signUsage)
+		return exitOK
+	case len(args) == 0 || strings.HasPrefix(args[0], "-"):
 		fmt.Fprintln(stderr, signUsage)
 		return exitUsage
 	}

@@ -88,12 +88,25 @@ func (c *Config) setDefaults() {
 	}
 }
 
+// WithDefaults returns c with every zero setting at its default, as Run uses it.
+func (c Config) WithDefaults() Config {
+	c.setDefaults()
+	return c
+}
+
 // Validate reports a configuration that cannot run.
 func (c Config) Validate() error {
 	var errs []error
 	if c.Target == nil {
 		errs = append(errs, errors.New("no target"))
 	}
+	return errors.Join(append(errs, c.ValidatePlan())...)
+}
+
+// ValidatePlan reports a plan that cannot run, whatever the target: what a command can refuse
+// before it starts anything.
+func (c Config) ValidatePlan() error {
+	var errs []error
 	for _, s := range c.Scenarios {
 		if !slices.Contains(Scenarios, s) {
 			errs = append(errs, fmt.Errorf("unknown scenario %q (%s)", s, strings.Join(Scenarios, ", ")))

@@ -3,6 +3,7 @@ package loadgen
 import (
 	"fmt"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -19,6 +20,9 @@ type Threshold struct {
 	value  float64 // µs for latencies, a fraction for reach, a count otherwise
 }
 
+// thresholdPercentiles are the percentiles a summary holds.
+var thresholdPercentiles = []string{"50", "90", "95", "97", "99", "99.9", "99.99"}
+
 var thresholdRE = regexp.MustCompile(`^([a-z_]+)(?:\.(p[0-9.]+|max|mean|min))?\s*(<=|>=|<|>)\s*([0-9.]+)\s*(us|µs|ms|s|%)?$`)
 
 // ParseThreshold reads one threshold expression.
@@ -34,13 +38,22 @@ func ParseThreshold(expr string) (Threshold, error) {
 	}
 	switch t.metric {
 	case "reach":
-		if m[5] == "%" {
+		switch {
+		case m[5] == "%":
 			v /= 100
+		case v > 1:
+			return t, fmt.Errorf("threshold %q: reach is a fraction (reach>=0.999) or a percentage (reach>=99.9%%)", expr)
 		}
 	case "lost", "duplicates", "errors", "out_of_order":
 	default:
+		if !slices.Contains(AllMetrics, t.metric) {
+			return t, fmt.Errorf("threshold %q: no metric %q (%s, or reach, lost, duplicates, out_of_order, errors)", expr, t.metric, strings.Join(AllMetrics, ", "))
+		}
 		if t.stat == "" {
 			return t, fmt.Errorf("threshold %q: a latency needs a statistic, e.g. %s.p99", expr, t.metric)
+		}
+		if p, ok := strings.CutPrefix(t.stat, "p"); ok && !slices.Contains(thresholdPercentiles, p) {
+			return t, fmt.Errorf("threshold %q: no percentile %s (%s)", expr, t.stat, strings.Join(thresholdPercentiles, ", "))
 		}
 		unit := map[string]time.Duration{"us": time.Microsecond, "µs": time.Microsecond, "ms": time.Millisecond, "s": time.Second, "": time.Millisecond}[m[5]]
 		if m[5] == "%" {
@@ -84,7 +97,7 @@ func (t Threshold) Check(s *reports.LoadSummary) reports.Check {
 		default:
 			q, ok := m.Quantiles[strings.TrimPrefix(t.stat, "p")]
 			if !ok {
-				return reports.Check{Name: "threshold " + t.Expr, Pass: false, Detail: "no percentile " + t.stat + " (50, 90, 95, 97, 99, 99.9, 99.99)"}
+				return reports.Check{Name: "threshold " + t.Expr, Pass: false, Detail: "no percentile " + t.stat + " (" + strings.Join(thresholdPercentiles, ", ") + ")"}
 			}
 			got = q
 		}

@@ -39,7 +39,7 @@ func TestThresholds(t *testing.T) {
 			t.Errorf("%s: got pass=%v (%s), want %v", tc.expr, got.Pass, got.Detail, tc.pass)
 		}
 	}
-	for _, bad := range []string{"delivery<5ms", "p99<5", "delivery.p99<5%", "reach=1"} {
+	for _, bad := range []string{"delivery<5ms", "p99<5", "delivery.p99<5%", "reach=1", "delivry.p99<10ms", "delivery.p98<10ms", "reach>=100"} {
 		if _, err := ParseThreshold(bad); err == nil {
 			t.Errorf("%q: accepted", bad)
 		}

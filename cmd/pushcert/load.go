@@ -47,6 +47,10 @@ func runLoad(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if code := parseFlags(fs, args, stdout, stderr); code >= 0 {
 		return code
 	}
+	if *clients < 2 {
+		fmt.Fprintf(stderr, "pushcert load: --clients %d: want at least 2 (a room needs a sender and a receiver)\n", *clients)
+		return exitUsage
+	}
 	cfg := loadgen.Config{Scenarios: *scenarios, Clients: *clients, Rooms: *rooms, Rate: *rate, Duration: *duration, Ramp: *ramp, Drain: *drain, Lifetime: *lifetime}
 	i, n, err := parseShard(*shard)
 	if err != nil {
@@ -54,6 +58,10 @@ func runLoad(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return exitUsage
 	}
 	cfg.Shard, cfg.Shards = i, n
+	if err := cfg.WithDefaults().ValidatePlan(); err != nil { // before anything starts
+		fmt.Fprintln(stderr, "pushcert load:", strings.ReplaceAll(err.Error(), "\n", "; "))
+		return exitUsage
+	}
 	churning := slices.Contains(*scenarios, loadgen.ScenarioChurn) || slices.Contains(*scenarios, loadgen.ScenarioPrivate)
 	if *null && (t.WebSocketURL != "" || fs.Changed("restart-at") || churning) {
 		fmt.Fprintln(stderr, "pushcert load: --null-server runs seats and availability only, without --target or --restart-at: it keeps no presence state to check")
@@ -141,10 +149,6 @@ func runLoad(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		}
 		defer hlog.Close()
 		cfg.IntervalLog = hlog
-	}
-	if err := cfg.Validate(); err != nil && cfg.Clients != 0 {
-		fmt.Fprintln(stderr, "pushcert load:", err)
-		return exitUsage
 	}
 	if *cpuProfile != "" {
 		f, err := os.Create(*cpuProfile)

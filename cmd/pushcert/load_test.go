@@ -190,3 +190,22 @@ func TestLoadFailsWhenMessagesAreLost(t *testing.T) {
 		t.Errorf("exit %d, want %d with the reach check failed\n%s\n%s", code, exitFail, out, errs)
 	}
 }
+
+// TestLoadRefusesABadPlanAtOnce: a plan that cannot run, or a threshold that names no metric,
+// is refused before anything starts, with one line saying why.
+func TestLoadRefusesABadPlanAtOnce(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--clients", "0"}, "--clients 0: want at least 2"},
+		{[]string{"--clients", "10", "--rooms", "6"}, "need at least 2 clients per room"},
+		{[]string{"--threshold", "delivry.p99<10ms"}, `no metric "delivry"`},
+		{[]string{"--threshold", "reach>=100"}, "reach is a fraction"},
+	} {
+		code, out, errs := runCmd(append([]string{"load", "--quiet"}, tc.args...)...)
+		if code != exitUsage || !strings.Contains(errs, tc.want) || out != "" {
+			t.Errorf("%q: exit %d, stderr %q, stdout %d bytes; want exit %d saying %q, and no run", tc.args, code, errs, len(out), exitUsage, tc.want)
+		}
+	}
+}

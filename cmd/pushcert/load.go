@@ -58,10 +58,6 @@ func runLoad(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return exitUsage
 	}
 	cfg.Shard, cfg.Shards = i, n
-	if err := cfg.WithDefaults().ValidatePlan(); err != nil { // before anything starts
-		fmt.Fprintln(stderr, "pushcert load:", strings.ReplaceAll(err.Error(), "\n", "; "))
-		return exitUsage
-	}
 	churning := slices.Contains(*scenarios, loadgen.ScenarioChurn) || slices.Contains(*scenarios, loadgen.ScenarioPrivate)
 	if *null && (t.WebSocketURL != "" || fs.Changed("restart-at") || churning) {
 		fmt.Fprintln(stderr, "pushcert load: --null-server runs seats and availability only, without --target or --restart-at: it keeps no presence state to check")
@@ -69,6 +65,10 @@ func runLoad(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	if fs.Changed("restart-at") && t.WebSocketURL != "" {
 		fmt.Fprintln(stderr, "pushcert load: --restart-at restarts the embedded server; against --target, restart your server during the run: the clients reconnect by themselves")
+		return exitUsage
+	}
+	if err := cfg.WithDefaults().ValidatePlan(); err != nil { // before anything starts
+		fmt.Fprintln(stderr, "pushcert load:", strings.ReplaceAll(err.Error(), "\n", "; "))
 		return exitUsage
 	}
 	ns := *sources

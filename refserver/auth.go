@@ -26,7 +26,7 @@ func (c *conn) signin(m protocol.Message) {
 		c.sendError(protocol.CodeUnauthorized, "Invalid signin: "+err.Error(), "")
 		return
 	}
-	if _, gone := c.srv.faults.terminated.Load(c.app.ID + "\x00" + u.ID); gone {
+	if _, gone := c.srv.faults.terminated.Load(c.app.ID + "\x00" + u.ID); gone && c.srv.cfg.Faults.NoSigninAfterTerminate {
 		c.sendError(protocol.CodeUnauthorized, "Invalid signin: the user's connections were terminated", "")
 		return
 	}

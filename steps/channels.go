@@ -117,33 +117,18 @@ func subscribe(ctx context.Context, name, channel, how, channelData string) erro
 // subscription_succeeded for a while: a server that warns and subscribes anyway is not refusing.
 // A server that closes the connection instead refuses too, more harshly; the close is noted.
 func refused(ctx context.Context, name, channel, secs string) error {
-	f, how, code, err := waitFrame(ctx, name, secs, func(f client.Frame) bool {
-		if f.Msg.Event == protocol.EventSubscriptionSucceeded && f.Msg.Channel == channel {
-			return true
-		}
-		if f.Msg.Event != protocol.EventError && f.Msg.Event != protocol.EventSubscriptionError {
-			return false
-		}
-		return f.Msg.Channel == channel || f.Msg.Channel == ""
-	})
-	w := world(ctx)
-	switch {
-	case err != nil:
-		return err
-	case how == ended && !refusalClose(code):
-		return mismatch(fmt.Sprintf("the subscription to %s refused with an error frame or a protocol close code", channel), "the connection ended (%s)", closeText(code))
-	case how == ended:
-		w.note("%s: the subscription to %s was refused by closing the connection (%s)", name, channel, closeText(code))
-		return nil
-	case how == timedOut:
-		c, _ := w.conn(name)
-		return mismatch(fmt.Sprintf("%s receives an error for %s within %v", name, channel, w.wait(seconds(secs))), "nothing matching; frames not taken: %s", describePending(c))
-	case f.Msg.Event == protocol.EventSubscriptionSucceeded:
-		return mismatch("the subscription to "+channel+" refused", "%s", f.Raw)
-	}
-	return refute(ctx, name, "0.5", "no subscription_succeeded for "+channel+" after the error", func(f client.Frame) bool {
+	succeeded := func(f client.Frame) bool {
 		return f.Msg.Event == protocol.EventSubscriptionSucceeded && f.Msg.Channel == channel
-	})
+	}
+	isError := func(f client.Frame) bool {
+		return (f.Msg.Event == protocol.EventError || f.Msg.Event == protocol.EventSubscriptionError) &&
+			(f.Msg.Channel == channel || f.Msg.Channel == "")
+	}
+	byFrame, err := awaitRefusal(ctx, name, secs, "the subscription to "+channel, isError, succeeded)
+	if err != nil || !byFrame {
+		return err
+	}
+	return refute(ctx, name, "0.5", "no subscription_succeeded for "+channel+" after the error", succeeded)
 }
 
 func longName(w *World, prefix string, more int) string {

@@ -248,22 +248,18 @@ func staysConnected(ctx context.Context, name string) error {
 	if err := c.Send(`{"event":"pusher:ping","data":{}}`); err != nil {
 		return mismatch(name+" still connected", "could not write to it: %v", err)
 	}
-	d := w.wait(2 * time.Second)
-	wctx, cancel := context.WithTimeout(ctx, d)
-	defer cancel()
-	_, err = c.Expect(wctx, func(f client.Frame) bool { return f.Msg.Event == protocol.EventPong })
+	_, how, code, err := waitFrame(ctx, name, "2", isPong)
 	switch {
-	case err == nil:
+	case err != nil || how == arrived:
+		return err
+	case how == timedOut:
+		w.note("%s: no pusher:pong within %v, but the connection stayed open", name, w.wait(2*time.Second))
 		return nil
-	case errors.Is(err, context.DeadlineExceeded) && ctx.Err() == nil:
-		w.note("%s: no pusher:pong within %v, but the connection stayed open", name, d)
-		return nil
-	case ctx.Err() != nil:
-		return ctx.Err()
-	default:
-		return mismatch(name+" still connected", "%v", err)
 	}
+	return mismatch(name+" still connected", "the connection was closed (%s)", closeText(code))
 }
+
+func isPong(f client.Frame) bool { return f.Msg.Event == protocol.EventPong }
 
 // waited is how a wait for a frame ended.
 type waited int
@@ -336,18 +332,38 @@ func dataEncoding(m protocol.Message) string {
 // connection are read in order, so the pong to a ping sent now comes after them. A server that
 // does not pong (CONN-007 judges that) or closes the connection ends the wait too; it never fails.
 func readBarrier(ctx context.Context, name string) error {
-	w := world(ctx)
-	c, err := w.conn(name)
+	c, err := world(ctx).conn(name)
 	if err != nil {
 		return err
 	}
 	if c.Send(`{"event":"pusher:ping","data":{}}`) != nil {
 		return nil
 	}
-	wctx, cancel := context.WithTimeout(ctx, w.wait(2*time.Second))
-	defer cancel()
-	_, _ = c.Expect(wctx, func(f client.Frame) bool { return f.Msg.Event == protocol.EventPong })
-	return ctx.Err()
+	_, _, _, err = waitFrame(ctx, name, "2", isPong)
+	return err
+}
+
+// awaitRefusal waits for the server to refuse what a client asked: a frame isRefusal, or a
+// close with a protocol code (noted); a frame isAcceptance instead, a bare drop, or nothing is
+// a mismatch. byFrame tells the caller to check that no acceptance follows the error.
+func awaitRefusal(ctx context.Context, name, secs, what string, isRefusal, isAcceptance func(client.Frame) bool) (byFrame bool, err error) {
+	f, how, code, err := waitFrame(ctx, name, secs, func(f client.Frame) bool { return isRefusal(f) || isAcceptance(f) })
+	w := world(ctx)
+	switch {
+	case err != nil:
+		return false, err
+	case how == ended && !refusalClose(code):
+		return false, mismatch(what+" refused with an error frame or a protocol close code", "the connection ended (%s)", closeText(code))
+	case how == ended:
+		w.note("%s: %s was refused by closing the connection (%s)", name, what, closeText(code))
+		return false, nil
+	case how == timedOut:
+		c, _ := w.conn(name)
+		return false, mismatch(fmt.Sprintf("%s refused (an error frame or a close) within %v", what, w.wait(seconds(secs))), "neither; frames not taken: %s", describePending(c))
+	case isAcceptance(f):
+		return false, mismatch(what+" refused", "%s", f.Raw)
+	}
+	return true, nil
 }
 
 func dialRaw(ctx context.Context, name, url string) error {
@@ -376,24 +392,17 @@ func dial(ctx context.Context, name string) error {
 
 // expect waits for a frame of a client and remembers it for "its ..." steps.
 func expect(ctx context.Context, name, secs, what string, match func(client.Frame) bool) (client.Frame, error) {
+	f, how, code, err := waitFrame(ctx, name, secs, match)
+	if err != nil || how == arrived {
+		return f, err
+	}
 	w := world(ctx)
-	c, err := w.conn(name)
-	if err != nil {
-		return client.Frame{}, err
+	c, _ := w.conn(name)
+	reason := "nothing matching"
+	if how == ended {
+		reason = "the connection was closed (" + closeText(code) + ")"
 	}
-	d := w.wait(seconds(secs))
-	wctx, cancel := context.WithTimeout(ctx, d)
-	defer cancel()
-	f, err := c.Expect(wctx, match)
-	if err != nil {
-		reason := "nothing matching"
-		if !errors.Is(err, context.DeadlineExceeded) {
-			reason = err.Error()
-		}
-		return f, mismatch(fmt.Sprintf("%s receives %s within %v", name, what, d), "%s; frames not taken: %s", reason, describePending(c))
-	}
-	w.remember(name, f)
-	return f, nil
+	return f, mismatch(fmt.Sprintf("%s receives %s within %v", name, what, w.wait(seconds(secs))), "%s; frames not taken: %s", reason, describePending(c))
 }
 
 func expectEvent(ctx context.Context, name, event, channel, secs string) (client.Frame, error) {

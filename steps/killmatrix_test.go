@@ -61,6 +61,7 @@ var killMatrix = map[string][]string{
 	"proxy:rewrite-data":                                      {"PUB-003", "ENC-002", "SHOP-001"},
 	"proxy:drop-unsubscribe":                                  {"PUB-004"},
 	"proxy:refuse-private":                                    {"PRIV-001"},
+	"proxy:crash-on-refusal":                                  {"PRIV-002", "USER-002"},
 	"proxy:close-after-refusal":                               {"PRIV-008"},
 	"proxy:empty-member-list":                                 {"PRES-001", "PRES-002", "PRES-011", "RECON-006"},
 	"proxy:drop-event=pusher_internal:member_added":           {"PRES-002", "SHOP-007"},

@@ -28,6 +28,7 @@ var truthCases = []truthCase{
 	{proxy: "close-after-refusal",
 		flag: []string{"PRIV-008"},
 		pass: []string{"USER-002", "PRIV-002", "PRIV-003", "PRIV-004", "PRIV-005", "PRIV-006", "PRES-006", "PRES-007", "ENC-001", "USER-008"}},
+	{proxy: "crash-on-refusal", flag: []string{"PRIV-002", "PRIV-004", "USER-002"}, pass: []string{"PRIV-001", "USER-001"}},
 	{proxy: "no-batch-events", flag: []string{"API-011"}, pass: []string{"PUB-011"}},
 	{proxy: "hash-omits-infoless-members",
 		flag: []string{"PRES-012"},

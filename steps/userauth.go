@@ -134,27 +134,13 @@ func signin(ctx context.Context, name, user string, watch []string, forged bool)
 // signinRefused expects a sign-in to be refused: a pusher:error or a close (4009 is the
 // protocol's code for it), and no signin_success then or before.
 func signinRefused(ctx context.Context, name, secs string) error {
-	f, how, code, err := waitFrame(ctx, name, secs, func(f client.Frame) bool {
-		return f.Msg.Event == protocol.EventSigninSuccess || f.Msg.Event == protocol.EventError
-	})
-	w := world(ctx)
-	switch {
-	case err != nil:
+	isSuccess := func(f client.Frame) bool { return f.Msg.Event == protocol.EventSigninSuccess }
+	isError := func(f client.Frame) bool { return f.Msg.Event == protocol.EventError }
+	byFrame, err := awaitRefusal(ctx, name, secs, "the sign-in", isError, isSuccess)
+	if err != nil || !byFrame {
 		return err
-	case how == ended && !refusalClose(code):
-		return mismatch("the sign-in refused with an error frame or a protocol close code", "the connection ended (%s)", closeText(code))
-	case how == ended:
-		w.note("%s: the sign-in was refused by closing the connection (%s)", name, closeText(code))
-		return nil
-	case how == timedOut:
-		c, _ := w.conn(name)
-		return mismatch(fmt.Sprintf("a pusher:error or a close within %v", w.wait(seconds(secs))), "neither; frames not taken: %s", describePending(c))
-	case f.Msg.Event == protocol.EventSigninSuccess:
-		return mismatch("the sign-in refused", "%s", f.Raw)
 	}
-	return refute(ctx, name, "1", "no pusher:signin_success after the error", func(f client.Frame) bool {
-		return f.Msg.Event == protocol.EventSigninSuccess
-	})
+	return refute(ctx, name, "1", "no pusher:signin_success after the error", isSuccess)
 }
 
 func reconnectSteps(sc *godog.ScenarioContext) {

@@ -41,13 +41,13 @@ func resolveTarget(ctx context.Context, cmd string, t *target.Target, app refser
 		}
 		return tg, stop, -1
 	}
-	notes, err := t.Normalize()
+	note, err := t.Normalize()
 	if err != nil {
 		fmt.Fprintf(stderr, "pushcert %s: %v\n", cmd, err)
 		return nil, nil, exitUsage
 	}
-	for _, n := range notes {
-		fmt.Fprintf(stderr, "pushcert %s: %s\n", cmd, n)
+	if note != "" {
+		fmt.Fprintf(stderr, "pushcert %s: %s\n", cmd, note)
 	}
 	if err := t.Validate(); err != nil {
 		fmt.Fprintf(stderr, "pushcert %s: %v\n", cmd, err)

@@ -101,6 +101,13 @@ var catalogue = []Fault{
 		})},
 	{Name: "close-after-refusal", Doc: "after a pusher:error with code 4009 (a refused subscription or sign-in), the connection is closed with 4009",
 		ToClient: closeAfterRefusal},
+	{Name: "crash-on-refusal", Doc: "instead of a pusher:error with code 4009, the connection drops with no close frame, as a crashing server's does",
+		ToClient: func(_ *Session, f Frame) Verdict {
+			if m, ok := parse(f); ok && m.event() == "pusher:error" && m.errorCode() == 4009 {
+				return Verdict{Drop: true}
+			}
+			return Pass(f)
+		}},
 	// Presence.
 	{Name: "empty-member-list", Doc: "a presence subscription_succeeded lists no member",
 		ToClient: onEvent("pusher_internal:subscription_succeeded", func(m msg) msg {

@@ -30,11 +30,13 @@ type Frame struct {
 
 // Verdict is what a fault makes of one frame: the frames to pass on instead (none drops it),
 // frames to answer the sender with in the other side's place, and, when Close is not 0, a close
-// with that code to the client after them.
+// with that code to the client after them; Drop cuts the client off with no close frame at all,
+// as a crashing server does.
 type Verdict struct {
 	Frames []Frame
 	Reply  []Frame
 	Close  int
+	Drop   bool
 }
 
 // Session is one proxied connection, for faults that remember what passed (a member's own
@@ -70,7 +72,7 @@ type Fault struct {
 }
 
 // Proxy forwards WebSocket connections and HTTP requests to one upstream server through a
-// fault. It is an http.Handler; Start serves it on a loopback port.
+// fault. It is an http.Handler; Front starts one on a loopback port.
 type Proxy struct {
 	upstream *url.URL // http(s)://host:port of the server
 	fault    Fault
@@ -82,24 +84,20 @@ type Proxy struct {
 	stopped bool
 }
 
-// New returns a proxy to the server at upstream (its http:// base URL; WebSocket connections go
-// to the same host).
-func New(upstream string, f Fault) (*Proxy, error) {
+// Front starts a proxy with fault f in front of the server at upstream (its http:// base URL;
+// WebSocket connections go to the same host) on a free port of 127.0.0.1. It returns the
+// proxy's address and a stop function that closes the listener and every proxied connection.
+func Front(upstream string, f Fault) (string, func(), error) {
 	u, err := url.Parse(upstream)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return nil, fmt.Errorf("faultproxy: upstream %q is not an http(s) base URL", upstream)
+		return "", nil, fmt.Errorf("faultproxy: upstream %q is not an http(s) base URL", upstream)
 	}
-	return &Proxy{
+	p := &Proxy{
 		upstream: u, fault: f,
 		client:   &http.Client{Timeout: 30 * time.Second},
 		upgrader: websocket.Upgrader{CheckOrigin: func(*http.Request) bool { return true }},
 		conns:    map[*websocket.Conn]struct{}{},
-	}, nil
-}
-
-// Start serves p on a free port of 127.0.0.1 and returns its address and a stop function that
-// closes the listener and every proxied connection.
-func (p *Proxy) Start() (string, func(), error) {
+	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return "", nil, err
@@ -119,16 +117,6 @@ func (p *Proxy) Start() (string, func(), error) {
 		p.client.CloseIdleConnections()
 	}
 	return ln.Addr().String(), stop, nil
-}
-
-// Front starts a proxy with fault f in front of the server at upstream (its http:// base URL)
-// and returns the proxy's address and its stop function.
-func Front(upstream string, f Fault) (string, func(), error) {
-	p, err := New(upstream, f)
-	if err != nil {
-		return "", nil, err
-	}
-	return p.Start()
 }
 
 func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -301,8 +289,10 @@ func (p pipe) run(s *Session, client *websocket.Conn) {
 				return
 			}
 		}
-		if v.Close != 0 {
-			_ = client.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(v.Close, "faultproxy"), time.Now().Add(time.Second))
+		if v.Close != 0 || v.Drop {
+			if v.Close != 0 {
+				_ = client.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(v.Close, "faultproxy"), time.Now().Add(time.Second))
+			}
 			_ = client.Close()
 			_ = p.src.Close()
 			_ = p.dst.c.Close()

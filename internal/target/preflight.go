@@ -20,14 +20,15 @@ var appPath = regexp.MustCompile(`^(.*)/app/([^/]+)/?$`)
 
 // Normalize takes apart a --target pasted as a client would dial it
 // (wss://host/app/KEY?protocol=7): the key moves to Key (or must equal it), the query is
-// dropped, http(s) becomes ws(s). It returns a line per change made, for the user to read.
-func (t *Target) Normalize() ([]string, error) {
+// dropped, http(s) becomes ws(s). It returns a line saying what it changed, for the user to
+// read, or "".
+func (t *Target) Normalize() (string, error) {
 	if t.WebSocketURL == "" {
-		return nil, nil
+		return "", nil
 	}
 	u, err := url.Parse(t.WebSocketURL)
 	if err != nil || u.Host == "" {
-		return nil, fmt.Errorf("--target %q is not a URL like ws://127.0.0.1:6001", t.WebSocketURL)
+		return "", fmt.Errorf("--target %q is not a URL like ws://127.0.0.1:6001", t.WebSocketURL)
 	}
 	var notes []string
 	switch u.Scheme {
@@ -36,7 +37,7 @@ func (t *Target) Normalize() ([]string, error) {
 		notes = append(notes, "the scheme is "+u.Scheme)
 	case "ws", "wss":
 	default:
-		return nil, fmt.Errorf("--target %q must be a ws:// or wss:// URL", t.WebSocketURL)
+		return "", fmt.Errorf("--target %q must be a ws:// or wss:// URL", t.WebSocketURL)
 	}
 	if m := appPath.FindStringSubmatch(u.Path); m != nil {
 		switch {
@@ -44,7 +45,7 @@ func (t *Target) Normalize() ([]string, error) {
 			t.Key = m[2]
 			notes = append(notes, "the app key "+m[2]+" is taken from its path")
 		case t.Key != m[2]:
-			return nil, fmt.Errorf("--target %q names the app key %q but --key is %q: give the base URL (%s://%s%s) and one key",
+			return "", fmt.Errorf("--target %q names the app key %q but --key is %q: give the base URL (%s://%s%s) and one key",
 				t.WebSocketURL, m[2], t.Key, u.Scheme, u.Host, m[1])
 		default:
 			notes = append(notes, "the /app/KEY path is dropped (the suite adds it)")
@@ -57,11 +58,11 @@ func (t *Target) Normalize() ([]string, error) {
 	}
 	u.Fragment = ""
 	if len(notes) == 0 {
-		return nil, nil
+		return "", nil
 	}
 	was := t.WebSocketURL
 	t.WebSocketURL = strings.TrimSuffix(u.String(), "/")
-	return []string{fmt.Sprintf("--target %s taken as %s: %s", was, t.WebSocketURL, strings.Join(notes, "; "))}, nil
+	return fmt.Sprintf("--target %s taken as %s: %s", was, t.WebSocketURL, strings.Join(notes, "; ")), nil
 }
 
 // ConfigError is a preflight finding that the run's settings, not the server, are wrong: a key
@@ -70,15 +71,10 @@ type ConfigError struct{ Msg string }
 
 func (e *ConfigError) Error() string { return e.Msg }
 
-// UnreachableError is a preflight finding that the server cannot be reached as given.
-type UnreachableError struct{ Msg string }
-
-func (e *UnreachableError) Error() string { return e.Msg }
-
 // Preflight checks, before a suite runs 100 cases against a target, that the target answers
 // a WebSocket upgrade, knows the app key (4001 means it does not), and accepts the secret and
 // app id on the HTTP API (a signed publish to a channel nobody is on). A wrong credential is a
-// *ConfigError, an unreachable endpoint an *UnreachableError; a server that misbehaves otherwise
+// *ConfigError, an unreachable endpoint any other error; a server that misbehaves otherwise
 // passes the preflight, for the suite to judge.
 func Preflight(ctx context.Context, t *Target) error {
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
@@ -93,7 +89,7 @@ func preflightKey(ctx context.Context, t *Target) error {
 	u := t.AppURL(t.Key, "?protocol=7&client=pushcert-preflight&version=1")
 	c, err := client.DialRaw(ctx, u, client.Options{})
 	if err != nil {
-		return &UnreachableError{Msg: fmt.Sprintf("no WebSocket upgrade at %s: %v", u, err)}
+		return fmt.Errorf("no WebSocket upgrade at %s: %w", u, err)
 	}
 	defer c.Close()
 	f, err := c.Expect(ctx, func(f client.Frame) bool {
@@ -113,7 +109,7 @@ func preflightKey(ctx context.Context, t *Target) error {
 	case errors.As(err, &ce):
 		code = ce.Code
 	case ctx.Err() != nil:
-		return &UnreachableError{Msg: fmt.Sprintf("%s upgraded but sent no pusher:connection_established within 10s", u)}
+		return fmt.Errorf("%s upgraded but sent no pusher:connection_established within 10s", u)
 	}
 	switch code {
 	case protocol.CodeAppNotFound:
@@ -130,7 +126,7 @@ func preflightSecret(ctx context.Context, t *Target) error {
 	api := &client.API{BaseURL: t.APIURL, AppID: t.AppID, Key: t.Key, Secret: t.Secret}
 	r, err := api.Do(ctx, "POST", "/events", nil, client.Event{Name: "pushcert-preflight", Data: "{}", Channels: []string{"pushcert-preflight-" + hex.EncodeToString(b)}})
 	if err != nil {
-		return &UnreachableError{Msg: fmt.Sprintf("the HTTP API at %s: %v", t.APIURL, err)}
+		return fmt.Errorf("the HTTP API at %s: %w", t.APIURL, err)
 	}
 	switch r.Status {
 	case 401:

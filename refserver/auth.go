@@ -26,9 +26,11 @@ func (c *conn) signin(m protocol.Message) {
 		c.sendError(protocol.CodeUnauthorized, "Invalid signin: "+err.Error(), "")
 		return
 	}
-	if _, gone := c.srv.faults.terminated.Load(c.app.ID + "\x00" + u.ID); gone && c.srv.cfg.Faults.NoSigninAfterTerminate {
-		c.sendError(protocol.CodeUnauthorized, "Invalid signin: the user's connections were terminated", "")
-		return
+	if c.srv.cfg.Faults.NoSigninAfterTerminate {
+		if _, gone := c.srv.faults.terminated.Load(c.app.ID + "\x00" + u.ID); gone {
+			c.sendError(protocol.CodeUnauthorized, "Invalid signin: the user's connections were terminated", "")
+			return
+		}
 	}
 	watch := u.Watchlist
 	over := len(watch) > protocol.MaxWatchlist

@@ -16,7 +16,6 @@ import (
 
 	"github.com/gobwas/ws"
 	"github.com/gorilla/websocket"
-	"golang.org/x/sys/unix"
 
 	"github.com/pushcert/pushcert/internal/protocol"
 	"github.com/pushcert/pushcert/internal/ticketing"
@@ -33,17 +32,19 @@ type lclient struct {
 	channels  []string // set for ephemeral clients: their own channels instead of the room's
 	ephemeral bool     // churn and private clients: frames are read and dropped, not counted
 
+	// The one writer: every frame to the server goes out under wmu, in order (replies the poller
+	// owes go through inTurn, so the poller never waits for it).
 	wmu      sync.Mutex // guards w's writes and socketID, which a reconnection replaces
 	w        *wire
 	socketID string
-	// rmu serializes the poller's reads with closing: fd is -1 when no socket is attached, so a
-	// socket number reused by another connection is never read as this one.
+	// rmu serializes what the poller hands over with closing: fd is -1 when no socket is
+	// attached, and bytes of any other socket than fd are not this connection's.
 	rmu      sync.Mutex
 	fd       int
 	replied  chan struct{} // closed when the last write given to inTurn is done; guarded by rmu
 	finished sync.Once
-	alive    bool        // connected and subscribed in the ramp: the plan owes it deliveries; set once
-	up       atomic.Bool // the connection is subscribed now (false while reconnecting)
+	alive    bool         // connected and subscribed in the ramp: the plan owes it deliveries; set once
+	st       atomic.Int32 // its connState
 
 	// Owned by whoever reads the client (the poller, or the reconnecting goroutine) until
 	// readDone is closed.
@@ -58,6 +59,21 @@ type lclient struct {
 	readDone chan struct{}
 	setupBy  time.Time // the deadline of the handshake and subscriptions in progress
 }
+
+// connState is where a simulated connection is in its life.
+type connState int32
+
+const (
+	stateDialing     connState = iota // connecting and upgrading to WebSocket
+	stateHandshaking                  // waiting for connection_established, authorizing, subscribing
+	stateSubscribed                   // on its poller, subscribed: owed every delivery
+	stateAway                         // its connection ended; reconnecting, or told not to
+	stateClosed                       // done: nothing reads it any more
+)
+
+func (c *lclient) state() connState  { return connState(c.st.Load()) }
+func (c *lclient) enter(s connState) { c.st.Store(int32(s)) }
+func (c *lclient) subscribed() bool  { return c.state() == stateSubscribed }
 
 // setupTimeout bounds a connection's dial, handshake, auth and subscriptions.
 const setupTimeout = 15 * time.Second
@@ -85,7 +101,7 @@ func (c *lclient) write(b []byte) error {
 func (c *lclient) session() (string, bool) {
 	c.wmu.Lock()
 	defer c.wmu.Unlock()
-	return c.socketID, c.up.Load()
+	return c.socketID, c.subscribed()
 }
 
 // closeConn ends the client's connection for good (the run ends, or a churning client leaves).
@@ -100,7 +116,7 @@ func (c *lclient) closeConn() {
 	}
 	c.wmu.Lock()
 	if c.w != nil {
-		c.w.close() // fails a handshake or subscription in progress
+		c.w.abort() // fails a handshake or subscription in progress
 	}
 	c.wmu.Unlock()
 }
@@ -112,11 +128,11 @@ func (c *lclient) connect(ctx context.Context) error {
 	}
 	c.alive = true
 	c.r.rec.Connections.Add(1)
-	c.up.Store(true)
+	c.enter(stateSubscribed)
 	if err := c.attach(); err != nil {
 		c.r.rec.Error("poll")
 		c.alive = false
-		c.up.Store(false)
+		c.enter(stateClosed)
 		c.r.rec.Connections.Add(-1)
 		return err
 	}
@@ -133,7 +149,7 @@ func (c *lclient) attach() error {
 	c.fd = c.w.fd
 	c.wmu.Unlock()
 	if err == nil {
-		err = c.r.pollerOf(c).add(c)
+		err = c.r.pollerOf(c).add(c.fd, c)
 	}
 	if err != nil {
 		c.wmu.Lock()
@@ -154,7 +170,7 @@ func (c *lclient) attach() error {
 func (c *lclient) detach(closing []byte) {
 	c.r.pollerOf(c).remove(c.fd)
 	c.fd = -1
-	c.up.Store(false)
+	c.enter(stateAway)
 	c.r.rec.Connections.Add(-1)
 	w := c.w
 	c.inTurn(func() {
@@ -190,22 +206,27 @@ func (c *lclient) inTurn(write func()) {
 }
 
 // finish marks the client done: nothing reads it any more.
-func (c *lclient) finish() { c.finished.Do(func() { close(c.readDone) }) }
+func (c *lclient) finish() {
+	c.finished.Do(func() {
+		c.enter(stateClosed)
+		close(c.readDone)
+	})
+}
 
-// readable is the poller's: the socket has bytes (or was closed). The messages are timed when
-// their bytes were read.
-func (c *lclient) readable(scratch []byte) {
+// received is the poller's: bytes read from socket fd at now, the time its messages are timed by.
+func (c *lclient) received(fd int, b []byte, now time.Time) {
 	c.rmu.Lock()
 	defer c.rmu.Unlock()
-	if c.fd < 0 {
-		return
+	if c.fd == fd {
+		c.take(b, now)
 	}
-	n, err := unix.Read(c.fd, scratch)
-	switch {
-	case n > 0:
-		c.take(scratch[:n], time.Now())
-	case err == unix.EAGAIN || err == unix.EINTR:
-	default: // the peer went without a close frame
+}
+
+// ended is the poller's: socket fd ended without a close frame.
+func (c *lclient) ended(fd int) {
+	c.rmu.Lock()
+	defer c.rmu.Unlock()
+	if c.fd == fd {
 		c.lost(websocket.CloseAbnormalClosure, nil)
 	}
 }
@@ -213,7 +234,7 @@ func (c *lclient) readable(scratch []byte) {
 // take handles the messages in data (and any left from before); the caller holds rmu.
 func (c *lclient) take(data []byte, now time.Time) {
 	closeCode, echo := 0, []byte(nil)
-	err := c.w.feed(data, func(op ws.OpCode, p []byte) bool {
+	err := c.w.received(data, func(op ws.OpCode, p []byte) bool {
 		switch op {
 		case ws.OpText, ws.OpBinary:
 			c.onMessage(p, now)
@@ -266,7 +287,6 @@ func (c *lclient) lost(code int, closing []byte) {
 			if c.r.life.Err() == nil { // else the run's end closed the new socket first
 				c.r.rec.Error("poll")
 			}
-			c.up.Store(false)
 			c.r.rec.Connections.Add(-1)
 			c.finish()
 		}
@@ -280,15 +300,17 @@ func (c *lclient) establish(ctx context.Context) error {
 	src := r.cfg.Sources[c.idx%len(r.cfg.Sources)]
 	start := time.Now()
 	c.setupBy = start.Add(setupTimeout)
-	w, err := dialWire(ctx, r.cfg.Target.AppURL(r.cfg.Target.Key, "?protocol=7&client=pushcert-load&version=1"), src)
+	c.enter(stateDialing)
+	w, err := dialWire(ctx, r.cfg.Target.AppURL(r.cfg.Target.Key, "?protocol=7&client=pushcert-load&version=1"), src, r.dialing)
 	if err != nil {
 		r.rec.Error("dial")
 		return err
 	}
+	c.enter(stateHandshaking)
 	// The handshake and the subscriptions read with a deadline; the run ending closes the socket
 	// at once instead.
-	conn := w.conn
-	stopClose := context.AfterFunc(ctx, func() { conn.Close() })
+	conn := w // abort fails the reads in progress
+	stopClose := context.AfterFunc(ctx, conn.abort)
 	defer stopClose()
 	c.wmu.Lock()
 	c.w = w
@@ -296,14 +318,14 @@ func (c *lclient) establish(ctx context.Context) error {
 	frame, err := c.readMessage()
 	if err != nil || !bytes.Contains(frame, []byte(protocol.EventConnectionEstablished)) {
 		r.rec.Error("handshake")
-		conn.Close()
+		conn.abort()
 		return fmt.Errorf("handshake: %v %s", err, frame)
 	}
 	m, _ := protocol.DecodeMessage(frame)
 	var est protocol.ConnectionEstablished
 	if err := m.DecodeData(&est); err != nil {
 		r.rec.Error("handshake")
-		conn.Close()
+		conn.abort()
 		return err
 	}
 	r.rec.Record(MetricConnect, time.Since(start), c.idx)
@@ -321,7 +343,7 @@ func (c *lclient) establish(ctx context.Context) error {
 		auth, data := "", ""
 		if protocol.KindOf(ch).NeedsAuth() {
 			if auth, data, err = c.authorize(ctx, ch); err != nil {
-				conn.Close()
+				conn.abort()
 				return err
 			}
 		}
@@ -335,7 +357,7 @@ func (c *lclient) establish(ctx context.Context) error {
 		b, _ := json.Marshal(map[string]any{"event": protocol.EventSubscribe, "data": sub})
 		if err := c.write(b); err != nil {
 			r.rec.Error("subscribe")
-			conn.Close()
+			conn.abort()
 			return err
 		}
 		if err := c.awaitSubscribed(ch); err != nil {
@@ -344,7 +366,7 @@ func (c *lclient) establish(ctx context.Context) error {
 				kind = "subscribe-" + rf.code // e.g. subscribe-4100: a full presence channel
 			}
 			r.rec.Error(kind)
-			conn.Close()
+			conn.abort()
 			return err
 		}
 		r.rec.Record(MetricSubscribe, time.Since(start), c.idx)
@@ -617,7 +639,7 @@ func (c *lclient) reconnect(code int) bool {
 	for i := range c.seats {
 		c.seats[i] = seatUnknown
 	}
-	c.up.Store(true)
+	c.enter(stateSubscribed)
 	r.rec.Connections.Add(1)
 	return true
 }

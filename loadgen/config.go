@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/http"
+	"net/url"
 	"slices"
 	"strings"
 	"time"
@@ -37,6 +39,11 @@ type Config struct {
 	Drain    time.Duration // after the last send, waiting for deliveries
 	Shard    int           // 0-based
 	Shards   int           // 1 when not sharded
+	// Proxy picks the HTTP proxy the clients' connections tunnel through (HTTP CONNECT) and the
+	// HTTP API's requests go through; nil is http.ProxyFromEnvironment (HTTPS_PROXY for wss://,
+	// HTTP_PROXY for ws://, NO_PROXY; never for loopback addresses). TLS settings and handshake
+	// headers are the Target's.
+	Proxy func(*http.Request) (*url.URL, error)
 	// Sources are local addresses to spread client sockets over (127.0.0.1, 127.0.0.2, ...), past
 	// the ~28k ephemeral ports of one source.
 	Sources []net.IP
@@ -82,6 +89,9 @@ func (c *Config) setDefaults() {
 	}
 	if c.Lifetime == 0 {
 		c.Lifetime = 2 * time.Second
+	}
+	if c.Proxy == nil {
+		c.Proxy = http.ProxyFromEnvironment
 	}
 	if c.MaxInFlight == 0 {
 		c.MaxInFlight = 512

@@ -22,9 +22,11 @@ import (
 // nothing ready, like any goroutine waiting on a socket, and holds no thread or processor while
 // it waits.
 type poller struct {
-	epfd    *os.File
+	epfd *os.File
+	// mu guards the set and every read of a socket in it: once remove returns, no read of that
+	// descriptor is in progress or to come, so its number may be closed and reused.
 	mu      sync.Mutex
-	clients map[int32]*lclient // by fd
+	clients map[int32]pollee // by fd
 	stopped atomic.Bool
 	done    chan struct{}
 	fail    func(error) // told if the poller stops reading before stop
@@ -43,19 +45,22 @@ func newPoller(fail func(error)) (*poller, error) {
 		return nil, err
 	}
 	// A non-blocking descriptor given to os.NewFile is registered with the runtime's poller.
-	p := &poller{epfd: os.NewFile(uintptr(fd), "epoll"), clients: map[int32]*lclient{}, done: make(chan struct{}), fail: fail}
+	p := &poller{epfd: os.NewFile(uintptr(fd), "epoll"), clients: map[int32]pollee{}, done: make(chan struct{}), fail: fail}
 	go p.run()
 	return p, nil
 }
 
-// add starts reading c's socket, c.fd.
-func (p *poller) add(c *lclient) error {
+// add starts reading socket fd for c.
+func (p *poller) add(fd int, c pollee) error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	return p.addLocked(int32(fd), c)
+}
+
+func (p *poller) addLocked(fd int32, c pollee) error {
 	if p.stopped.Load() {
 		return errors.New("poller stopped")
 	}
-	fd := int32(c.fd)
 	p.clients[fd] = c
 	ev := unix.EpollEvent{Events: unix.EPOLLIN | unix.EPOLLRDHUP, Fd: fd}
 	err := p.control(func(epfd int) error { return unix.EpollCtl(epfd, unix.EPOLL_CTL_ADD, int(fd), &ev) })
@@ -66,7 +71,7 @@ func (p *poller) add(c *lclient) error {
 }
 
 // remove stops reading fd. Call it before the socket is closed, so that a new socket given the
-// same number is never taken for the old one.
+// same number is never taken for the old one; a pollee may call it while it handles bytes.
 func (p *poller) remove(fd int) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -103,7 +108,7 @@ func (p *poller) run() {
 		return
 	}
 	events := make([]unix.EpollEvent, pollBatch)
-	scratch := make([]byte, 64<<10)
+	scratch := make([]byte, pollRead)
 	for !p.stopped.Load() {
 		// Read calls the function until it returns true, parking in the runtime's poller each
 		// time it returns false; it returns early when stop sets a deadline.
@@ -117,12 +122,7 @@ func (p *poller) run() {
 					return false
 				}
 				for _, ev := range events[:n] {
-					p.mu.Lock()
-					c := p.clients[ev.Fd]
-					p.mu.Unlock()
-					if c != nil {
-						c.readable(scratch)
-					}
+					p.readable(int(ev.Fd), scratch)
 				}
 				// Ask again until the set is empty: a socket read only in part (more than the
 				// scratch buffer, or bytes then the end) is put back in the set without waking
@@ -134,6 +134,25 @@ func (p *poller) run() {
 			p.fail(err)
 			return
 		}
+	}
+}
+
+// readable reads socket fd once and hands what it read to its pollee, timed when it was read.
+func (p *poller) readable(fd int, scratch []byte) {
+	p.mu.Lock()
+	c := p.clients[int32(fd)]
+	n, err := 0, error(nil)
+	if c != nil {
+		n, err = unix.Read(fd, scratch)
+	}
+	p.mu.Unlock()
+	switch {
+	case c == nil:
+	case n > 0:
+		c.received(fd, scratch[:n], time.Now())
+	case err == unix.EAGAIN || err == unix.EINTR:
+	default: // the peer went without a close frame, or the socket failed
+		c.ended(fd)
 	}
 }
 

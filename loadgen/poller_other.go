@@ -9,7 +9,6 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/gorilla/websocket"
 	"golang.org/x/sys/unix"
 )
 
@@ -28,9 +27,8 @@ func newPoller(fail func(error)) (*poller, error) {
 	return &poller{fail: fail, conns: map[int]net.Conn{}}, nil
 }
 
-// add starts reading c's socket, c.fd, until remove.
-func (p *poller) add(c *lclient) error {
-	fd := c.fd
+// add starts reading socket fd for c, until remove.
+func (p *poller) add(fd int, c pollee) error {
 	dup, err := unix.Dup(fd)
 	if err != nil {
 		return err
@@ -44,35 +42,35 @@ func (p *poller) add(c *lclient) error {
 	p.mu.Lock()
 	p.conns[fd] = conn
 	p.mu.Unlock()
-	go func() {
-		buf := make([]byte, 4096)
-		for {
-			n, err := conn.Read(buf)
-			now := time.Now()
-			c.rmu.Lock()
-			p.mu.Lock()
-			current := p.conns[fd] == conn
-			p.mu.Unlock()
-			if !current { // removed: the client closed this connection
-				c.rmu.Unlock()
-				return
-			}
-			if n > 0 {
-				c.take(buf[:n], now)
-			}
-			if err != nil && c.fd == fd {
-				c.lost(websocket.CloseAbnormalClosure, nil) // the peer went without a close frame
-			}
-			c.rmu.Unlock()
-			if err != nil {
-				return
-			}
-		}
-	}()
+	go p.read(fd, conn, c)
 	return nil
 }
 
-// remove stops reading fd; the caller holds the client's rmu.
+// read reads conn, the poller's descriptor of socket fd, until it is closed, and hands what it
+// read to c.
+func (p *poller) read(fd int, conn net.Conn, c pollee) {
+	buf := make([]byte, pollRead)
+	for {
+		n, err := conn.Read(buf)
+		now := time.Now()
+		p.mu.Lock()
+		current := p.conns[fd] == conn
+		p.mu.Unlock()
+		if !current { // removed: the client closed this connection
+			return
+		}
+		if n > 0 {
+			c.received(fd, buf[:n], now)
+		}
+		if err != nil {
+			c.ended(fd) // the peer went without a close frame
+			return
+		}
+	}
+}
+
+// remove stops reading fd. A read in progress may still hand its bytes to the pollee, which
+// tells them from its current socket's by fd.
 func (p *poller) remove(fd int) {
 	p.mu.Lock()
 	conn := p.conns[fd]

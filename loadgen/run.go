@@ -91,6 +91,7 @@ type runner struct {
 	restartedUp atomic.Int64
 	// redials bounds the reconnections in progress by what the timetables bear.
 	redials *admission
+	dialing dialing
 }
 
 func (r *runner) channelsOf(c *lclient) []string {
@@ -128,16 +129,18 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	r := &runner{
 		cfg: cfg,
 		rec: NewRecorder(started, cfg.IntervalLog),
-		api: &client.API{BaseURL: cfg.Target.APIURL, AppID: cfg.Target.AppID, Key: cfg.Target.Key, Secret: cfg.Target.Secret, HTTP: &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 256}}},
+		api: &client.API{BaseURL: cfg.Target.APIURL, AppID: cfg.Target.AppID, Key: cfg.Target.Key, Secret: cfg.Target.Secret, HTTP: cfg.Target.HTTPClient(30*time.Second, 256)},
 		// The auth endpoint gets a bounded pool: in the ramp thousands of clients authorize at
 		// once, and a connection each would cost thousands of open files (twice in-process).
-		http:  &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: authConns, MaxConnsPerHost: authConns}},
-		seats: slices.Contains(cfg.Scenarios, ScenarioSeats),
-		avail: slices.Contains(cfg.Scenarios, ScenarioAvailability),
-		churn: slices.Contains(cfg.Scenarios, ScenarioChurn),
-		priv:  slices.Contains(cfg.Scenarios, ScenarioPrivate),
-		gone:  map[string]bool{},
+		http:    &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: authConns, MaxConnsPerHost: authConns}},
+		seats:   slices.Contains(cfg.Scenarios, ScenarioSeats),
+		avail:   slices.Contains(cfg.Scenarios, ScenarioAvailability),
+		churn:   slices.Contains(cfg.Scenarios, ScenarioChurn),
+		priv:    slices.Contains(cfg.Scenarios, ScenarioPrivate),
+		gone:    map[string]bool{},
+		dialing: dialing{tls: cfg.Target.TLS, header: cfg.Target.Header, proxy: cfg.Proxy},
 	}
+	r.api.HTTP.Transport.(*http.Transport).Proxy = cfg.Proxy
 	r.life, r.endLife = context.WithCancel(ctx)
 	r.redials = newAdmission()
 	defer r.endLife()

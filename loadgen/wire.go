@@ -2,12 +2,13 @@ package loadgen
 
 import (
 	"bytes"
-	"context"
+	"crypto/tls"
 	"errors"
 	"io"
 	"net"
 	"os"
 	"strconv"
+	"sync"
 	"syscall"
 	"time"
 
@@ -21,14 +22,18 @@ import (
 // reader per connection, is what lets one poller goroutine serve thousands of connections.
 //
 // Until unhook, the socket is a net.Conn in Go's poller, read with deadlines; after it, it is a
-// bare non-blocking descriptor that only a loadgen poller watches.
+// bare non-blocking descriptor that only a loadgen poller reads. For wss://, TLS runs over the
+// socket through tlsTransport, before and after unhook alike.
 type wire struct {
-	conn net.Conn  // before unhook
-	fd   int       // after unhook; -1 before, and once closed
-	in   []byte    // bytes read that do not make a whole frame yet
-	msg  []byte    // a fragmented message's payload so far
-	op   ws.OpCode // the fragmented message's opcode
-	frag bool      // a fragmented message is in progress
+	conn net.Conn      // before unhook: what frames are read and written on (tcp, or sec over it)
+	tcp  net.Conn      // the socket, before unhook
+	sec  *tls.Conn     // wss: TLS over tr
+	tr   *tlsTransport // wss: the socket under sec
+	fd   int           // after unhook; -1 before, and once closed
+	in   []byte        // bytes read that do not make a whole frame yet
+	msg  []byte        // a fragmented message's payload so far
+	op   ws.OpCode     // the fragmented message's opcode
+	frag bool          // a fragmented message is in progress
 	// broken is the error of a write that failed, perhaps in the middle of a frame: every later
 	// write fails with it.
 	broken error
@@ -38,33 +43,11 @@ type wire struct {
 // errProtocol is a frame the client cannot take: the connection is closed as after 1002.
 var errProtocol = errors.New("websocket protocol error")
 
-func dialWire(ctx context.Context, url string, src net.IP) (*wire, error) {
-	d := ws.Dialer{
-		Timeout: setupTimeout,
-		NetDial: func(ctx context.Context, network, addr string) (net.Conn, error) {
-			return (&net.Dialer{LocalAddr: &net.TCPAddr{IP: src}, Timeout: setupTimeout, Control: dialControl}).DialContext(ctx, network, addr)
-		},
-	}
-	conn, br, _, err := d.Dial(ctx, url)
-	if err != nil {
-		return nil, err
-	}
-	w := &wire{conn: conn, fd: -1}
-	if br != nil { // the server's first frames came with the handshake response
-		if n := br.Buffered(); n > 0 {
-			b, _ := br.Peek(n)
-			w.in = append(w.in, b...)
-		}
-		ws.PutReader(br)
-	}
-	return w, nil
-}
-
 // unhook takes the socket out of Go's poller: it keeps a duplicate of the descriptor and closes
 // the net.Conn, which removes the original from the runtime's epoll set. The duplicate shares the
 // socket and its non-blocking mode.
 func (w *wire) unhook() error {
-	sc, ok := w.conn.(syscall.Conn)
+	sc, ok := w.tcp.(syscall.Conn)
 	if !ok {
 		return errors.New("not a socket")
 	}
@@ -79,9 +62,20 @@ func (w *wire) unhook() error {
 	if derr != nil {
 		return derr
 	}
-	w.conn.Close()
-	w.conn, w.fd = nil, dup
+	w.tcp.Close()
+	w.conn, w.tcp, w.fd = nil, nil, dup
+	if w.tr != nil {
+		w.tr.Conn, w.tr.fd, w.tr.unhooked = nil, dup, true
+	}
 	return nil
+}
+
+// abort closes the socket before unhook at once, failing a handshake or read in progress (TLS
+// is not told: a close_notify could wait on a full send buffer).
+func (w *wire) abort() {
+	if w.tcp != nil {
+		w.tcp.Close()
+	}
 }
 
 // close closes the socket; writes fail after it. The caller serializes it with writes and, once
@@ -91,8 +85,8 @@ func (w *wire) close() {
 	case w.fd >= 0:
 		unix.Close(w.fd)
 		w.fd = -1
-	case w.conn != nil:
-		w.conn.Close()
+	case w.tcp != nil:
+		w.tcp.Close()
 	}
 	w.broken = net.ErrClosed
 }
@@ -115,7 +109,12 @@ func (w *wire) write(op ws.OpCode, payload []byte) error {
 	case w.broken != nil:
 		return w.broken
 	case w.fd >= 0:
-		if err = writeFD(w.fd, frame, time.Now().Add(writeTimeout)); err != nil {
+		if w.sec != nil {
+			_, err = w.sec.Write(frame) // one record, written by tlsTransport
+		} else {
+			err = writeFD(w.fd, frame, time.Now().Add(writeTimeout))
+		}
+		if err != nil {
 			// A frame may be half written: nothing more can go on this connection. Shutting
 			// it down makes the poller read the end and the client go through reconnection.
 			_ = unix.Shutdown(w.fd, unix.SHUT_RDWR)
@@ -123,7 +122,7 @@ func (w *wire) write(op ws.OpCode, payload []byte) error {
 	case w.conn != nil:
 		_ = w.conn.SetWriteDeadline(time.Now().Add(writeTimeout))
 		if _, err = w.conn.Write(frame); err != nil {
-			w.conn.Close()
+			w.abort()
 		}
 	default:
 		err = net.ErrClosed
@@ -224,6 +223,35 @@ func (w *wire) feed(data []byte, fn func(op ws.OpCode, payload []byte) bool) err
 	}
 	return nil
 }
+
+// received takes bytes a poller read from the socket: for wss://, the TLS records they complete
+// are decrypted first. Then as feed. An error is a frame or record the client cannot take, or
+// the end of the TLS stream.
+func (w *wire) received(raw []byte, fn func(op ws.OpCode, payload []byte) bool) error {
+	if w.sec == nil {
+		return w.feed(raw, fn)
+	}
+	w.tr.in = raw
+	bp := plainBufs.Get().(*[]byte)
+	defer plainBufs.Put(bp)
+	for {
+		n, err := w.sec.Read(*bp)
+		if n > 0 {
+			if ferr := w.feed((*bp)[:n], fn); ferr != nil {
+				return ferr
+			}
+		}
+		if _, more := err.(noBytes); more {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+	}
+}
+
+// plainBufs hold the decrypted bytes of one TLS record while they are fed.
+var plainBufs = sync.Pool{New: func() any { b := make([]byte, 16<<10); return &b }}
 
 // legalFromServer says whether a server may send a frame with header h, frag telling whether a
 // fragmented message is in progress.

@@ -370,7 +370,7 @@ func dialRaw(ctx context.Context, name, url string) error {
 	w := world(ctx)
 	dctx, cancel := context.WithTimeout(ctx, w.wait(5*time.Second))
 	defer cancel()
-	c, err := client.DialRaw(dctx, url, client.Options{Name: name, Log: w.Log})
+	c, err := client.DialRaw(dctx, url, w.Target.Options(client.Options{Name: name, Log: w.Log}))
 	if err != nil {
 		return mismatch("a WebSocket upgrade at "+url, "%v", err)
 	}
@@ -382,7 +382,7 @@ func dial(ctx context.Context, name string) error {
 	w := world(ctx)
 	dctx, cancel := context.WithTimeout(ctx, w.wait(5*time.Second))
 	defer cancel()
-	c, err := client.Dial(dctx, w.appURL(), client.Options{Name: name, Log: w.Log})
+	c, err := client.Dial(dctx, w.appURL(), w.Target.Options(client.Options{Name: name, Log: w.Log}))
 	if err != nil {
 		return mismatch("pusher:connection_established at "+w.appURL(), "%v", err)
 	}

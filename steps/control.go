@@ -173,7 +173,7 @@ func useApp(ctx context.Context, phrase string) error {
 			if st.has(a) {
 				w.mu.Lock()
 				w.Target = w.Target.App(a)
-				w.API = &client.API{BaseURL: w.Target.APIURL, AppID: a.ID, Key: a.Key, Secret: a.Secret, Log: w.Log}
+				w.API = w.Target.API(w.Log)
 				w.limits = appLimits{activity: time.Duration(a.ActivityTimeout), pong: time.Duration(a.PongTimeout), quota: a.MaxConnections, members: a.MaxPresenceMembers}
 				w.mu.Unlock()
 				w.note("ran on the profile's app %s (%s)", a.ID, phrase)
@@ -194,7 +194,7 @@ func ownServer(w *World, cfg refserver.Config, app refserver.App) error {
 	defer w.mu.Unlock()
 	w.serverCfg, w.serverApp = cfg, app
 	w.Target = t
-	w.API = &client.API{BaseURL: t.APIURL, AppID: t.AppID, Key: t.Key, Secret: t.Secret, Log: w.Log}
+	w.API = t.API(w.Log)
 	w.stops = append(w.stops, stop)
 	w.server = stop
 	return nil

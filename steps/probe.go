@@ -68,7 +68,7 @@ type prober struct {
 func (p prober) dial(ctx context.Context) (*client.Conn, error) {
 	dctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
-	return client.Dial(dctx, p.t.AppURL(p.t.Key, "?protocol=7&client=pushcert-probe&version=1"), client.Options{})
+	return client.Dial(dctx, p.t.AppURL(p.t.Key, "?protocol=7&client=pushcert-probe&version=1"), p.t.Options(client.Options{}))
 }
 
 // await waits for a frame matching event (and channel, when given).
@@ -182,7 +182,7 @@ func (p prober) terminate(ctx context.Context) bool {
 		return false
 	}
 	defer c.Close()
-	api := &client.API{BaseURL: p.t.APIURL, AppID: p.t.AppID, Key: p.t.Key, Secret: p.t.Secret}
+	api := p.t.API(nil)
 	if r, err := api.Do(ctx, "POST", "/users/"+user+"/terminate_connections", nil, "{}"); err != nil || r.Status != 200 {
 		return false
 	}

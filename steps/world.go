@@ -69,7 +69,7 @@ func newWorld(t *target.Target, opts *Options, a *ticketing.App) *World {
 	log := &client.WireLog{}
 	return &World{
 		Target: t, opts: opts, suffix: hex.EncodeToString(b), Log: log,
-		API: &client.API{BaseURL: t.APIURL, AppID: t.AppID, Key: t.Key, Secret: t.Secret, Log: log},
+		API: t.API(log),
 		app: a,
 		rec: records{customers: map[string]ticketing.Customer{}, tokens: map[string]ticketing.Token{}, events: map[string]ticketing.Event{},
 			orders: map[string]ticketing.Order{}, chats: map[string]ticketing.Conversation{}, tenants: map[string]int{}, authCode: map[string]int{}},

@@ -117,7 +117,7 @@ func runLoad(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			fmt.Fprintln(stderr, "pushcert load:", err)
 			return exitFail
 		}
-	case t.WebSocketURL == "" && t.APIURL == "" && t.AppID == "" && t.Key == "" && t.Secret == "":
+	case !t.given():
 		// The embedded server runs as a child process (see serverProcess), with room for the
 		// run's bursts: client events of a whole room per connection pass 10 a second at high
 		// rates.

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -47,6 +48,8 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	userAuthTimeout := fs.Duration("user-auth-timeout", 0, "close with 4009 connections neither signed in nor on an authorized channel after this long; 0 disables")
 	activity := fs.Duration("activity-timeout", refserver.DefaultActivityTimeout, "idle time before the server pings a client; sent to clients as activity_timeout")
 	pong := fs.Duration("pong-timeout", refserver.DefaultPongTimeout, "wait for any frame after a server ping before closing with 4201")
+	tlsCert := fs.String("tls-cert", os.Getenv("PUSHCERT_TLS_CERT"), "serve wss:// and https:// with this PEM certificate (chain); needs --tls-key; env PUSHCERT_TLS_CERT")
+	tlsKey := fs.String("tls-key", os.Getenv("PUSHCERT_TLS_KEY"), "the PEM private key of --tls-cert; env PUSHCERT_TLS_KEY")
 	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
 	faults := fs.StringArray("fault", nil, "break the protocol on purpose, to see the conformance suite fail (repeatable): "+strings.Join(refserver.FaultNames(), ", "))
 	if code := parseFlags(fs, args, stdout, stderr); code >= 0 {
@@ -94,6 +97,13 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		app.UserAuthTimeout = refserver.Duration(*userAuthTimeout)
 		cfg.Apps = append(cfg.Apps, app)
 	}
+	var cert *tls.Certificate
+	if *tlsCert != "" || *tlsKey != "" {
+		if cert, err = loadCert(*tlsCert, *tlsKey); err != nil {
+			fmt.Fprintln(stderr, "pushcert serve:", err)
+			return exitUsage
+		}
+	}
 	srv, err := refserver.New(cfg)
 	if err != nil {
 		fmt.Fprintln(stderr, "pushcert serve:", err)
@@ -104,8 +114,12 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		fmt.Fprintln(stderr, "pushcert serve:", err)
 		return exitFail
 	}
-	printBanner(stdout, ln.Addr().String(), cfg.Apps)
-	hs := &http.Server{Handler: srv, ReadHeaderTimeout: 10 * time.Second}
+	if cert != nil {
+		ln = tls.NewListener(ln, &tls.Config{Certificates: []tls.Certificate{*cert}, MinVersion: tls.VersionTLS12})
+	}
+	printBanner(stdout, ln.Addr().String(), cfg.Apps, cert != nil)
+	// Failed TLS handshakes and the like go to the log at debug level.
+	hs := &http.Server{Handler: srv, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(logger.Handler(), slog.LevelDebug)}
 	served := make(chan error, 1)
 	go func() { served <- hs.Serve(ln) }()
 	select {
@@ -129,14 +143,30 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	return exitOK
 }
 
-func printBanner(w io.Writer, addr string, apps []refserver.App) {
+func printBanner(w io.Writer, addr string, apps []refserver.App, secure bool) {
+	ws, http := "ws", "http"
+	if secure {
+		ws, http = "wss", "https"
+	}
 	fmt.Fprintf(w, "pushcert serve %s listening on %s\n", versionString(), addr)
 	for _, a := range apps {
 		fmt.Fprintf(w, "  app %s  key %s  secret %s\n", a.ID, a.Key, a.Secret)
-		fmt.Fprintf(w, "    WebSocket  ws://%s/app/%s?protocol=7\n", addr, a.Key)
-		fmt.Fprintf(w, "    HTTP API   http://%s/apps/%s/events\n", addr, a.ID)
+		fmt.Fprintf(w, "    WebSocket  %s://%s/app/%s?protocol=7\n", ws, addr, a.Key)
+		fmt.Fprintf(w, "    HTTP API   %s://%s/apps/%s/events\n", http, addr, a.ID)
 	}
-	fmt.Fprintf(w, "  health     http://%s/up\n  metrics    http://%s/metrics\n", addr, addr)
+	fmt.Fprintf(w, "  health     %s://%s/up\n  metrics    %s://%s/metrics\n", http, addr, http, addr)
+}
+
+// loadCert reads --tls-cert and --tls-key.
+func loadCert(certFile, keyFile string) (*tls.Certificate, error) {
+	if certFile == "" || keyFile == "" {
+		return nil, errors.New("--tls-cert and --tls-key go together")
+	}
+	c, err := tls.LoadX509KeyPair(certFile, keyFile)
+	if err != nil {
+		return nil, fmt.Errorf("--tls-cert %s, --tls-key %s: %w", certFile, keyFile, err)
+	}
+	return &c, nil
 }
 
 func newLogger(w io.Writer, level string) (*slog.Logger, error) {

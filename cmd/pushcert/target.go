@@ -2,10 +2,14 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"io"
+	"net/http"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/spf13/pflag"
@@ -14,24 +18,78 @@ import (
 	"github.com/pushcert/pushcert/refserver"
 )
 
+// targetArgs are the flags that name a server under test and say how to reach it.
+type targetArgs struct {
+	*target.Target
+	caFile   string
+	insecure bool
+	headers  []string
+}
+
 // targetFlags adds the flags that name a server under test, shared by check and load.
-func targetFlags(fs *pflag.FlagSet) *target.Target {
-	t := &target.Target{}
+func targetFlags(fs *pflag.FlagSet) *targetArgs {
+	t := &targetArgs{Target: &target.Target{}}
 	fs.StringVar(&t.WebSocketURL, "target", os.Getenv("PUSHCERT_TARGET"), "WebSocket base URL of the server, e.g. ws://127.0.0.1:6001; none runs the embedded reference server; env PUSHCERT_TARGET")
 	fs.StringVar(&t.APIURL, "api-url", os.Getenv("PUSHCERT_API_URL"), "HTTP API base URL, e.g. http://127.0.0.1:6001; env PUSHCERT_API_URL")
 	fs.StringVar(&t.AppID, "app-id", os.Getenv("PUSHCERT_APP_ID"), "app id on the target; env PUSHCERT_APP_ID")
 	fs.StringVar(&t.Key, "key", os.Getenv("PUSHCERT_KEY"), "app key; env PUSHCERT_KEY")
 	fs.StringVar(&t.Secret, "secret", os.Getenv("PUSHCERT_SECRET"), "app secret; env PUSHCERT_SECRET")
+	fs.StringVar(&t.caFile, "ca-file", os.Getenv("PUSHCERT_CA_FILE"), "PEM file of the CA certificates that sign a wss:// or https:// target's certificate (added to the system's); env PUSHCERT_CA_FILE")
+	fs.BoolVar(&t.insecure, "insecure", false, "do not verify the target's TLS certificate (a self-signed staging server); the connection is still encrypted")
+	fs.StringArrayVar(&t.headers, "header", nil, `"Name: value" sent with every WebSocket handshake, repeatable, e.g. --header "Origin: https://tickets.example" for a server with allowed origins`)
 	return t
+}
+
+// given says whether any target flag was given: none runs the embedded reference server.
+func (t *targetArgs) given() bool {
+	return t.WebSocketURL != "" || t.APIURL != "" || t.AppID != "" || t.Key != "" || t.Secret != "" ||
+		t.caFile != "" || t.insecure || len(t.headers) > 0
+}
+
+// reach sets how the target is reached from --ca-file, --insecure and --header. HTTPS_PROXY,
+// HTTP_PROXY and NO_PROXY are honoured for every connection.
+func (t *targetArgs) reach() error {
+	if t.caFile != "" || t.insecure {
+		cfg := &tls.Config{InsecureSkipVerify: t.insecure}
+		if t.caFile != "" {
+			pem, err := os.ReadFile(t.caFile)
+			if err != nil {
+				return fmt.Errorf("--ca-file: %w", err)
+			}
+			pool, err := x509.SystemCertPool()
+			if err != nil {
+				pool = x509.NewCertPool()
+			}
+			if !pool.AppendCertsFromPEM(pem) {
+				return fmt.Errorf("--ca-file %s: no PEM certificate in it", t.caFile)
+			}
+			cfg.RootCAs = pool
+		}
+		t.TLS = cfg
+	}
+	for _, h := range t.headers {
+		name, value, ok := strings.Cut(h, ":")
+		name, value = strings.TrimSpace(name), strings.TrimSpace(value)
+		if !ok || name == "" || strings.ContainsAny(name, " \t") {
+			return fmt.Errorf("--header %q: want \"Name: value\"", h)
+		}
+		if t.Header == nil {
+			t.Header = http.Header{}
+		}
+		t.Header.Add(name, value)
+	}
+	t.HTTP = t.HTTPClient(10*time.Second, 0)
+	return nil
 }
 
 // resolveTarget starts the embedded reference server (with app's settings) when no --target was
 // given, or checks the given target and that it answers. It returns the target, a function to
 // call at the end, and -1, or an exit code after printing why.
-func resolveTarget(ctx context.Context, cmd string, t *target.Target, app refserver.App, stderr io.Writer) (*target.Target, func(), int) {
+func resolveTarget(ctx context.Context, cmd string, ta *targetArgs, app refserver.App, stderr io.Writer) (*target.Target, func(), int) {
+	t := ta.Target
 	if t.WebSocketURL == "" {
-		if t.APIURL != "" || t.AppID != "" || t.Key != "" || t.Secret != "" {
-			fmt.Fprintf(stderr, "pushcert %s: --api-url, --app-id, --key and --secret need --target\n", cmd)
+		if ta.given() {
+			fmt.Fprintf(stderr, "pushcert %s: --api-url, --app-id, --key, --secret, --ca-file, --insecure and --header need --target\n", cmd)
 			return nil, nil, exitUsage
 		}
 		tg, stop, err := target.StartEmbedded(refserver.Config{}, app)
@@ -49,7 +107,7 @@ func resolveTarget(ctx context.Context, cmd string, t *target.Target, app refser
 	if note != "" {
 		fmt.Fprintf(stderr, "pushcert %s: %s\n", cmd, note)
 	}
-	if err := t.Validate(); err != nil {
+	if err := errors.Join(t.Validate(), ta.reach()); err != nil {
 		fmt.Fprintf(stderr, "pushcert %s: %v\n", cmd, err)
 		return nil, nil, exitUsage
 	}
@@ -66,6 +124,10 @@ func resolveTarget(ctx context.Context, cmd string, t *target.Target, app refser
 		return nil, nil, exitUsage
 	case err != nil:
 		fmt.Fprintf(stderr, "pushcert %s: %v\n", cmd, err)
+		var cv *tls.CertificateVerificationError
+		if errors.As(err, &cv) {
+			fmt.Fprintf(stderr, "pushcert %s: the target's certificate is not trusted here: give its CA with --ca-file FILE, or --insecure to skip the check\n", cmd)
+		}
 		return nil, nil, exitUnreachable
 	}
 	return t, func() {}, -1

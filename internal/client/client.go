@@ -6,6 +6,7 @@ package client
 
 import (
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -91,6 +92,8 @@ type Options struct {
 	Header http.Header
 	// LocalAddr binds the client socket, e.g. to 127.0.0.2, to spread connections over sources.
 	LocalAddr *net.TCPAddr
+	// TLS verifies a wss:// server; nil is the system's roots.
+	TLS *tls.Config
 }
 
 // Conn is one client connection.
@@ -128,7 +131,8 @@ func (e *CloseError) Error() string {
 
 // DialRaw opens a WebSocket to url and starts reading, without waiting for the handshake.
 func DialRaw(ctx context.Context, url string, opts Options) (*Conn, error) {
-	d := websocket.Dialer{HandshakeTimeout: 10 * time.Second, ReadBufferSize: 2048, WriteBufferSize: 2048}
+	d := websocket.Dialer{HandshakeTimeout: 10 * time.Second, ReadBufferSize: 2048, WriteBufferSize: 2048,
+		TLSClientConfig: opts.TLS, Proxy: http.ProxyFromEnvironment}
 	if opts.LocalAddr != nil {
 		d.NetDialContext = (&net.Dialer{LocalAddr: opts.LocalAddr}).DialContext
 	}

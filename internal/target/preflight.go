@@ -87,7 +87,7 @@ func Preflight(ctx context.Context, t *Target) error {
 
 func preflightKey(ctx context.Context, t *Target) error {
 	u := t.AppURL(t.Key, "?protocol=7&client=pushcert-preflight&version=1")
-	c, err := client.DialRaw(ctx, u, client.Options{})
+	c, err := client.DialRaw(ctx, u, t.Options(client.Options{}))
 	if err != nil {
 		return fmt.Errorf("no WebSocket upgrade at %s: %w", u, err)
 	}
@@ -123,7 +123,7 @@ func preflightKey(ctx context.Context, t *Target) error {
 func preflightSecret(ctx context.Context, t *Target) error {
 	b := make([]byte, 4)
 	_, _ = rand.Read(b)
-	api := &client.API{BaseURL: t.APIURL, AppID: t.AppID, Key: t.Key, Secret: t.Secret}
+	api := t.API(nil)
 	r, err := api.Do(ctx, "POST", "/events", nil, client.Event{Name: "pushcert-preflight", Data: "{}", Channels: []string{"pushcert-preflight-" + hex.EncodeToString(b)}})
 	if err != nil {
 		return fmt.Errorf("the HTTP API at %s: %w", t.APIURL, err)

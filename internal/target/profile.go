@@ -115,7 +115,7 @@ func (t *Target) RestartWith(ctx context.Context, cmd string) error {
 	ctx, cancel := context.WithTimeout(ctx, time.Minute)
 	defer cancel()
 	url := t.AppURL(t.Key, "?protocol=7&client=pushcert-restart&version=1")
-	sentinel, err := client.Dial(ctx, url, client.Options{})
+	sentinel, err := client.Dial(ctx, url, t.Options(client.Options{}))
 	if err != nil {
 		return fmt.Errorf("before the restart: %w", err)
 	}
@@ -128,7 +128,7 @@ func (t *Target) RestartWith(ctx context.Context, cmd string) error {
 	}
 	for {
 		dctx, dcancel := context.WithTimeout(ctx, 2*time.Second)
-		c, err := client.Dial(dctx, url, client.Options{})
+		c, err := client.Dial(dctx, url, t.Options(client.Options{}))
 		dcancel()
 		if err == nil {
 			c.Close()

@@ -4,8 +4,12 @@ package target
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
+	"io"
+	"log"
 	"net"
 	"net/http"
 	"net/url"
@@ -13,6 +17,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/pushcert/pushcert/internal/client"
 	"github.com/pushcert/pushcert/refserver"
 )
 
@@ -32,6 +37,41 @@ type Target struct {
 	// Restart, set for the embedded server only, stops the server (every connection closed with
 	// 4200) and starts a fresh one on the same address.
 	Restart func() error `json:"-"`
+	// TLS is how clients verify a wss:// or https:// server (--ca-file, --insecure); nil is the
+	// system's roots.
+	TLS *tls.Config `json:"-"`
+	// Header goes with every WebSocket handshake (--header), e.g. an Origin.
+	Header http.Header `json:"-"`
+	// HTTP, when set, is the client for the HTTP API (made with TLS's settings); nil is the
+	// API client's default.
+	HTTP *http.Client `json:"-"`
+}
+
+// Options are the client options that reach the target (its TLS settings and headers) with o's
+// own.
+func (t *Target) Options(o client.Options) client.Options {
+	o.TLS = t.TLS
+	if len(t.Header) > 0 {
+		h := t.Header.Clone()
+		for k, v := range o.Header {
+			h[k] = v
+		}
+		o.Header = h
+	}
+	return o
+}
+
+// API is a signed HTTP API client of the target's app.
+func (t *Target) API(log *client.WireLog) *client.API {
+	return &client.API{BaseURL: t.APIURL, AppID: t.AppID, Key: t.Key, Secret: t.Secret, HTTP: t.HTTP, Log: log}
+}
+
+// HTTPClient is an HTTP client for the target's API: its TLS settings, the environment's proxy
+// (HTTPS_PROXY, HTTP_PROXY, NO_PROXY), and timeout.
+func (t *Target) HTTPClient(timeout time.Duration, conns int) *http.Client {
+	return &http.Client{Timeout: timeout, Transport: &http.Transport{
+		Proxy: http.ProxyFromEnvironment, TLSClientConfig: t.TLS, MaxIdleConnsPerHost: conns,
+	}}
 }
 
 // AppURL is the WebSocket URL of the app with the given query (e.g. "?protocol=7").
@@ -98,11 +138,17 @@ func StartEmbeddedOn(addr string, cfg refserver.Config, app refserver.App) (*Tar
 // StartServer runs the reference server with cfg's apps as they are on addr; the target's app
 // is the first of them.
 func StartServer(addr string, cfg refserver.Config) (*Target, func(), error) {
+	return StartServerTLS(addr, cfg, nil, nil)
+}
+
+// StartServerTLS is StartServer serving wss:// and https:// with cert (nil: plain ws and http).
+// The target's clients trust roots (nil: the system's).
+func StartServerTLS(addr string, cfg refserver.Config, cert *tls.Certificate, roots *x509.CertPool) (*Target, func(), error) {
 	if len(cfg.Apps) == 0 {
 		return nil, nil, fmt.Errorf("no app to start the server with")
 	}
 	first := cfg.Apps[0]
-	stopOne, addr, err := serve(addr, cfg)
+	stopOne, addr, err := serve(addr, cfg, cert)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -118,22 +164,28 @@ func StartServer(addr string, cfg refserver.Config) (*Target, func(), error) {
 		defer mu.Unlock()
 		stopOne()
 		stopOne = func() {}
-		next, _, err := serve(addr, cfg)
+		next, _, err := serve(addr, cfg, cert)
 		if err != nil {
 			return fmt.Errorf("restart the embedded server on %s: %w", addr, err)
 		}
 		stopOne = next
 		return nil
 	}
-	return &Target{
+	t := &Target{
 		WebSocketURL: "ws://" + addr, APIURL: "http://" + addr,
 		AppID: first.ID, Key: first.Key, Secret: first.Secret,
 		Embedded: true, InProcess: true, Name: "pushcert refserver", Restart: restart,
-	}, stop, nil
+	}
+	if cert != nil {
+		t.WebSocketURL, t.APIURL = "wss://"+addr, "https://"+addr
+		t.TLS = &tls.Config{RootCAs: roots}
+	}
+	return t, stop, nil
 }
 
-// serve starts one reference server on addr and returns its stop function and its address.
-func serve(addr string, cfg refserver.Config) (func(), string, error) {
+// serve starts one reference server on addr, over TLS with cert if given, and returns its stop
+// function and its address.
+func serve(addr string, cfg refserver.Config, cert *tls.Certificate) (func(), string, error) {
 	srv, err := refserver.New(cfg)
 	if err != nil {
 		return nil, "", err
@@ -143,7 +195,11 @@ func serve(addr string, cfg refserver.Config) (func(), string, error) {
 		_ = srv.Shutdown(context.Background())
 		return nil, "", err
 	}
-	hs := &http.Server{Handler: srv, ReadHeaderTimeout: 10 * time.Second}
+	if cert != nil {
+		ln = tls.NewListener(ln, &tls.Config{Certificates: []tls.Certificate{*cert}})
+	}
+	// The server's own log of failed TLS handshakes and the like is not the caller's concern.
+	hs := &http.Server{Handler: srv, ReadHeaderTimeout: 10 * time.Second, ErrorLog: log.New(io.Discard, "", 0)}
 	go hs.Serve(ln)
 	return func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)

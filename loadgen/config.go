@@ -57,6 +57,10 @@ type Config struct {
 	// closes every connection with 4200: the clients reconnect at once, a reconnect storm.
 	Restart   func() error
 	RestartAt time.Duration
+	// StartAt, when set, is when the steady phase's timetables begin, so that shards started
+	// apart run their steady phases together; the ramp must be done by then. Zero starts the
+	// steady phase once the ramp is done.
+	StartAt time.Time
 }
 
 func (c *Config) setDefaults() {

@@ -25,9 +25,10 @@ import (
 // close, since a generator that lags reads it late. Arrivals are kept exactly (a bit per event),
 // so nothing that arrived is ever excused.
 //
-// Events another shard sent have no span here. Their due times come from this shard's timetable
-// shifted by that shard's offset, learnt from the first of its events to arrive in the room (the
-// payload carries the sender's due time), and they are given otherShardSpan.
+// Events another shard sent have no span here. Their due times are this shard's timetable's:
+// with --start-at every shard's timetables begin at the same instant; without it, shifted by
+// that shard's offset, learnt from the first of its events to arrive in the room (the payload
+// carries the sender's due time). They are given otherShardSpan.
 const (
 	// awayGrace reaches back from the close a client saw to when the server decided it: frames
 	// the server queued before that still arrive, those it took after it do not.
@@ -60,10 +61,16 @@ type spans struct {
 	offsets []atomic.Int64 // per shard: its due times minus this shard's, ns; learnt by readers
 }
 
-func newSpans(p Pacer, shards int) *spans {
+// newSpans makes the spans of timetable p. When every shard started its timetables at one
+// shared instant (--start-at), the other shards' copies are known to have no offset.
+func newSpans(p Pacer, shards int, shared bool) *spans {
 	s := &spans{p: p, of: make([]uint32, p.Count), offsets: make([]atomic.Int64, shards)}
 	for i := range s.offsets {
-		s.offsets[i].Store(noOffset)
+		if shared {
+			s.offsets[i].Store(0)
+		} else {
+			s.offsets[i].Store(noOffset)
+		}
 	}
 	return s
 }

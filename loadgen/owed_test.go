@@ -12,7 +12,7 @@ func TestSpansTouchAwayWindows(t *testing.T) {
 	start := time.Unix(1000, 0)
 	p := Pacer{Start: start, Rate: 10, Count: 100} // event i due at start + i*100 ms
 	ms := func(d int64) int64 { return start.Add(time.Duration(d) * time.Millisecond).UnixNano() }
-	sp := newSpans(p, 2)
+	sp := newSpans(p, 2, false)
 	sp.settled(10, p.Due(10), p.Due(10).Add(30*time.Millisecond), false)  // due 1000 ms, answered 1030
 	sp.settled(20, p.Due(20), p.Due(20).Add(1500*time.Millisecond), true) // due 2000 ms, refused at 3500
 
@@ -60,7 +60,7 @@ func TestNotOwedAcrossARestart(t *testing.T) {
 	start := time.Unix(1000, 0)
 	p := Pacer{Start: start, Rate: 10, Count: 100} // event i due at start + i*100 ms
 	at := func(ms int64) time.Time { return start.Add(time.Duration(ms) * time.Millisecond) }
-	sp := newSpans(p, 1)
+	sp := newSpans(p, 1, false)
 	sp.settled(30, p.Due(30), at(3010), true)  // refused during the restart (3000-3500 ms)
 	sp.settled(32, p.Due(32), at(3220), false) // accepted during it, but never delivered
 	sp.settled(34, p.Due(34), at(3450), true)  // refused during it, and delivered anyway?

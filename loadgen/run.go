@@ -192,20 +192,20 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	}
 
 	// Steady.
+	start, late := r.steadyBegins(ctx)
 	cpuSteady0 := cpuTime()
 	r.steadyStart.Store(time.Now().UnixNano())
 	steadyFrom := time.Since(started).Seconds()
 	r.setPhase("steady")
-	steadyCtx, cancelSteady := context.WithTimeout(ctx, cfg.Duration+2*time.Second)
-	start := time.Now().Add(100 * time.Millisecond)
+	steadyCtx, cancelSteady := context.WithDeadline(ctx, start.Add(cfg.Duration+2*time.Second))
 	count := plannedCount(cfg)
 	r.steadyAt = start
 	for _, rm := range r.rooms {
 		if r.seats {
-			rm.seatSpansP.Store(newSpans(r.timetable(rm, 0), cfg.Shards))
+			rm.seatSpansP.Store(newSpans(r.timetable(rm, 0), cfg.Shards, !cfg.StartAt.IsZero()))
 		}
 		if r.avail {
-			rm.availSpansP.Store(newSpans(r.timetable(rm, 1), cfg.Shards))
+			rm.availSpansP.Store(newSpans(r.timetable(rm, 1), cfg.Shards, !cfg.StartAt.IsZero()))
 		}
 	}
 	var senders sync.WaitGroup
@@ -259,6 +259,10 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	finished := time.Now()
 
 	s := r.summarize(started, finished, steadyFrom, steadyTo, count, connected)
+	s.SteadyAt = start
+	if !cfg.StartAt.IsZero() {
+		s.Checks = append(s.Checks, startCheck(late))
+	}
 	s.Delivery.Away = away
 	if at := r.restarted.Load(); at != 0 {
 		s.Restarts = []float64{math.Round(time.Unix(0, at).Sub(started).Seconds()*10) / 10}
@@ -281,8 +285,8 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	if lag, ok := s.Metric(MetricLag); ok {
 		g.LagP99US, g.LagMaxUS = lag.Quantiles["99"], lag.MaxUS
 	}
-	if reasons := saturation(*g, cfg.Target.InProcess, runtime.GOMAXPROCS(0)); len(reasons) > 0 {
-		g.Saturated = true
+	if b, reasons := saturation(*g, cfg.Target.InProcess, runtime.GOMAXPROCS(0)); b != "" {
+		g.Saturated, g.Bottleneck = true, b
 		s.Invalid = append(s.Invalid, reasons...)
 	}
 	if cfg.Target.InProcess {
@@ -293,6 +297,33 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	return &Result{Summary: s, Recorder: r.rec}, nil
 }
 
+// steadyBegins is when the steady phase's timetables begin: at StartAt, waiting for it, or
+// shortly after now. late is how long after StartAt the ramp was done, if it was.
+func (r *runner) steadyBegins(ctx context.Context) (start time.Time, late time.Duration) {
+	at := r.cfg.StartAt
+	if at.IsZero() {
+		return time.Now().Add(100 * time.Millisecond), 0
+	}
+	if wait := time.Until(at); wait > 0 {
+		select {
+		case <-ctx.Done():
+		case <-time.After(wait):
+		}
+		return at, 0
+	}
+	// The ramp overran the start: the timetables begin now, not in the past, where the events
+	// due so far would all be sent at once.
+	return time.Now().Add(100 * time.Millisecond), time.Since(at)
+}
+
+// startCheck says whether the steady phase began at --start-at.
+func startCheck(late time.Duration) reports.Check {
+	if late > 0 {
+		return reports.Check{Name: "start at", Detail: fmt.Sprintf("the ramp was done %s after --start-at: the steady phase began then, out of step with other shards (start later, or ramp faster)", late.Round(time.Millisecond))}
+	}
+	return reports.Check{Name: "start at", Pass: true, Detail: "the steady phase began at --start-at"}
+}
+
 // plannedCount is how many events each of a room's timetables holds.
 func plannedCount(cfg Config) int64 { return int64(cfg.Rate * cfg.Duration.Seconds()) }
 
@@ -301,21 +332,35 @@ const authConns = 64
 
 // Saturation limits: past them the generator, not the server, set the pace.
 const (
-	maxLagP99US   = 5000 // the timetable fired more than 5 ms late at p99
-	maxCPUPercent = 90   // per core the generator may use
+	maxLagP99US    = 5000 // the timetable fired more than 5 ms late at p99
+	maxCPUPercent  = 90   // per core the generator may use
+	idleCPUPerCore = 50   // below it per core, a late timetable is not the generator's doing
 )
 
-// saturation says why a run measured the generator rather than the server, if it did. CPU counts
-// only against a separate server: in-process, the embedded server's CPU is the generator's too.
-func saturation(g reports.Generator, inProcess bool, cores int) []string {
+// saturation says what made a run measure something else than the server, if anything did (see
+// reports.Generator.Bottleneck), and why in words. CPU counts only against a separate server:
+// in-process, the embedded server's CPU is the generator's too.
+func saturation(g reports.Generator, inProcess bool, cores int) (string, []string) {
+	var b string
 	var why []string
-	if g.LagP99US > maxLagP99US {
-		why = append(why, fmt.Sprintf("the generator fell behind its timetable: send lag p99 %.1f ms (limit %d ms)", g.LagP99US/1000, maxLagP99US/1000))
-	}
 	if !inProcess && g.CPUPercent > float64(maxCPUPercent*cores) {
-		why = append(why, fmt.Sprintf("the generator used %.0f%% CPU of %d cores (limit %d%% each)", g.CPUPercent, cores, maxCPUPercent))
+		b = "cpu"
+		why = append(why, fmt.Sprintf("the generator was CPU-bound: it used %.0f%% CPU of %d cores (limit %d%% each); spread it over more cores or machines (--shard)", g.CPUPercent, cores, maxCPUPercent))
 	}
-	return why
+	if g.LagP99US > maxLagP99US {
+		lag := fmt.Sprintf("send lag p99 %.1f ms (limit %d ms)", g.LagP99US/1000, maxLagP99US/1000)
+		switch {
+		case b == "cpu":
+			why = append(why, "so its timetable fell behind: "+lag)
+		case !inProcess && g.CPUPercent < float64(idleCPUPerCore*cores):
+			b = "machine"
+			why = append(why, fmt.Sprintf("the timetable fired late (%s) while the generator used %.0f%% CPU of %d cores: other work on this machine took the CPU, and the latencies include that wait; run it on a quieter machine", lag, g.CPUPercent, cores))
+		default:
+			b = "timetable"
+			why = append(why, "the generator fell behind its timetable: "+lag)
+		}
+	}
+	return b, why
 }
 
 // waitDrain waits until every expected delivery arrived and, with churn, every departed member's

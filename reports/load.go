@@ -15,13 +15,17 @@ const LoadFormat = "pushcert.load/v1"
 // are in microseconds. Histograms travel encoded (HdrHistogram V2, base64) so shards merge
 // losslessly: percentiles are recomputed from merged histograms, never averaged.
 type LoadSummary struct {
-	Format   string          `json:"format"`
-	Tool     Suite           `json:"tool"`
-	Target   Target          `json:"target"`
-	Plan     LoadPlan        `json:"plan"`
-	Started  time.Time       `json:"started"`
-	Finished time.Time       `json:"finished"`
-	Steady   Window          `json:"steady"` // the phase that feeds the headline numbers
+	Format   string    `json:"format"`
+	Tool     Suite     `json:"tool"`
+	Target   Target    `json:"target"`
+	Plan     LoadPlan  `json:"plan"`
+	Started  time.Time `json:"started"`
+	Finished time.Time `json:"finished"`
+	Steady   Window    `json:"steady"` // the phase that feeds the headline numbers
+	// SteadyAt is when the steady phase's timetables began (all shards' at once with
+	// --start-at): with the plan's duration, the steady window in wall time, which a merge
+	// compares between shards.
+	SteadyAt time.Time       `json:"steady_at,omitzero"`
 	Metrics  []LatencyMetric `json:"metrics"`
 	Delivery Delivery        `json:"delivery"`
 	// Server is what the embedded server used when load ran it as a child process; nil otherwise.
@@ -116,6 +120,11 @@ type Generator struct {
 	LagP99US        float64 `json:"lag_p99_us"` // how late the pacer fired, p99
 	LagMaxUS        float64 `json:"lag_max_us"`
 	Saturated       bool    `json:"saturated"`
+	// Bottleneck says what made the run measure something else than the server: "cpu" (the
+	// generator used its cores), "timetable" (it fell behind its timetable while busy), or
+	// "machine" (the timetable fired late while the generator was mostly idle: other work on
+	// the machine took the CPU). Empty when not saturated.
+	Bottleneck string `json:"bottleneck,omitempty"`
 }
 
 // Check is one pass/fail verdict of the run.

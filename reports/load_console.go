@@ -182,6 +182,19 @@ func loadFacts(s *LoadSummary) []fact {
 	return fs
 }
 
+// bottleneckText says what a Generator.Bottleneck means.
+func bottleneckText(b string) string {
+	switch b {
+	case "cpu":
+		return "the generator was CPU-bound"
+	case "timetable":
+		return "the generator fell behind its timetable"
+	case "machine":
+		return "the machine was busy: the timetable fired late while the generator was mostly idle"
+	}
+	return "the generator was the bottleneck"
+}
+
 func generatorFacts(s *LoadSummary) []fact {
 	g := s.Generator
 	perClient := "-"
@@ -190,7 +203,7 @@ func generatorFacts(s *LoadSummary) []fact {
 	}
 	sat := "no"
 	if g.Saturated {
-		sat = "YES: the generator was the bottleneck"
+		sat = "YES: " + bottleneckText(g.Bottleneck)
 	}
 	facts := []fact{
 		{"cpu", strconv.FormatFloat(g.CPUPercent, 'f', 1, 64) + "% of one core (" + strconv.FormatFloat(g.CPUSeconds, 'f', 2, 64) + " s)"},

@@ -221,7 +221,7 @@ func fixtureLoadSmall(t testing.TB) *LoadSummary {
 		Steady:    Window{FromS: 1, ToS: 9},
 		Metrics:   []LatencyMetric{mustMetric(t, "delivery", h), mustMetric(t, "client_event", newLoadHist())},
 		Delivery:  Delivery{},
-		Generator: Generator{CPUSeconds: 9.9, CPUPercent: 99.1, MaxRSSKiB: 512, KiBPerClient: 1.024, CPUPerMessageUS: 14.2, LagP99US: 48_000, LagMaxUS: 310_000, Saturated: true},
+		Generator: Generator{CPUSeconds: 9.9, CPUPercent: 99.1, MaxRSSKiB: 512, KiBPerClient: 1.024, CPUPerMessageUS: 14.2, LagP99US: 48_000, LagMaxUS: 310_000, Saturated: true, Bottleneck: "timetable"},
 		Valid:     false,
 		Invalid:   []string{"generator saturated: 99% CPU", "pacer lag p99 48 ms > 1 ms"},
 		Shards:    1,

@@ -229,7 +229,7 @@ func loadKPIs(s *LoadSummary) []loadKPI {
 	g := s.Generator
 	note := "not saturated"
 	if g.Saturated {
-		note = "SATURATED"
+		note = "SATURATED: " + bottleneckText(g.Bottleneck)
 	}
 	ks = append(ks, loadKPI{Label: "Generator CPU", Value: strconv.FormatFloat(g.CPUPercent, 'f', 0, 64), Unit: "%", Note: note, Bad: g.Saturated})
 	return ks

@@ -30,6 +30,10 @@ import (
 //   - Valid only if every shard is valid; invalid reasons are unioned (prefixed by the shard
 //     index); checks are concatenated with the shard index in their names.
 //   - Started is the earliest, Finished the latest, Shards the sum (merging merged files works).
+//   - Shards that each ran the plan's steady phase in their own window measured less load at
+//     once than the plan: the check "steady windows overlap" passes when the time every shard
+//     was steady at once is at least MinSteadyOverlap of the plan's duration (--start-at gives
+//     every shard the same start).
 //
 // Every part must have the current Format and the same scenarios; the parts are not modified.
 func MergeLoad(parts []*LoadSummary) (*LoadSummary, error) {
@@ -127,6 +131,9 @@ func MergeLoad(parts []*LoadSummary) (*LoadSummary, error) {
 		og.LagP99US = max(og.LagP99US, g.LagP99US)
 		og.LagMaxUS = max(og.LagMaxUS, g.LagMaxUS)
 		og.Saturated = og.Saturated || g.Saturated
+		if og.Bottleneck == "" || g.Bottleneck == "cpu" {
+			og.Bottleneck = g.Bottleneck
+		}
 		if g.CPUPerMessageUS > 0 {
 			messages += g.CPUSeconds * 1e6 / g.CPUPerMessageUS
 		}
@@ -160,7 +167,37 @@ func MergeLoad(parts []*LoadSummary) (*LoadSummary, error) {
 			out.Restarts = append(out.Restarts, at+offset(p))
 		}
 	}
+	if c, ok := steadyOverlap(parts); ok {
+		out.Checks = append(out.Checks, c)
+	}
 	return out, nil
+}
+
+// MinSteadyOverlap is the share of the plan's steady phase that every shard must have run at
+// once for a merged run to be one run.
+const MinSteadyOverlap = 0.95
+
+// steadyOverlap compares the shards' steady windows in wall time, when every part recorded its
+// own: the time all were steady at once, as a share of the plan's duration.
+func steadyOverlap(parts []*LoadSummary) (Check, bool) {
+	d := time.Duration(parts[0].Plan.DurationS * float64(time.Second))
+	var from, to time.Time
+	for i, p := range parts {
+		if p.SteadyAt.IsZero() || d <= 0 {
+			return Check{}, false
+		}
+		end := p.SteadyAt.Add(d)
+		if i == 0 || p.SteadyAt.After(from) {
+			from = p.SteadyAt
+		}
+		if i == 0 || end.Before(to) {
+			to = end
+		}
+	}
+	share := max(0, to.Sub(from).Seconds()/d.Seconds())
+	return Check{Name: "steady windows overlap", Pass: share >= MinSteadyOverlap,
+		Detail: fmt.Sprintf("all %d shards were in their steady phase together for %.1f%% of its %s (want %.0f%%; --start-at starts them together)",
+			len(parts), 100*share, d, 100*MinSteadyOverlap)}, true
 }
 
 func addDelivery(a, b Delivery) Delivery {

@@ -583,3 +583,32 @@ func TestLoadReportsShowServerUsage(t *testing.T) {
 		}
 	}
 }
+
+// TestSteadyOverlap: a merge says how long every shard was in its steady phase at once, and
+// fails the check below MinSteadyOverlap.
+func TestSteadyOverlap(t *testing.T) {
+	at := time.Date(2026, 12, 1, 12, 0, 0, 0, time.UTC)
+	part := func(shard int, start time.Time) *LoadSummary {
+		return &LoadSummary{Plan: LoadPlan{DurationS: 20, Shard: shard, ShardCount: 2}, SteadyAt: start}
+	}
+	for _, tc := range []struct {
+		name  string
+		parts []*LoadSummary
+		want  string // "" for no check
+		pass  bool
+	}{
+		{"together", []*LoadSummary{part(0, at), part(1, at)}, "for 100.0%", true},
+		{"half a second apart", []*LoadSummary{part(0, at), part(1, at.Add(500*time.Millisecond))}, "for 97.5%", true},
+		{"three seconds apart", []*LoadSummary{part(0, at.Add(3*time.Second)), part(1, at)}, "for 85.0%", false},
+		{"never together", []*LoadSummary{part(0, at), part(1, at.Add(time.Minute))}, "for 0.0%", false},
+		{"a summary without its start", []*LoadSummary{part(0, at), part(1, time.Time{})}, "", false},
+	} {
+		c, ok := steadyOverlap(tc.parts)
+		switch {
+		case tc.want == "" && ok:
+			t.Errorf("%s: a check without every start: %+v", tc.name, c)
+		case tc.want != "" && (!ok || c.Pass != tc.pass || !strings.Contains(c.Detail, tc.want)):
+			t.Errorf("%s: %+v, want pass %v saying %q", tc.name, c, tc.pass, tc.want)
+		}
+	}
+}

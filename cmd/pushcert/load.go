@@ -22,8 +22,14 @@ import (
 	"github.com/pushcert/pushcert/reports"
 )
 
-// exitThreshold is load's exit code when a --threshold fails, as k6 does.
-const exitThreshold = 99
+// load's own exit codes, beside exitOK, exitFail (a check failed), exitUsage and exitUnreachable.
+const (
+	// exitInvalid: the run measured something else than the server (the generator or the
+	// machine was the bottleneck); its figures do not count, whatever its checks said.
+	exitInvalid = 4
+	// exitThreshold: a --threshold failed, as k6 does.
+	exitThreshold = 99
+)
 
 func runLoad(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs := pflag.NewFlagSet("load", pflag.ContinueOnError)
@@ -36,6 +42,7 @@ func runLoad(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	duration := fs.Duration("duration", 20*time.Second, "steady phase, the one that feeds the headline numbers")
 	ramp := fs.Duration("ramp", 0, "time to connect the clients (default 1 s per 2,000 clients)")
 	drain := fs.Duration("drain", 2*time.Second, "wait after the last send for deliveries in flight")
+	startAt := fs.String("start-at", "", "begin the steady phase at this time (RFC 3339, e.g. 2026-12-01T12:00:00Z): shards started apart run their steady phases together; the ramp must be done by then")
 	shard := fs.String("shard", "1/1", "run shard i of n (1-based), e.g. 2/4, or \"indexed\" for a Kubernetes Indexed Job (JOB_COMPLETION_INDEX of SHARDS); merge the summaries with \"pushcert report merge\"")
 	sources := fs.Int("sources", 0, "spread client sockets over 127.0.0.1 .. 127.0.0.N (default: one per 25,000 clients)")
 	thresholds := fs.StringArray("threshold", nil, "pass/fail gate, repeatable: delivery.p99<50ms, client_event.p99.9<100ms, reach>=99.99%, lost<1, errors<1 (exit 99 when one fails)")
@@ -58,6 +65,12 @@ func runLoad(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return exitUsage
 	}
 	cfg.Shard, cfg.Shards = i, n
+	if *startAt != "" {
+		if cfg.StartAt, err = parseStartAt(*startAt, time.Now()); err != nil {
+			fmt.Fprintln(stderr, "pushcert load:", err)
+			return exitUsage
+		}
+	}
 	churning := slices.Contains(*scenarios, loadgen.ScenarioChurn) || slices.Contains(*scenarios, loadgen.ScenarioPrivate)
 	if *null && (t.WebSocketURL != "" || fs.Changed("restart-at") || churning) {
 		fmt.Fprintln(stderr, "pushcert load: --null-server runs seats and availability only, without --target or --restart-at: it keeps no presence state to check")
@@ -201,12 +214,28 @@ func runLoad(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stdout, "wrote", *outDir)
 	}
 	switch {
+	case !s.Valid:
+		return exitInvalid
+	case checksFailed:
+		return exitFail
 	case failed:
 		return exitThreshold
-	case !s.Valid, checksFailed:
-		return exitFail
 	}
 	return exitOK
+}
+
+// parseStartAt reads --start-at: an RFC 3339 time after now and within a day of it.
+func parseStartAt(s string, now time.Time) (time.Time, error) {
+	at, err := time.Parse(time.RFC3339, s)
+	switch {
+	case err != nil:
+		return at, fmt.Errorf("--start-at %q: want an RFC 3339 time like %s", s, now.Add(time.Minute).UTC().Format(time.RFC3339))
+	case !at.After(now):
+		return at, fmt.Errorf("--start-at %s is %s in the past", s, now.Sub(at).Round(time.Second))
+	case at.Sub(now) > 24*time.Hour:
+		return at, fmt.Errorf("--start-at %s is more than a day away", s)
+	}
+	return at, nil
 }
 
 // parseShard reads "i/n" (1-based), or "indexed": the 0-based JOB_COMPLETION_INDEX of a

@@ -45,13 +45,14 @@ exit $code`, bin, sources)
 		return code, string(out)
 	}
 	code, out := run(1)
-	if code != exitFail || !strings.Contains(out, "FAIL  connected") || !strings.Contains(out, "dial") {
+	// A busy machine may make the run INVALID too (exit 4, which comes first); the check must fail.
+	if (code != exitFail && code != exitInvalid) || !strings.Contains(out, "FAIL  connected") || !strings.Contains(out, "dial") {
 		t.Errorf("one source, 2,500 clients, 2,000 ports: exit %d, want %d with clients that could not connect\n%s", code, exitFail, out)
 	}
 	code, out = run(2)
 	// A busy machine may make the generator late and the run INVALID, rightly; the checks must
 	// still pass.
-	valid := code == exitOK || (code == exitFail && strings.Contains(out, "all 2 checks passed"))
+	valid := code == exitOK || (code == exitInvalid && strings.Contains(out, "all 2 checks passed"))
 	if !valid || !strings.Contains(out, "PASS  connected  2500 of 2500") {
 		t.Errorf("two sources: exit %d, want every client connected\n%s", code, out)
 	}

@@ -233,7 +233,11 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	senders.Wait()
 	cancelSteady()
 	ephemerals := &r.ephemerals
-	r.expect(count)
+	var owed int64 // what the plan owes, for the drain to wait for
+	for _, l := range r.ledgers() {
+		owed += settle(l).Owed
+	}
+	r.rec.Expected.Add(owed)
 	ephemerals.Wait()
 
 	// Drain: no more sends; deliveries in flight may still arrive.
@@ -245,25 +249,25 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	for _, c := range r.clients {
 		c.closeConn()
 	}
-	var away int64
 	for _, c := range r.clients {
 		if c.alive {
 			<-c.readDone
-			away += r.notOwed(c)
 		}
 	}
-	r.rec.Expected.Add(-away)
+	var t tally
+	for _, l := range r.ledgers() {
+		t = t.add(settle(l))
+	}
 	close(stopAgg)
 	<-aggDone
 	stopProgress()
 	finished := time.Now()
 
-	s := r.summarize(started, finished, steadyFrom, steadyTo, count, connected)
+	s := r.summarize(started, finished, steadyFrom, steadyTo, count, connected, t)
 	s.SteadyAt = start
 	if !cfg.StartAt.IsZero() {
 		s.Checks = append(s.Checks, startCheck(late))
 	}
-	s.Delivery.Away = away
 	if at := r.restarted.Load(); at != 0 {
 		s.Restarts = []float64{math.Round(time.Unix(0, at).Sub(started).Seconds()*10) / 10}
 	}
@@ -354,7 +358,7 @@ func saturation(g reports.Generator, inProcess bool, cores int) (string, []strin
 			why = append(why, "so its timetable fell behind: "+lag)
 		case !inProcess && g.CPUPercent < float64(idleCPUPerCore*cores):
 			b = "machine"
-			why = append(why, fmt.Sprintf("the timetable fired late (%s) while the generator used %.0f%% CPU of %d cores: other work on this machine took the CPU, and the latencies include that wait; run it on a quieter machine", lag, g.CPUPercent, cores))
+			why = append(why, fmt.Sprintf("the timetable fired late, %s, while the generator used %.0f%% CPU of %d cores: other work on this machine took the CPU, and the latencies include that wait; run it on a quieter machine", lag, g.CPUPercent, cores))
 		default:
 			b = "timetable"
 			why = append(why, "the generator fell behind its timetable: "+lag)
@@ -576,41 +580,34 @@ func (p *publisher) close() {
 	<-p.done
 }
 
-// expect adds what this shard's clients are owed by the plan: every availability publish, and
-// every seat change of the other members of the room.
-func (r *runner) expect(count int64) {
-	var n int64
+// ledgers are the delivery facts of every room's timetables, for this shard's receivers that
+// connected in the ramp; call it once the readers are done, or for what the plan owes alone.
+func (r *runner) ledgers() []ledger {
+	restart, restarted := r.restartWindow()
+	var out []ledger
 	for _, rm := range r.rooms {
-		k := int64(len(rm.members))
-		// Changes of this shard's members that never connected are never sent: nobody is owed
-		// them. Members of other shards are taken as connected (their shard reports otherwise).
-		var unsent int64
-		for _, s := range rm.own {
-			if !s.alive {
-				unsent += changesBy(int64(s.pos), k, count)
-			}
-		}
+		var seatRx, availRx []receiver
 		for _, c := range rm.own {
-			if !c.alive {
-				continue // a client that never connected is owed nothing; "connected" reports it
-			}
-			if r.avail {
-				n += count
-			}
-			if r.seats {
-				n += count - changesBy(int64(c.pos), k, count) - unsent
+			if c.alive { // a client that never connected is owed nothing; "connected" reports it
+				seatRx = append(seatRx, receiver{self: c.pos, away: c.away, got: c.gotSeat})
+				availRx = append(availRx, receiver{self: -1, away: c.away, got: c.gotAvail})
 			}
 		}
+		if sp := rm.seatSpansP.Load(); r.seats && sp != nil {
+			senders := make([]sender, len(rm.members))
+			for pos, idx := range rm.members {
+				s, mine := rm.byPos[pos]
+				// Members of other shards are taken as connected (their shard reports otherwise).
+				senders[pos] = sender{shard: idx % r.cfg.Shards, sent: !mine || s.alive}
+			}
+			out = append(out, ledger{events: sp, senders: senders, restart: restart, restarted: restarted, receivers: seatRx})
+		}
+		if sp := rm.availSpansP.Load(); r.avail && sp != nil {
+			out = append(out, ledger{events: sp, senders: []sender{{shard: rm.idx % r.cfg.Shards, sent: true}},
+				restart: restart, restarted: restarted, receivers: availRx})
+		}
 	}
-	r.rec.Expected.Add(n)
-}
-
-// changesBy is how many of count changes member pos of k makes.
-func changesBy(pos, k, count int64) int64 {
-	if pos >= count {
-		return 0
-	}
-	return (count - pos + k - 1) / k
+	return out
 }
 
 // finalSeats is the seat map the plan leaves in a room: sender pos*4+j -> action+1.

@@ -10,13 +10,13 @@ import (
 	"github.com/pushcert/pushcert/reports"
 )
 
-func (r *runner) summarize(started, finished time.Time, steadyFrom, steadyTo float64, count, connected int64) *reports.LoadSummary {
+func (r *runner) summarize(started, finished time.Time, steadyFrom, steadyTo float64, count, connected int64, t tally) *reports.LoadSummary {
 	cfg := r.cfg
-	t := cfg.Target
+	tg := cfg.Target
 	s := &reports.LoadSummary{
 		Format:   reports.LoadFormat,
 		Tool:     reports.Suite{Name: "pushcert load"},
-		Target:   reports.Target{WebSocketURL: t.WebSocketURL, APIURL: t.APIURL, AppID: t.AppID, Embedded: t.Embedded, Name: nullName(t)},
+		Target:   reports.Target{WebSocketURL: tg.WebSocketURL, APIURL: tg.APIURL, AppID: tg.AppID, Embedded: tg.Embedded, Name: nullName(tg)},
 		Started:  started.UTC(),
 		Finished: finished.UTC(),
 		Steady:   reports.Window{FromS: math.Round(steadyFrom*10) / 10, ToS: math.Round(steadyTo*10) / 10},
@@ -40,15 +40,14 @@ func (r *runner) summarize(started, finished time.Time, steadyFrom, steadyTo flo
 		}
 		s.Metrics = append(s.Metrics, m)
 	}
-	d := &s.Delivery
-	d.Expected = r.rec.Expected.Load()
+	d := &s.Delivery // the ledgers' tally, and what the readers counted as messages arrived
+	d.Expected, d.Lost, d.NotOwed = t.Expected, t.Lost, t.NotOwed
 	d.Received = r.rec.Received.Load()
 	d.Duplicates = r.rec.Duplicates.Load()
 	d.OutOfOrder = r.rec.OutOfOrder.Load()
 	d.Reconnects = r.rec.Reconnects.Load()
-	d.Lost = max(0, d.Expected-(d.Received-d.Duplicates))
 	if d.Expected > 0 {
-		d.Reach = float64(d.Received-d.Duplicates) / float64(d.Expected)
+		d.Reach = float64(t.Arrived) / float64(d.Expected)
 	}
 	r.rec.secMu.Lock()
 	for _, sec := range r.rec.seconds {
@@ -62,7 +61,7 @@ func (r *runner) summarize(started, finished time.Time, steadyFrom, steadyTo flo
 	// Nothing expected is no pass: a run whose every send failed must not read as perfect.
 	s.Checks = append(s.Checks, reports.Check{Name: "reach", Pass: d.Expected > 0 && d.Lost == 0 && d.Duplicates == 0,
 		Detail: fmt.Sprintf("%d of %d deliveries arrived (%.4f%%), %d lost, %d duplicated, %d out of order",
-			d.Received-d.Duplicates, d.Expected, 100*d.Reach, d.Lost, d.Duplicates, d.OutOfOrder)})
+			t.Arrived, d.Expected, 100*d.Reach, d.Lost, d.Duplicates, d.OutOfOrder)})
 	if r.seats {
 		bad, total := 0, 0
 		for _, rm := range r.rooms {

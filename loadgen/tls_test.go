@@ -49,13 +49,17 @@ func TestSeatsOverTLS(t *testing.T) {
 	if d := s.Delivery; !passed(s, "connected") || d.Expected == 0 || d.Lost != 0 || d.Reach != 1 {
 		t.Errorf("%s, delivery %+v, errors %v", checkOf(s, "connected").Detail, d, s.Errors)
 	}
-	if s.Invalid != nil {
-		t.Errorf("invalid: %v", s.Invalid)
+	// A busy machine may make the run INVALID (a late timetable): a measurement verdict, not
+	// TLS's.
+	for _, c := range s.Checks {
+		if !c.Pass {
+			t.Errorf("check %s failed: %s", c.Name, c.Detail)
+		}
 	}
 }
 
 // TestTLSWithoutTheServersCA: a certificate the clients do not trust fails every dial, and the
-// run says so instead of blaming the generator.
+// run says so (TestSaturation judges whom a late timetable blames).
 func TestTLSWithoutTheServersCA(t *testing.T) {
 	tg := embeddedTLS(t)
 	tg.TLS = nil // the system's roots do not hold the test certificate
@@ -66,9 +70,6 @@ func TestTLSWithoutTheServersCA(t *testing.T) {
 	s := res.Summary
 	if checkOf(s, "connected").Detail != "0 of 10 clients connected and subscribed" || s.Errors["dial"] != 10 {
 		t.Errorf("%s, errors %v", checkOf(s, "connected").Detail, s.Errors)
-	}
-	if s.Generator.Saturated {
-		t.Errorf("the generator is blamed: %v", s.Invalid)
 	}
 }
 

@@ -2,6 +2,7 @@ package reports
 
 import (
 	"encoding/base64"
+	"encoding/json"
 	"fmt"
 	"time"
 
@@ -9,7 +10,11 @@ import (
 )
 
 // LoadFormat names the load summary's JSON layout.
-const LoadFormat = "pushcert.load/v1"
+const LoadFormat = "pushcert.load/v2"
+
+// loadFormatV1 is the layout before v2 named Delivery.NotOwed "missed_while_away"; ReadLoad
+// reads it too.
+const loadFormatV1 = "pushcert.load/v1"
 
 // LoadSummary is the result of one `pushcert load` run (or of several shards merged). Latencies
 // are in microseconds. Histograms travel encoded (HdrHistogram V2, base64) so shards merge
@@ -91,10 +96,11 @@ type Delivery struct {
 	Reach      float64 `json:"reach"` // received unique / expected
 	// Reconnects counts connections clients brought back after the server closed them.
 	Reconnects int64 `json:"reconnects,omitempty"`
-	// Away counts deliveries the plan made while their receiver was reconnecting, or that the
-	// server refused while the run restarted it, and that did not arrive: nothing was
-	// subscribed to take them, or nothing was serving, so they are not in Expected.
-	Away int64 `json:"missed_while_away,omitempty"`
+	// NotOwed counts deliveries the plan made that did not arrive and that the server did not
+	// owe: sent while their receiver was reconnecting, or refused while the run restarted the
+	// server (nothing was subscribed to take them, or nothing was serving). They are not in
+	// Expected.
+	NotOwed int64 `json:"not_owed,omitempty"`
 }
 
 // Second is one second of the run.
@@ -177,4 +183,28 @@ func (s *LoadSummary) Metric(name string) (LatencyMetric, bool) {
 		}
 	}
 	return LatencyMetric{}, false
+}
+
+// ReadLoad decodes a load summary of this format or v1.
+func ReadLoad(b []byte) (*LoadSummary, error) {
+	var s LoadSummary
+	if err := json.Unmarshal(b, &s); err != nil {
+		return nil, err
+	}
+	switch s.Format {
+	case LoadFormat:
+	case loadFormatV1:
+		var v1 struct {
+			Delivery struct {
+				Away int64 `json:"missed_while_away"`
+			} `json:"delivery"`
+		}
+		if err := json.Unmarshal(b, &v1); err != nil {
+			return nil, err
+		}
+		s.Format, s.Delivery.NotOwed = LoadFormat, v1.Delivery.Away
+	default:
+		return nil, fmt.Errorf("not a load summary (format %q, want %q)", s.Format, LoadFormat)
+	}
+	return &s, nil
 }

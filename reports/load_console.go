@@ -57,9 +57,9 @@ func WriteLoadConsole(w io.Writer, s *LoadSummary) error {
 		{"expected", "received", "lost", "duplicates", "out-of-order", "reach"},
 		{fmtInt(d.Expected), fmtInt(d.Received), fmtInt(d.Lost), fmtInt(d.Duplicates), fmtInt(d.OutOfOrder), fmtReach(d)},
 	}, 2, "r")
-	if d.Reconnects > 0 || d.Away > 0 {
+	if d.Reconnects > 0 || d.NotOwed > 0 {
 		line(fmt.Sprintf("  %s reconnections; %s events not owed: due while their receiver was away, or refused while the run restarted the server (not in expected)",
-			fmtInt(d.Reconnects), fmtInt(d.Away)))
+			fmtInt(d.Reconnects), fmtInt(d.NotOwed)))
 	}
 
 	line("")

@@ -131,8 +131,8 @@ func newLoadPage(s *LoadSummary) (*loadPage, error) {
 		{"Expected", fmtInt(d.Expected)}, {"Received", fmtInt(d.Received)}, {"Lost", fmtInt(d.Lost)},
 		{"Duplicates", fmtInt(d.Duplicates)}, {"Out of order", fmtInt(d.OutOfOrder)}, {"Reach", strings.Replace(fmtReach(d), "-", "—", 1)},
 	}
-	if d.Reconnects > 0 || d.Away > 0 {
-		p.Delivery = append(p.Delivery, fact{"Reconnections", fmtInt(d.Reconnects)}, fact{"Not owed (receiver away, or refused during the restart)", fmtInt(d.Away)})
+	if d.Reconnects > 0 || d.NotOwed > 0 {
+		p.Delivery = append(p.Delivery, fact{"Reconnections", fmtInt(d.Reconnects)}, fact{"Not owed (receiver away, or refused during the restart)", fmtInt(d.NotOwed)})
 	}
 	for _, e := range sortedErrors(s.Errors) {
 		p.Errors = append(p.Errors, fact{e.Code, fmtInt(e.Count)})

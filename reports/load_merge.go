@@ -206,7 +206,7 @@ func addDelivery(a, b Delivery) Delivery {
 	a.Duplicates += b.Duplicates
 	a.OutOfOrder += b.OutOfOrder
 	a.Reconnects += b.Reconnects
-	a.Away += b.Away
+	a.NotOwed += b.NotOwed
 	return a
 }
 

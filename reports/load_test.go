@@ -167,7 +167,7 @@ func TestMergeLoadCounters(t *testing.T) {
 	t0 := time.Date(2026, 5, 4, 14, 0, 0, 0, time.UTC)
 	a := shardOf(t, 0, nil)
 	a.Started, a.Finished = t0.Add(2*time.Second), t0.Add(62*time.Second)
-	a.Delivery = Delivery{Expected: 1000, Received: 990, Duplicates: 5, OutOfOrder: 2, Reconnects: 7, Away: 40}
+	a.Delivery = Delivery{Expected: 1000, Received: 990, Duplicates: 5, OutOfOrder: 2, Reconnects: 7, NotOwed: 40}
 	a.Errors = map[string]int64{"4100": 3, "dial": 1}
 	a.Timeline = []Second{
 		{T: 0, Phase: "ramp", Connections: 50, Sent: 10, Received: 400, Errors: 1, P50US: 300, P99US: 900, MaxUS: 1200},
@@ -180,7 +180,7 @@ func TestMergeLoadCounters(t *testing.T) {
 	b := shardOf(t, 1, nil)
 	b.Plan.Scenarios = []string{"chat", "seat-map"} // same set, other order
 	b.Started, b.Finished = t0, t0.Add(60*time.Second)
-	b.Delivery = Delivery{Expected: 2000, Received: 2000, OutOfOrder: 1, Reconnects: 3, Away: 2}
+	b.Delivery = Delivery{Expected: 2000, Received: 2000, OutOfOrder: 1, Reconnects: 3, NotOwed: 2}
 	b.Errors = map[string]int64{"4100": 2}
 	b.Timeline = []Second{
 		{T: 2, Phase: "steady", Connections: 200, Sent: 20, Received: 2000, P50US: 280, P99US: 700, MaxUS: 900},
@@ -195,7 +195,7 @@ func TestMergeLoadCounters(t *testing.T) {
 		t.Fatal(err)
 	}
 	// 985 unique + 2000 of 3000: 15 lost.
-	if want := (Delivery{Expected: 3000, Received: 2990, Lost: 15, Duplicates: 5, OutOfOrder: 3, Reach: 2985.0 / 3000, Reconnects: 10, Away: 42}); m.Delivery != want {
+	if want := (Delivery{Expected: 3000, Received: 2990, Lost: 15, Duplicates: 5, OutOfOrder: 3, Reach: 2985.0 / 3000, Reconnects: 10, NotOwed: 42}); m.Delivery != want {
 		t.Errorf("delivery: got %+v, want %+v", m.Delivery, want)
 	}
 	if m.Errors["4100"] != 5 || m.Errors["dial"] != 1 || len(m.Errors) != 2 {
@@ -610,5 +610,17 @@ func TestSteadyOverlap(t *testing.T) {
 		case tc.want != "" && (!ok || c.Pass != tc.pass || !strings.Contains(c.Detail, tc.want)):
 			t.Errorf("%s: %+v, want pass %v saying %q", tc.name, c, tc.pass, tc.want)
 		}
+	}
+}
+
+// TestReadLoadV1: a v1 summary is read as v2, its missed_while_away as not owed; another format
+// is refused.
+func TestReadLoadV1(t *testing.T) {
+	s, err := ReadLoad([]byte(`{"format":"pushcert.load/v1","delivery":{"expected":10,"missed_while_away":3}}`))
+	if err != nil || s.Format != LoadFormat || s.Delivery.NotOwed != 3 || s.Delivery.Expected != 10 {
+		t.Errorf("v1: %+v %v", s, err)
+	}
+	if _, err := ReadLoad([]byte(`{"format":"pushcert.report/v1"}`)); err == nil || !strings.Contains(err.Error(), "not a load summary") {
+		t.Errorf("another format: %v", err)
 	}
 }

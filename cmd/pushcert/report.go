@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"os"
@@ -106,14 +105,11 @@ func readLoadSummary(path string) (*reports.LoadSummary, error) {
 	if err != nil {
 		return nil, err
 	}
-	var s reports.LoadSummary
-	if err := json.Unmarshal(b, &s); err != nil {
+	s, err := reports.ReadLoad(b)
+	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
-	if s.Format != reports.LoadFormat {
-		return nil, fmt.Errorf("%s: not a load summary (format %q, want %q)", path, s.Format, reports.LoadFormat)
-	}
-	return &s, nil
+	return s, nil
 }
 
 // runLoadReport merges shard summaries or compares two runs.

@@ -27,19 +27,18 @@ func TestLoadAndCheckOverTLS(t *testing.T) {
 	to := []string{"--target", "wss://" + addr, "--api-url", "https://" + addr, "--app-id", demoAppID, "--key", demoKey, "--secret", demoSecret}
 	plan := []string{"--scenario", "seats,availability", "--clients", "40", "--rooms", "2", "--rate", "10", "--duration", "1s", "--ramp", "200ms", "--quiet"}
 
-	code, out, errs := runCmd(append(append([]string{"load", "--ca-file", certFile}, to...), plan...)...)
-	if code != exitOK || !strings.Contains(out, "PASS  reach") {
-		t.Errorf("load --ca-file: exit %d\n%s\n%s", code, out, errs)
+	// A busy machine may make a run INVALID (exit 4, a late timetable); every check must pass.
+	for _, how := range []string{"--ca-file=" + certFile, "--insecure"} {
+		code, out, errs := runCmd(append(append([]string{"load", how}, to...), plan...)...)
+		if (code != exitOK && code != exitInvalid) || !strings.Contains(out, "all 3 checks passed") {
+			t.Errorf("load %s: exit %d\n%s\n%s", how, code, out, errs)
+		}
 	}
-	code, out, errs = runCmd(append(append([]string{"load", "--insecure"}, to...), plan...)...)
-	if code != exitOK {
-		t.Errorf("load --insecure: exit %d\n%s\n%s", code, out, errs)
-	}
-	code, _, errs = runCmd(append(append([]string{"load"}, to...), plan...)...)
+	code, _, errs := runCmd(append(append([]string{"load"}, to...), plan...)...)
 	if code != exitUnreachable || !strings.Contains(errs, "certificate") {
 		t.Errorf("load without the CA: exit %d, want %d naming the certificate\n%s", code, exitUnreachable, errs)
 	}
-	code, out, errs = runCmd(append(append([]string{"check", "--ca-file", certFile}, to...), "CONN-", "API-")...)
+	code, out, errs := runCmd(append(append([]string{"check", "--ca-file", certFile}, to...), "CONN-", "API-")...)
 	if code != exitOK {
 		t.Errorf("check --ca-file: exit %d\n%s\n%s", code, out, errs)
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -118,6 +119,14 @@ func TestRefuteSatisfiedByClose(t *testing.T) {
 		ud := `{"id":"u"}`
 		if err := c.Send(map[string]any{"event": protocol.EventSignin, "data": map[string]string{"auth": protocol.SignUser("k", "s", c.SocketID, ud), "user_data": ud}}); err != nil {
 			t.Fatal(err)
+		}
+		// Wait for the answer without taking it: a terminate sent before it arrives may close
+		// the connection before the server wrote it, and the case below needs it received.
+		for !slices.ContainsFunc(c.Pending(), func(f client.Frame) bool { return f.Msg.Event == protocol.EventSigninSuccess }) {
+			if ctx.Err() != nil {
+				t.Fatal("no signin_success")
+			}
+			time.Sleep(5 * time.Millisecond)
 		}
 		return c
 	}

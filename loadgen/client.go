@@ -9,6 +9,7 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -427,13 +428,27 @@ func (c *lclient) awaitSubscribed(ch string) error {
 	}
 }
 
-// authorize asks the application's auth endpoint, as Echo does, with the client's token.
+// authorize asks the application's auth endpoint, as Echo does: the seed application's with the
+// client's token, or the one given with its headers.
 func (c *lclient) authorize(ctx context.Context, ch string) (string, string, error) {
 	r := c.r
 	form := url.Values{"socket_id": {c.socketID}, "channel_name": {ch}}
-	req, _ := http.NewRequestWithContext(ctx, "POST", r.authURL+"/broadcasting/auth", strings.NewReader(form.Encode()))
+	endpoint := r.authURL + "/broadcasting/auth"
+	if r.cfg.AuthEndpoint != "" {
+		endpoint = r.cfg.AuthEndpoint
+	}
+	req, _ := http.NewRequestWithContext(ctx, "POST", endpoint, strings.NewReader(form.Encode()))
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	req.Header.Set("Authorization", c.token.Header())
+	req.Header.Set("Accept", "application/json")
+	if r.cfg.AuthEndpoint == "" {
+		req.Header.Set("Authorization", c.token.Header())
+	}
+	client := strconv.Itoa(c.idx)
+	for k, vs := range r.cfg.AuthHeader {
+		for _, v := range vs {
+			req.Header.Add(k, strings.ReplaceAll(v, "{client}", client))
+		}
+	}
 	resp, err := r.http.Do(req)
 	if err != nil {
 		r.rec.Error("auth")

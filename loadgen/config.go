@@ -8,9 +8,11 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
+	"github.com/pushcert/pushcert/internal/protocol"
 	"github.com/pushcert/pushcert/internal/target"
 )
 
@@ -57,6 +59,29 @@ type Config struct {
 	// closes every connection with 4200: the clients reconnect at once, a reconnect storm.
 	Restart   func() error
 	RestartAt time.Duration
+	// AuthEndpoint, when set, is the application's own channel authorization endpoint (Echo's
+	// authEndpoint, e.g. https://tickets.example/broadcasting/auth): clients POST it socket_id
+	// and channel_name with AuthHeader, as the seed's frontend does. Empty runs the seed
+	// application on loopback, with a Bearer token per client.
+	AuthEndpoint string
+	// AuthHeader goes with every request to AuthEndpoint; "{client}" in a value becomes the
+	// client's index, so an application can tell the simulated users apart.
+	AuthHeader http.Header
+	// SeatsChannel and AvailabilityChannel name each room's channels: "{room}" becomes the
+	// room's index (from 0), "{id}" its event id. Empty: the seed's presence-event.{id}.seats
+	// and event.{id}. A seats channel is a presence channel.
+	SeatsChannel, AvailabilityChannel string
+	// TargetMetrics, when set, is the target's Prometheus endpoint: its count of open
+	// connections (the gauge ConnectionGauge, DefaultConnectionGauge when empty) must rise by
+	// what the ramp opened and fall back once the clients have closed.
+	TargetMetrics   string
+	ConnectionGauge string
+	// ReleaseWait is how long the target may take to count the closed connections out
+	// (default 10 s).
+	ReleaseWait time.Duration
+	// PayloadBytes, when set, grows every event's data to this many bytes (up to
+	// MaxPayloadBytes) with a "pad" field after the fields the receivers read.
+	PayloadBytes int
 	// StartAt, when set, is when the steady phase's timetables begin, so that shards started
 	// apart run their steady phases together; the ramp must be done by then. Zero starts the
 	// steady phase once the ramp is done.
@@ -93,6 +118,12 @@ func (c *Config) setDefaults() {
 	}
 	if c.Lifetime == 0 {
 		c.Lifetime = 2 * time.Second
+	}
+	if c.ReleaseWait == 0 {
+		c.ReleaseWait = 10 * time.Second
+	}
+	if c.ConnectionGauge == "" {
+		c.ConnectionGauge = DefaultConnectionGauge
 	}
 	if c.Proxy == nil {
 		c.Proxy = http.ProxyFromEnvironment
@@ -145,6 +176,10 @@ func (c Config) ValidatePlan() error {
 				"%d clients per room plus about %d arriving ones is too many (use more rooms, a lower rate or a shorter lifetime)", perRoom, arriving))
 		}
 	}
+	errs = append(errs, c.validateChannels()...)
+	if c.PayloadBytes < 0 || c.PayloadBytes > MaxPayloadBytes {
+		errs = append(errs, fmt.Errorf("payload of %d bytes: want 0 to %d (Pusher's limit of an event's data)", c.PayloadBytes, MaxPayloadBytes))
+	}
 	if c.Restart != nil && (c.RestartAt < 0 || c.RestartAt >= c.Duration) {
 		errs = append(errs, fmt.Errorf("restart at %s: want a time within the steady phase of %s", c.RestartAt, c.Duration))
 	}
@@ -154,6 +189,40 @@ func (c Config) ValidatePlan() error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// validateChannels checks the channel templates: each room must have channels of its own, of
+// valid names, seats on a presence channel; the seed application on loopback authorizes only
+// the seed's names, so other private and presence names need the application's endpoint.
+func (c Config) validateChannels() []error {
+	var errs []error
+	for _, t := range []struct{ flag, tmpl string }{{"seats", c.SeatsChannel}, {"availability", c.AvailabilityChannel}} {
+		if t.tmpl == "" {
+			continue
+		}
+		name := roomChannel(t.tmpl, 0, 900_000_000)
+		switch {
+		case !protocol.ValidChannelName(name):
+			errs = append(errs, fmt.Errorf("%s channel %q: %q is not a valid channel name", t.flag, t.tmpl, name))
+		case c.Rooms > 1 && !strings.Contains(t.tmpl, "{room}") && !strings.Contains(t.tmpl, "{id}"):
+			errs = append(errs, fmt.Errorf("%s channel %q: every room needs a channel of its own: put {room} or {id} in it", t.flag, t.tmpl))
+		case t.flag == "seats" && protocol.KindOf(name) != protocol.Presence:
+			errs = append(errs, fmt.Errorf("seats channel %q: seat maps are presence channels: start it with presence-", t.tmpl))
+		case protocol.KindOf(name).NeedsAuth() && c.AuthEndpoint == "":
+			errs = append(errs, fmt.Errorf("%s channel %q: the built-in application authorizes only the seed's channel names: give your application's --auth-endpoint", t.flag, t.tmpl))
+		}
+	}
+	if c.AuthEndpoint != "" {
+		if u, err := url.Parse(c.AuthEndpoint); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			errs = append(errs, fmt.Errorf("auth endpoint %q: want an http:// or https:// URL", c.AuthEndpoint))
+		}
+	}
+	return errs
+}
+
+// roomChannel expands a channel template for room index i with event id.
+func roomChannel(tmpl string, i, id int) string {
+	return strings.NewReplacer("{room}", strconv.Itoa(i), "{id}", strconv.Itoa(id)).Replace(tmpl)
 }
 
 // Snapshot is one second of a run, for progress displays.

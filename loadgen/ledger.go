@@ -64,6 +64,20 @@ func settle(l ledger) tally {
 	return t
 }
 
+// owed is what the plan owes the ledger's receivers, from the plan alone: it reads no receiver's
+// facts but its position, so it may be called while the readers still run.
+func (l ledger) owed() int64 {
+	var n int64
+	for _, rc := range l.receivers {
+		for i := range l.events.p.Count {
+			if _, ok := l.owes(i, rc); ok {
+				n++
+			}
+		}
+	}
+	return n
+}
+
 // owes says whether the plan owes event i to rc, and which shard sent it.
 func (l ledger) owes(i int64, rc receiver) (int, bool) {
 	pos := int(i % int64(len(l.senders)))

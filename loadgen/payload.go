@@ -3,6 +3,7 @@ package loadgen
 import (
 	"bytes"
 	"strconv"
+	"strings"
 )
 
 // The load payload carries the intended send time ("ts", Unix ns) and a sequence number ("seq")
@@ -44,4 +45,19 @@ func stamp(frame []byte) (ts, seq, by int64, ok bool) {
 	seq, ok2 := intAfter(frame, keySeq, keySeqQuote)
 	by, _ = intAfter(frame, keyBy, keyByQuoted)
 	return ts, seq, by, ok1 && ok2
+}
+
+// MaxPayloadBytes is the largest event data --payload-bytes may ask for: Pusher's limit of an
+// event's data (10 KB).
+const MaxPayloadBytes = 10240
+
+// padded returns the JSON object data grown to n bytes with a "pad" string field at its end,
+// after the fields the receivers read; data already that long, or n = 0, is returned as it is.
+func padded(data string, n int) string {
+	const field = `,"pad":""`
+	if n <= len(data)+len(field) {
+		return data
+	}
+	fill := n - len(data) - len(field)
+	return data[:len(data)-1] + `,"pad":"` + strings.Repeat("x", fill) + `"}`
 }

@@ -132,7 +132,8 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 		api: &client.API{BaseURL: cfg.Target.APIURL, AppID: cfg.Target.AppID, Key: cfg.Target.Key, Secret: cfg.Target.Secret, HTTP: cfg.Target.HTTPClient(30*time.Second, 256)},
 		// The auth endpoint gets a bounded pool: in the ramp thousands of clients authorize at
 		// once, and a connection each would cost thousands of open files (twice in-process).
-		http:    &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: authConns, MaxConnsPerHost: authConns}},
+		http: &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: authConns, MaxConnsPerHost: authConns,
+			TLSClientConfig: cfg.Target.TLS}},
 		seats:   slices.Contains(cfg.Scenarios, ScenarioSeats),
 		avail:   slices.Contains(cfg.Scenarios, ScenarioAvailability),
 		churn:   slices.Contains(cfg.Scenarios, ScenarioChurn),
@@ -141,6 +142,9 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 		dialing: dialing{tls: cfg.Target.TLS, header: cfg.Target.Header, proxy: cfg.Proxy},
 	}
 	r.api.HTTP.Transport.(*http.Transport).Proxy = cfg.Proxy
+	if cfg.AuthEndpoint != "" { // the application's own endpoint, not the seed's on loopback
+		r.http.Transport.(*http.Transport).Proxy = cfg.Proxy
+	}
 	r.life, r.endLife = context.WithCancel(ctx)
 	r.redials = newAdmission()
 	defer r.endLife()
@@ -164,6 +168,13 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	}
 	defer stopApp()
 
+	var sc *serverCount
+	var countBefore, countAfter float64
+	var countErr error
+	if cfg.TargetMetrics != "" {
+		sc = &serverCount{url: cfg.TargetMetrics, gauge: cfg.ConnectionGauge, http: cfg.Target.HTTPClient(10*time.Second, 2)}
+		countBefore, countErr = sc.read(ctx)
+	}
 	cpu0 := cpuTime()
 	rss0 := rssKiB()
 	stopAgg := make(chan struct{})
@@ -183,6 +194,9 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	cancelRamp()
 	rssRamped := rssKiB()
 	connected := r.rec.Connections.Load()
+	if sc != nil && countErr == nil {
+		countAfter, countErr = sc.read(ctx)
+	}
 	for _, rm := range r.rooms {
 		for _, c := range rm.own {
 			if c.alive {
@@ -234,8 +248,8 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	cancelSteady()
 	ephemerals := &r.ephemerals
 	var owed int64 // what the plan owes, for the drain to wait for
-	for _, l := range r.ledgers() {
-		owed += settle(l).Owed
+	for _, l := range r.ledgers(false) {
+		owed += l.owed()
 	}
 	r.rec.Expected.Add(owed)
 	ephemerals.Wait()
@@ -255,8 +269,15 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 		}
 	}
 	var t tally
-	for _, l := range r.ledgers() {
+	for _, l := range r.ledgers(true) {
 		t = t.add(settle(l))
+	}
+	var counts []reports.Check
+	if sc != nil {
+		counts = append(counts, countsCheck(countBefore, countAfter, countErr, connected))
+		if countErr == nil {
+			counts = append(counts, sc.releasedCheck(ctx, countBefore, cfg.ReleaseWait))
+		}
 	}
 	close(stopAgg)
 	<-aggDone
@@ -265,6 +286,7 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 
 	s := r.summarize(started, finished, steadyFrom, steadyTo, count, connected, t)
 	s.SteadyAt = start
+	s.Checks = append(s.Checks, counts...)
 	if !cfg.StartAt.IsZero() {
 		s.Checks = append(s.Checks, startCheck(late))
 	}
@@ -394,6 +416,12 @@ func (r *runner) startApp() (func(), error) {
 	for i := range r.rooms {
 		id := base + i
 		r.rooms[i] = &room{idx: i, eventID: id, seats: ticketing.SeatsChannel(id), avail: ticketing.EventChannel(id)}
+		if cfg.SeatsChannel != "" {
+			r.rooms[i].seats = roomChannel(cfg.SeatsChannel, i, id)
+		}
+		if cfg.AvailabilityChannel != "" {
+			r.rooms[i].avail = roomChannel(cfg.AvailabilityChannel, i, id)
+		}
 	}
 	for c := 0; c < cfg.Clients; c++ {
 		rm := r.rooms[c%cfg.Rooms]
@@ -450,7 +478,7 @@ func (r *runner) runSeats(ctx context.Context, rm *room, p Pacer) {
 		}
 		seq := i / k
 		seat, action := seq%seatsPerMember, (seq/seatsPerMember)%3
-		data := fmt.Sprintf(`{"ts":%d,"seq":%d,"by":%d,"s":%d,"a":%d,"customer_id":%d}`, due.UnixNano(), seq, pos, seat, action, c.idx)
+		data := padded(fmt.Sprintf(`{"ts":%d,"seq":%d,"by":%d,"s":%d,"a":%d,"customer_id":%d}`, due.UnixNano(), seq, pos, seat, action, c.idx), r.cfg.PayloadBytes)
 		r.rec.Sent.Add(1)
 		socketID, up := c.session()
 		if pos%2 == 0 && up {
@@ -478,8 +506,8 @@ func (r *runner) runAvailability(ctx context.Context, rm *room, p Pacer) {
 		s.seq.Store(i)
 		s.due.Store(due.UnixNano())
 		s.remaining.Store(rm.alive) // this shard's subscribers that connected
-		data := fmt.Sprintf(`{"event_id":%d,"ticket_types":[{"id":1,"name":"General","available":%d,"sold":%d,"status":"available"}],"ts":%d,"seq":%d}`,
-			rm.eventID, 100000-i, i, due.UnixNano(), i)
+		data := padded(fmt.Sprintf(`{"event_id":%d,"ticket_types":[{"id":1,"name":"General","available":%d,"sold":%d,"status":"available"}],"ts":%d,"seq":%d}`,
+			rm.eventID, 100000-i, i, due.UnixNano(), i), r.cfg.PayloadBytes)
 		r.rec.Sent.Add(1)
 		pub.publish(r, published{client.Event{Name: "availability.updated", Data: data, Channels: []string{rm.avail}}, rm.availSpansP.Load(), i, due})
 	}, r.lagged(rm))
@@ -581,17 +609,23 @@ func (p *publisher) close() {
 }
 
 // ledgers are the delivery facts of every room's timetables, for this shard's receivers that
-// connected in the ramp; call it once the readers are done, or for what the plan owes alone.
-func (r *runner) ledgers() []ledger {
+// connected in the ramp. With facts false, the receivers carry their position only (for
+// ledger.owed, while the readers still run); with it, call it once the readers are done.
+func (r *runner) ledgers(facts bool) []ledger {
 	restart, restarted := r.restartWindow()
 	var out []ledger
 	for _, rm := range r.rooms {
 		var seatRx, availRx []receiver
 		for _, c := range rm.own {
-			if c.alive { // a client that never connected is owed nothing; "connected" reports it
-				seatRx = append(seatRx, receiver{self: c.pos, away: c.away, got: c.gotSeat})
-				availRx = append(availRx, receiver{self: -1, away: c.away, got: c.gotAvail})
+			if !c.alive {
+				continue // a client that never connected is owed nothing; "connected" reports it
 			}
+			seat, avail := receiver{self: c.pos}, receiver{self: -1}
+			if facts {
+				seat.away, seat.got = c.away, c.gotSeat
+				avail.away, avail.got = c.away, c.gotAvail
+			}
+			seatRx, availRx = append(seatRx, seat), append(availRx, avail)
 		}
 		if sp := rm.seatSpansP.Load(); r.seats && sp != nil {
 			senders := make([]sender, len(rm.members))

@@ -47,6 +47,13 @@ func runLoad(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	sources := fs.Int("sources", 0, "spread client sockets over 127.0.0.1 .. 127.0.0.N (default: one per 25,000 clients)")
 	thresholds := fs.StringArray("threshold", nil, "pass/fail gate, repeatable: delivery.p99<50ms, client_event.p99.9<100ms, reach>=99.99%, lost<1, errors<1 (exit 99 when one fails)")
 	outDir := fs.String("out", "", "write summary.json, one .hgrm per metric, intervals.hlog and report.html into this directory")
+	authEndpoint := fs.String("auth-endpoint", "", "your application's channel auth route (Echo's authEndpoint, e.g. https://tickets.example/broadcasting/auth) instead of the built-in seed application")
+	authHeaders := fs.StringArray("auth-header", nil, `"Name: value" sent to --auth-endpoint, repeatable; {client} becomes the client's index, e.g. "Authorization: Bearer {client}"`)
+	seatsChannel := fs.String("seats-channel", "", "each room's seat map channel, a presence channel: {room} its index, {id} its event id (default presence-event.{id}.seats)")
+	availChannel := fs.String("availability-channel", "", "each room's availability channel: {room} its index, {id} its event id (default event.{id})")
+	targetMetrics := fs.String("target-metrics", "", "the target's Prometheus endpoint, e.g. http://127.0.0.1:6001/metrics: its count of open connections must rise by what the ramp opened and fall back after the run (leaked connections)")
+	gauge := fs.String("target-metrics-gauge", loadgen.DefaultConnectionGauge, "the gauge of open connections at --target-metrics (summed over its series)")
+	payloadBytes := fs.Int("payload-bytes", 0, "grow every event's data to this many bytes (up to 10240)")
 	restartAt := fs.Duration("restart-at", 0, "restart the embedded server this long into the steady phase: it closes every connection with 4200 and the clients reconnect at once (a reconnect storm)")
 	null := fs.Bool("null-server", false, "run the plan against an in-process null server, which does nothing but pass events on: the generator's own latency floor (CPU and memory figures include the null server's)")
 	cpuProfile := fs.String("cpuprofile", "", "write the generator's CPU profile (go tool pprof) to this file")
@@ -58,7 +65,14 @@ func runLoad(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "pushcert load: --clients %d: want at least 2 (a room needs a sender and a receiver)\n", *clients)
 		return exitUsage
 	}
-	cfg := loadgen.Config{Scenarios: *scenarios, Clients: *clients, Rooms: *rooms, Rate: *rate, Duration: *duration, Ramp: *ramp, Drain: *drain, Lifetime: *lifetime}
+	cfg := loadgen.Config{Scenarios: *scenarios, Clients: *clients, Rooms: *rooms, Rate: *rate, Duration: *duration, Ramp: *ramp, Drain: *drain, Lifetime: *lifetime,
+		AuthEndpoint: *authEndpoint, SeatsChannel: *seatsChannel, AvailabilityChannel: *availChannel, PayloadBytes: *payloadBytes,
+		TargetMetrics: *targetMetrics, ConnectionGauge: *gauge}
+	var err error
+	if cfg.AuthHeader, err = parseHeaders("--auth-header", *authHeaders); err != nil {
+		fmt.Fprintln(stderr, "pushcert load:", err)
+		return exitUsage
+	}
 	i, n, err := parseShard(*shard)
 	if err != nil {
 		fmt.Fprintln(stderr, "pushcert load:", err)

@@ -67,19 +67,30 @@ func (t *targetArgs) reach() error {
 		}
 		t.TLS = cfg
 	}
-	for _, h := range t.headers {
+	h, err := parseHeaders("--header", t.headers)
+	if err != nil {
+		return err
+	}
+	t.Header = h
+	t.HTTP = t.HTTPClient(10*time.Second, 0)
+	return nil
+}
+
+// parseHeaders reads "Name: value" flags; none is nil.
+func parseHeaders(flag string, hs []string) (http.Header, error) {
+	var out http.Header
+	for _, h := range hs {
 		name, value, ok := strings.Cut(h, ":")
 		name, value = strings.TrimSpace(name), strings.TrimSpace(value)
 		if !ok || name == "" || strings.ContainsAny(name, " \t") {
-			return fmt.Errorf("--header %q: want \"Name: value\"", h)
+			return nil, fmt.Errorf("%s %q: want \"Name: value\"", flag, h)
 		}
-		if t.Header == nil {
-			t.Header = http.Header{}
+		if out == nil {
+			out = http.Header{}
 		}
-		t.Header.Add(name, value)
+		out.Add(name, value)
 	}
-	t.HTTP = t.HTTPClient(10*time.Second, 0)
-	return nil
+	return out, nil
 }
 
 // resolveTarget starts the embedded reference server (with app's settings) when no --target was

@@ -1,0 +1,124 @@
+package loadgen
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/pushcert/pushcert/internal/protocol"
+	"github.com/pushcert/pushcert/refserver"
+)
+
+// TestTheApplicationsOwnEndpoint: with AuthEndpoint the clients authorize at the application's
+// route, with its headers ({client} told apart), on the channels the templates name, and the
+// payload has the size asked for.
+func TestTheApplicationsOwnEndpoint(t *testing.T) {
+	tg := embedded(t, refserver.Config{})
+	var mu sync.Mutex
+	users, channels := map[string]bool{}, map[string]bool{}
+	app := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		user, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer load-")
+		if r.Method != http.MethodPost || !ok || r.ParseForm() != nil {
+			http.Error(w, "unauthenticated", http.StatusUnauthorized)
+			return
+		}
+		ch, sock := r.PostForm.Get("channel_name"), r.PostForm.Get("socket_id")
+		mu.Lock()
+		users[user], channels[ch] = true, true
+		mu.Unlock()
+		data := ""
+		if protocol.KindOf(ch) == protocol.Presence {
+			data = `{"user_id":"` + user + `","user_info":{}}`
+		}
+		json.NewEncoder(w).Encode(map[string]string{"auth": protocol.SignChannel(tg.Key, tg.Secret, sock, ch, data), "channel_data": data})
+	}))
+	t.Cleanup(app.Close)
+	res, err := Run(context.Background(), Config{Target: tg, Scenarios: []string{ScenarioSeats, ScenarioAvailability},
+		Clients: 20, Rooms: 2, Rate: 10, Duration: time.Second, Ramp: 200 * time.Millisecond, Drain: 2 * time.Second,
+		AuthEndpoint: app.URL + "/broadcasting/auth", AuthHeader: http.Header{"Authorization": {"Bearer load-{client}"}},
+		SeatsChannel: "presence-sale-{room}", AvailabilityChannel: "stock-{id}", PayloadBytes: 2000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := res.Summary
+	for _, c := range s.Checks {
+		if !c.Pass {
+			t.Errorf("check %s failed: %s", c.Name, c.Detail)
+		}
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(users) != 20 || !channels["presence-sale-0"] || !channels["presence-sale-1"] || len(channels) != 2 {
+		t.Errorf("the application saw users %v and channels %v; want 20 users on presence-sale-0 and -1", users, channels)
+	}
+}
+
+// TestChannelTemplatesRefused: templates that cannot work are refused before the run.
+func TestChannelTemplatesRefused(t *testing.T) {
+	for _, tc := range []struct {
+		cfg  Config
+		want string
+	}{
+		{Config{SeatsChannel: "presence-sale", Rooms: 2}, "put {room} or {id} in it"},
+		{Config{SeatsChannel: "private-sale-{room}", AuthEndpoint: "http://127.0.0.1:1/auth"}, "presence channels"},
+		{Config{SeatsChannel: "presence-sale-{room}"}, "--auth-endpoint"},
+		{Config{AvailabilityChannel: "stock {room}"}, "not a valid channel name"},
+		{Config{AuthEndpoint: "127.0.0.1/auth"}, "want an http:// or https:// URL"},
+		{Config{PayloadBytes: 20000}, "want 0 to 10240"},
+	} {
+		cfg := tc.cfg.WithDefaults()
+		if err := cfg.ValidatePlan(); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%+v: %v, want %q", tc.cfg, err, tc.want)
+		}
+	}
+}
+
+// TestTargetMetrics: the target's own connection count must rise by what the ramp opened and
+// fall back once the clients closed; a server whose count never falls (it forgets to count a
+// close) is caught leaking.
+func TestTargetMetrics(t *testing.T) {
+	tg := embedded(t, refserver.Config{})
+	real := serverCount{url: tg.APIURL + "/metrics", gauge: DefaultConnectionGauge, http: http.DefaultClient}
+	var mu sync.Mutex
+	var highest float64
+	leaky := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		n, err := real.read(r.Context())
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusBadGateway)
+			return
+		}
+		mu.Lock()
+		highest = max(highest, n)
+		n = highest
+		mu.Unlock()
+		fmt.Fprintf(w, "# TYPE %s gauge\n%s{node=\"a\"} %g\n", DefaultConnectionGauge, DefaultConnectionGauge, n)
+	}))
+	t.Cleanup(leaky.Close)
+	for _, tc := range []struct {
+		name     string
+		url      string
+		released bool
+	}{{"the reference server", tg.APIURL + "/metrics", true}, {"a server that never counts a close", leaky.URL, false}} {
+		t.Run(tc.name, func(t *testing.T) {
+			res, err := Run(context.Background(), Config{Target: tg, Scenarios: []string{ScenarioAvailability},
+				Clients: 20, Rooms: 1, Rate: 5, Duration: 500 * time.Millisecond, Ramp: 200 * time.Millisecond, Drain: time.Second,
+				TargetMetrics: tc.url, ReleaseWait: 2 * time.Second})
+			if err != nil {
+				t.Fatal(err)
+			}
+			s := res.Summary
+			if c := checkOf(s, "server counts our connections"); !c.Pass {
+				t.Errorf("%s: %s", c.Name, c.Detail)
+			}
+			if c := checkOf(s, "server released our connections"); c.Pass != tc.released {
+				t.Errorf("%s: pass %v, want %v: %s", c.Name, c.Pass, tc.released, c.Detail)
+			}
+		})
+	}
+}

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"strconv"
 	"sync/atomic"
 	"time"
 
@@ -32,9 +31,6 @@ func (r *runner) runEphemeral(ctx context.Context, rm *room, p Pacer) {
 		if r.priv {
 			c.channels = []string{ticketing.CustomerChannel(cust.ID), rm.seats}
 		}
-		r.ghostMu.Lock()
-		r.gone[strconv.Itoa(cust.ID)] = true
-		r.ghostMu.Unlock()
 		r.arrivals.Add(1)
 		lifetime := r.cfg.Lifetime
 		if !r.churn {
@@ -54,10 +50,36 @@ func (r *runner) runEphemeral(ctx context.Context, rm *room, p Pacer) {
 				}
 				time.Sleep(retryWait << attempt)
 			}
+			r.ghostMu.Lock()
+			r.gone[c.userID] = true // as the auth endpoint named it
+			r.ghostMu.Unlock()
 			r.joined.Add(1)
 			time.Sleep(lifetime)
 			c.closeConn()
 			<-c.readDone
+		}()
+	}, r.lagged(rm))
+}
+
+// runSilent plays the silent scenario of a room (silent.go): on the room's timetable a new
+// client joins the seat map and goes silent.
+func (r *runner) runSilent(ctx context.Context, rm *room, p Pacer) {
+	var next atomic.Int64
+	p.Run(ctx, func(i int64, due time.Time) {
+		cust := r.dir.AddCustomer(ticketing.Customer{FirstName: "Silent", FullName: "Silent Client"})
+		tok, err := r.dir.IssueToken(cust.ID)
+		if err != nil {
+			r.rec.Error("token")
+			return
+		}
+		c := &lclient{idx: int(next.Add(1)), room: rm, r: r, token: tok, readDone: make(chan struct{}), ephemeral: true, fd: -1, channels: []string{rm.seats}}
+		r.ephemerals.Add(1)
+		go func() {
+			defer r.ephemerals.Done()
+			if c.connect(r.life) == nil { // a client that could not connect is in the errors
+				c.silence()
+				r.silenced.add(c, c.userID)
+			}
 		}()
 	}, r.lagged(rm))
 }

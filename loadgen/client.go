@@ -38,6 +38,7 @@ type lclient struct {
 	wmu      sync.Mutex // guards w's writes and socketID, which a reconnection replaces
 	w        *wire
 	socketID string
+	userID   string // the presence user id the auth endpoint gave it
 	// rmu serializes what the poller hands over with closing: fd is -1 when no socket is
 	// attached, and bytes of any other socket than fd are not this connection's.
 	rmu      sync.Mutex
@@ -69,6 +70,7 @@ const (
 	stateHandshaking                  // waiting for connection_established, authorizing, subscribing
 	stateSubscribed                   // on its poller, subscribed: owed every delivery
 	stateAway                         // its connection ended; reconnecting, or told not to
+	stateSilent                       // the silent scenario: open, but neither read nor answering
 	stateClosed                       // done: nothing reads it any more
 )
 
@@ -467,6 +469,11 @@ func (c *lclient) authorize(ctx context.Context, ch string) (string, string, err
 	if err := json.Unmarshal(body, &a); err != nil {
 		return "", "", err
 	}
+	if a.ChannelData != "" { // the presence user the application made the client
+		if pm, err := protocol.ParseChannelData(a.ChannelData); err == nil {
+			c.userID = pm.UserID
+		}
+	}
 	return a.Auth, a.ChannelData, nil
 }
 
@@ -581,9 +588,13 @@ func (c *lclient) memberEvent(frame, name []byte) {
 		c.r.rec.Error("bad-frame")
 		return
 	}
+	added := bytes.Equal(name, evMemberAdded)
 	c.memMu.Lock()
-	c.members[d.UserID] = bytes.Equal(name, evMemberAdded)
+	c.members[d.UserID] = added
 	c.memMu.Unlock()
+	if since, ok := c.r.silenced.wentSilent(d.UserID); ok && !added {
+		c.r.rec.Record(MetricSilentDrop, time.Since(since), c.idx)
+	}
 }
 
 // wasAway says whether ts (Unix ns) fell in one of the client's away windows.

@@ -22,10 +22,11 @@ const (
 	ScenarioAvailability = "availability"
 	ScenarioChurn        = "churn"
 	ScenarioPrivate      = "private"
+	ScenarioSilent       = "silent"
 )
 
 // Scenarios lists what Run can do.
-var Scenarios = []string{ScenarioSeats, ScenarioAvailability, ScenarioChurn, ScenarioPrivate}
+var Scenarios = []string{ScenarioSeats, ScenarioAvailability, ScenarioChurn, ScenarioPrivate, ScenarioSilent}
 
 // Config shapes a run.
 type Config struct {
@@ -79,6 +80,10 @@ type Config struct {
 	// ReleaseWait is how long the target may take to count the closed connections out
 	// (default 10 s).
 	ReleaseWait time.Duration
+	// SilentWithin bounds how long after the last silent client went silent the server may
+	// take to drop them all (default 3 minutes: servers sweep for idle connections every 60 s
+	// and wait for a pong besides).
+	SilentWithin time.Duration
 	// PayloadBytes, when set, grows every event's data to this many bytes (up to
 	// MaxPayloadBytes) with a "pad" field after the fields the receivers read.
 	PayloadBytes int
@@ -118,6 +123,9 @@ func (c *Config) setDefaults() {
 	}
 	if c.Lifetime == 0 {
 		c.Lifetime = 2 * time.Second
+	}
+	if c.SilentWithin == 0 {
+		c.SilentWithin = 3 * time.Minute
 	}
 	if c.ReleaseWait == 0 {
 		c.ReleaseWait = 10 * time.Second
@@ -166,7 +174,7 @@ func (c Config) ValidatePlan() error {
 	if c.Shards < 1 || c.Shard < 0 || c.Shard >= c.Shards {
 		errs = append(errs, fmt.Errorf("shard %d/%d: want 0 <= i < n", c.Shard, c.Shards))
 	}
-	churning := slices.Contains(c.Scenarios, ScenarioChurn) || slices.Contains(c.Scenarios, ScenarioPrivate)
+	churning := slices.Contains(c.Scenarios, ScenarioChurn) || slices.Contains(c.Scenarios, ScenarioPrivate) || slices.Contains(c.Scenarios, ScenarioSilent)
 	if churning && slices.Contains(c.Scenarios, ScenarioSeats) && c.Rooms > 0 {
 		// Arriving clients join the seat map, a presence channel of at most 100 members.
 		perRoom := (c.Clients + c.Rooms - 1) / c.Rooms

@@ -122,3 +122,33 @@ func TestTargetMetrics(t *testing.T) {
 		})
 	}
 }
+
+// TestSilentClients: clients that join the seat map and stop answering are found by the
+// server's liveness check and taken out of the presence channels (a staying member sees them
+// go); a server that never closes them leaves ghost members, and the check fails.
+func TestSilentClients(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		faults refserver.Faults
+		pass   bool
+	}{{"correct server", refserver.Faults{}, true}, {"server that never closes an idle client", refserver.Faults{NoIdleClose: true}, false}} {
+		t.Run(tc.name, func(t *testing.T) {
+			tg := embedded(t, refserver.Config{ActivityTimeout: 500 * time.Millisecond, PongTimeout: 500 * time.Millisecond, Faults: tc.faults})
+			res, err := Run(context.Background(), Config{Target: tg, Scenarios: []string{ScenarioSeats, ScenarioSilent},
+				Clients: 20, Rooms: 2, Rate: 2, Duration: time.Second, Ramp: 200 * time.Millisecond, Drain: time.Second,
+				SilentWithin: 4 * time.Second})
+			if err != nil {
+				t.Fatal(err)
+			}
+			s := res.Summary
+			c := checkOf(s, "silent clients dropped")
+			if c.Pass != tc.pass || !strings.Contains(c.Detail, "silent") {
+				t.Errorf("%s: pass %v, want %v: %s", c.Name, c.Pass, tc.pass, c.Detail)
+			}
+			if m, ok := s.Metric(MetricSilentDrop); tc.pass && (!ok || m.Count == 0) {
+				t.Errorf("no %s samples", MetricSilentDrop)
+			}
+			t.Log(c.Detail)
+		})
+	}
+}

@@ -17,12 +17,15 @@ const (
 	MetricDelivery    = "delivery"
 	MetricFanout      = "fanout"
 	MetricClientEvent = "client_event"
-	MetricReconnect   = "reconnect" // from a close the protocol retries to resubscribed
-	MetricLag         = "lag"       // how late the pacer fired: the generator's own health
+	// MetricSilentDrop is how long after a silent client went silent a staying member saw its
+	// member_removed.
+	MetricSilentDrop = "silent_drop"
+	MetricReconnect  = "reconnect" // from a close the protocol retries to resubscribed
+	MetricLag        = "lag"       // how late the pacer fired: the generator's own health
 )
 
 // AllMetrics in report order.
-var AllMetrics = []string{MetricConnect, MetricSubscribe, MetricTrigger, MetricDelivery, MetricFanout, MetricClientEvent, MetricReconnect, MetricLag}
+var AllMetrics = []string{MetricConnect, MetricSubscribe, MetricTrigger, MetricDelivery, MetricFanout, MetricClientEvent, MetricReconnect, MetricSilentDrop, MetricLag}
 
 const (
 	histMin   = 1                // µs

@@ -70,7 +70,10 @@ type runner struct {
 	avail   bool
 	churn   bool
 	priv    bool
-	dir     *ticketing.Directory
+	silent  bool
+	// silenced are the silent scenario's clients
+	silenced silent
+	dir      *ticketing.Directory
 	// the presence user ids of churn and private clients, to find ghosts at the end
 	steadyStart atomic.Int64 // unix ns, for progress
 	arrivals    atomic.Int64 // churn and private clients planned
@@ -138,6 +141,7 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 		avail:   slices.Contains(cfg.Scenarios, ScenarioAvailability),
 		churn:   slices.Contains(cfg.Scenarios, ScenarioChurn),
 		priv:    slices.Contains(cfg.Scenarios, ScenarioPrivate),
+		silent:  slices.Contains(cfg.Scenarios, ScenarioSilent),
 		gone:    map[string]bool{},
 		dialing: dialing{tls: cfg.Target.TLS, header: cfg.Target.Header, proxy: cfg.Proxy},
 	}
@@ -243,6 +247,10 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 			senders.Add(1)
 			go func() { defer senders.Done(); r.runEphemeral(steadyCtx, rm, r.timetable(rm, 1)) }()
 		}
+		if r.silent && rm.idx%cfg.Shards == cfg.Shard {
+			senders.Add(1)
+			go func() { defer senders.Done(); r.runSilent(steadyCtx, rm, r.timetable(rm, 1)) }()
+		}
 	}
 	senders.Wait()
 	cancelSteady()
@@ -257,12 +265,17 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	// Drain: no more sends; deliveries in flight may still arrive.
 	r.setPhase("drain")
 	waitDrain(ctx, r, cfg.Drain)
+	var silentCheck reports.Check
+	if r.silent { // before the run closes anything: a close of ours would drop them for the server
+		silentCheck = r.silentCheck(ctx)
+	}
 	steadyTo := time.Since(started).Seconds()
 	cpuSteady := cpuTime() - cpuSteady0
 	r.endLife()
 	for _, c := range r.clients {
 		c.closeConn()
 	}
+	r.silenced.close()
 	for _, c := range r.clients {
 		if c.alive {
 			<-c.readDone
@@ -295,6 +308,9 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	}
 	if r.churn || r.priv {
 		s.Checks = append(s.Checks, r.ghostCheck(ctx))
+	}
+	if r.silent {
+		s.Checks = append(s.Checks, silentCheck)
 	}
 	cpu := cpuTime() - cpu0
 	wall := finished.Sub(started).Seconds()
@@ -442,7 +458,7 @@ func (r *runner) startApp() (func(), error) {
 			}
 			lc.seats = make([]int8, len(rm.members)*seatsPerMember)
 		}
-		if r.churn {
+		if r.churn || r.silent {
 			lc.members = map[string]bool{}
 		}
 		// A bit per planned event of the room: which arrived, for what a reconnected client was

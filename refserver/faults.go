@@ -28,6 +28,7 @@ type Faults struct {
 	IgnoreSocketExclusion  bool    // the socket_id of an HTTP publish is not excluded
 	SkipTimestampWindow    bool    // the HTTP API accepts any auth_timestamp
 	NoPong                 bool    // pusher:ping gets no pusher:pong
+	NoIdleClose            bool    // a client that never answers the server's ping stays connected (no 4201)
 	LeakPrivateEvents      bool    // events of private and presence channels reach every connection of the app
 	NoClientEventLimit     bool    // client events are never rate limited
 	SkipBodyMD5            bool    // the HTTP API does not check body_md5
@@ -190,6 +191,7 @@ var faultNames = map[string]func(*Faults, string) error{
 	"ignore-socket-exclusion":   func(f *Faults, _ string) error { f.IgnoreSocketExclusion = true; return nil },
 	"skip-timestamp-window":     func(f *Faults, _ string) error { f.SkipTimestampWindow = true; return nil },
 	"no-pong":                   func(f *Faults, _ string) error { f.NoPong = true; return nil },
+	"no-idle-close":             func(f *Faults, _ string) error { f.NoIdleClose = true; return nil },
 	"leak-private-events":       func(f *Faults, _ string) error { f.LeakPrivateEvents = true; return nil },
 	"no-client-event-limit":     func(f *Faults, _ string) error { f.NoClientEventLimit = true; return nil },
 	"skip-body-md5":             func(f *Faults, _ string) error { f.SkipBodyMD5 = true; return nil },

@@ -285,7 +285,7 @@ func (c *conn) checkLiveness(now time.Time, idle, pongWait time.Duration) {
 		return
 	}
 	// Anything received since the ping is an answer, even if touch has not cleared pingSent yet.
-	if now.Sub(time.Unix(0, sent)) >= pongWait && c.lastSeen.Load() < sent {
+	if now.Sub(time.Unix(0, sent)) >= pongWait && c.lastSeen.Load() < sent && !c.srv.cfg.Faults.NoIdleClose {
 		c.kill(protocol.CodePongNotReceived, protocol.CodeText[protocol.CodePongNotReceived])
 	}
 }

@@ -32,6 +32,7 @@ var killMatrix = map[string][]string{
 	"server:ignore-socket-exclusion":   {"API-012", "SHOP-006"},
 	"server:skip-timestamp-window":     {"API-003", "API-004"},
 	"server:no-pong":                   {"CONN-007"},
+	"server:no-idle-close":             {"CONN-011"},
 	"server:leak-private-events":       {"PRIV-006"},
 	"server:no-client-event-limit":     {"RATE-001"},
 	"server:skip-body-md5":             {"API-005"},

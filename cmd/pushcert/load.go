@@ -53,6 +53,7 @@ func runLoad(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	availChannel := fs.String("availability-channel", "", "each room's availability channel: {room} its index, {id} its event id (default event.{id})")
 	targetMetrics := fs.String("target-metrics", "", "the target's Prometheus endpoint, e.g. http://127.0.0.1:6001/metrics: its count of open connections must rise by what the ramp opened and fall back after the run (leaked connections)")
 	gauge := fs.String("target-metrics-gauge", loadgen.DefaultConnectionGauge, "the gauge of open connections at --target-metrics (summed over its series)")
+	silentWithin := fs.Duration("silent-within", 3*time.Minute, "silent: how long after the last client went silent the server may take to drop them all (the embedded server: 15s, its activity and pong timeouts set to 2s)")
 	payloadBytes := fs.Int("payload-bytes", 0, "grow every event's data to this many bytes (up to 10240)")
 	restartAt := fs.Duration("restart-at", 0, "restart the embedded server this long into the steady phase: it closes every connection with 4200 and the clients reconnect at once (a reconnect storm)")
 	null := fs.Bool("null-server", false, "run the plan against an in-process null server, which does nothing but pass events on: the generator's own latency floor (CPU and memory figures include the null server's)")
@@ -67,7 +68,7 @@ func runLoad(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	cfg := loadgen.Config{Scenarios: *scenarios, Clients: *clients, Rooms: *rooms, Rate: *rate, Duration: *duration, Ramp: *ramp, Drain: *drain, Lifetime: *lifetime,
 		AuthEndpoint: *authEndpoint, SeatsChannel: *seatsChannel, AvailabilityChannel: *availChannel, PayloadBytes: *payloadBytes,
-		TargetMetrics: *targetMetrics, ConnectionGauge: *gauge}
+		TargetMetrics: *targetMetrics, ConnectionGauge: *gauge, SilentWithin: *silentWithin}
 	var err error
 	if cfg.AuthHeader, err = parseHeaders("--auth-header", *authHeaders); err != nil {
 		fmt.Fprintln(stderr, "pushcert load:", err)
@@ -149,7 +150,14 @@ func runLoad(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		// run's bursts: client events of a whole room per connection pass 10 a second at high
 		// rates.
 		var err error
-		if tg, proc, err = startServerProcess(ctx, stderr, "--client-event-rate", "1000"); err != nil {
+		args := []string{"--client-event-rate", "1000"}
+		if slices.Contains(*scenarios, loadgen.ScenarioSilent) { // silent clients found in seconds, not minutes
+			args = append(args, "--activity-timeout", "2s", "--pong-timeout", "2s")
+			if !fs.Changed("silent-within") {
+				cfg.SilentWithin = 15 * time.Second
+			}
+		}
+		if tg, proc, err = startServerProcess(ctx, stderr, args...); err != nil {
 			fmt.Fprintln(stderr, "pushcert load:", err)
 			return exitFail
 		}

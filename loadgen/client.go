@@ -149,10 +149,10 @@ func (c *lclient) attach() error {
 	defer c.rmu.Unlock()
 	c.wmu.Lock()
 	err := c.w.unhook()
-	c.fd = c.w.fd
+	c.fd = c.w.id()
 	c.wmu.Unlock()
 	if err == nil {
-		err = c.r.pollerOf(c).add(c.fd, c)
+		err = c.r.pollerOf(c).add(c.w.sock, c)
 	}
 	if err != nil {
 		c.wmu.Lock()

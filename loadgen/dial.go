@@ -26,7 +26,7 @@ type dialing struct {
 // dialWire opens a WebSocket to url from the local address src, as d says, and returns the
 // wire before unhook: the handshake is done, and TLS, for wss://, runs over the socket.
 func dialWire(ctx context.Context, rawURL string, src net.IP, d dialing) (*wire, error) {
-	w := &wire{fd: -1}
+	w := &wire{}
 	dialer := ws.Dialer{
 		Timeout: setupTimeout,
 		NetDial: func(ctx context.Context, network, addr string) (net.Conn, error) {

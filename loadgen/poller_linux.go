@@ -50,11 +50,11 @@ func newPoller(fail func(error)) (*poller, error) {
 	return p, nil
 }
 
-// add starts reading socket fd for c.
-func (p *poller) add(fd int, c pollee) error {
+// add starts reading socket s for c.
+func (p *poller) add(s socket, c pollee) error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	return p.addLocked(int32(fd), c)
+	return p.addLocked(int32(s.fd), c)
 }
 
 func (p *poller) addLocked(fd int32, c pollee) error {

@@ -4,17 +4,14 @@ package loadgen
 
 import (
 	"net"
-	"os"
 	"sync"
 	"syscall"
 	"time"
-
-	"golang.org/x/sys/unix"
 )
 
 // poller, where there is no epoll, reads each client's socket with a goroutine of its own
 // through a second descriptor of the socket that sits in Go's own poller (kqueue on macOS and
-// the BSDs): a waiting client costs a parked goroutine, not a thread. The load generator's cost
+// the BSDs; on Windows the connection itself): a waiting client costs a parked goroutine, not a thread. The load generator's cost
 // figures are for Linux, where poller_linux.go serves thousands of sockets with one goroutine.
 // The tag pollfallback builds it on Linux too, for its tests: go test -tags pollfallback.
 type poller struct {
@@ -27,15 +24,10 @@ func newPoller(fail func(error)) (*poller, error) {
 	return &poller{fail: fail, conns: map[int]net.Conn{}}, nil
 }
 
-// add starts reading socket fd for c, until remove.
-func (p *poller) add(fd int, c pollee) error {
-	dup, err := unix.Dup(fd)
-	if err != nil {
-		return err
-	}
-	f := os.NewFile(uintptr(dup), "client")
-	conn, err := net.FileConn(f) // a descriptor of its own, in Go's poller
-	f.Close()
+// add starts reading socket s for c, until remove.
+func (p *poller) add(s socket, c pollee) error {
+	fd := s.id()
+	conn, err := s.reader() // in Go's poller
 	if err != nil {
 		return err
 	}

@@ -41,7 +41,7 @@ func attachTo(t *testing.T, r *runner) (*lclient, net.Conn) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { peer.Close() })
-	c := &lclient{r: r, ephemeral: true, readDone: make(chan struct{}), fd: -1, w: &wire{conn: conn, tcp: conn, fd: -1}}
+	c := &lclient{r: r, ephemeral: true, readDone: make(chan struct{}), fd: -1, w: &wire{conn: conn, tcp: conn}}
 	if err := c.attach(); err != nil {
 		t.Fatal(err)
 	}

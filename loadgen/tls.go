@@ -14,7 +14,7 @@ import (
 // bytes of the same epoll set as ws:// clients, with no goroutine per client.
 type tlsTransport struct {
 	net.Conn // the TCP connection, until unhook
-	fd       int
+	sock     socket
 	unhooked bool
 	in       []byte // read by the poller, not yet taken by TLS
 }
@@ -42,7 +42,7 @@ func (t *tlsTransport) Write(b []byte) (int, error) {
 	if !t.unhooked {
 		return t.Conn.Write(b)
 	}
-	if err := writeFD(t.fd, b, time.Now().Add(writeTimeout)); err != nil {
+	if err := t.sock.write(b, time.Now().Add(writeTimeout)); err != nil {
 		return 0, err
 	}
 	return len(b), nil

@@ -6,14 +6,11 @@ import (
 	"errors"
 	"io"
 	"net"
-	"os"
 	"strconv"
 	"sync"
-	"syscall"
 	"time"
 
 	"github.com/gobwas/ws"
-	"golang.org/x/sys/unix"
 )
 
 // wire is a client's WebSocket connection below the protocol: it dials, writes masked text
@@ -29,11 +26,13 @@ type wire struct {
 	tcp  net.Conn      // the socket, before unhook
 	sec  *tls.Conn     // wss: TLS over tr
 	tr   *tlsTransport // wss: the socket under sec
-	fd   int           // after unhook; -1 before, and once closed
-	in   []byte        // bytes read that do not make a whole frame yet
-	msg  []byte        // a fragmented message's payload so far
-	op   ws.OpCode     // the fragmented message's opcode
-	frag bool          // a fragmented message is in progress
+	sock socket        // after unhook
+	// unhooked: the socket is sock, read by a poller; false before, and once closed
+	unhooked bool
+	in       []byte    // bytes read that do not make a whole frame yet
+	msg      []byte    // a fragmented message's payload so far
+	op       ws.OpCode // the fragmented message's opcode
+	frag     bool      // a fragmented message is in progress
 	// broken is the error of a write that failed, perhaps in the middle of a frame: every later
 	// write fails with it.
 	broken error
@@ -43,31 +42,25 @@ type wire struct {
 // errProtocol is a frame the client cannot take: the connection is closed as after 1002.
 var errProtocol = errors.New("websocket protocol error")
 
-// unhook takes the socket out of Go's poller: it keeps a duplicate of the descriptor and closes
-// the net.Conn, which removes the original from the runtime's epoll set. The duplicate shares the
-// socket and its non-blocking mode.
+// unhook takes the socket out of Go's poller (see unhookConn); TLS, for wss://, goes on over it.
 func (w *wire) unhook() error {
-	sc, ok := w.tcp.(syscall.Conn)
-	if !ok {
-		return errors.New("not a socket")
-	}
-	raw, err := sc.SyscallConn()
+	s, err := unhookConn(w.tcp)
 	if err != nil {
 		return err
 	}
-	dup, derr := -1, error(nil)
-	if err := raw.Control(func(fd uintptr) { dup, derr = unix.FcntlInt(fd, unix.F_DUPFD_CLOEXEC, 0) }); err != nil {
-		return err
-	}
-	if derr != nil {
-		return derr
-	}
-	w.tcp.Close()
-	w.conn, w.tcp, w.fd = nil, nil, dup
+	w.conn, w.tcp, w.sock, w.unhooked = nil, nil, s, true
 	if w.tr != nil {
-		w.tr.Conn, w.tr.fd, w.tr.unhooked = nil, dup, true
+		w.tr.Conn, w.tr.sock, w.tr.unhooked = nil, s, true
 	}
 	return nil
+}
+
+// id names the socket to the poller once unhooked; -1 before, and once closed.
+func (w *wire) id() int {
+	if !w.unhooked {
+		return -1
+	}
+	return w.sock.id()
 }
 
 // abort closes the socket before unhook at once, failing a handshake or read in progress (TLS
@@ -82,9 +75,9 @@ func (w *wire) abort() {
 // unhooked, has taken the descriptor from its poller.
 func (w *wire) close() {
 	switch {
-	case w.fd >= 0:
-		unix.Close(w.fd)
-		w.fd = -1
+	case w.unhooked:
+		w.sock.close()
+		w.unhooked = false
 	case w.tcp != nil:
 		w.tcp.Close()
 	}
@@ -108,16 +101,16 @@ func (w *wire) write(op ws.OpCode, payload []byte) error {
 	switch {
 	case w.broken != nil:
 		return w.broken
-	case w.fd >= 0:
+	case w.unhooked:
 		if w.sec != nil {
 			_, err = w.sec.Write(frame) // one record, written by tlsTransport
 		} else {
-			err = writeFD(w.fd, frame, time.Now().Add(writeTimeout))
+			err = w.sock.write(frame, time.Now().Add(writeTimeout))
 		}
 		if err != nil {
 			// A frame may be half written: nothing more can go on this connection. Shutting
 			// it down makes the poller read the end and the client go through reconnection.
-			_ = unix.Shutdown(w.fd, unix.SHUT_RDWR)
+			w.sock.shutdown()
 		}
 	case w.conn != nil:
 		_ = w.conn.SetWriteDeadline(time.Now().Add(writeTimeout))
@@ -135,29 +128,6 @@ func (w *wire) write(op ws.OpCode, payload []byte) error {
 
 // writeText sends one text message; the caller serializes writes.
 func (w *wire) writeText(b []byte) error { return w.write(ws.OpText, b) }
-
-// writeFD writes all of b to a non-blocking socket, waiting for room in its send buffer until
-// deadline.
-func writeFD(fd int, b []byte, deadline time.Time) error {
-	for len(b) > 0 {
-		n, err := unix.Write(fd, b)
-		if n > 0 {
-			b = b[n:]
-		}
-		switch err {
-		case nil, unix.EINTR:
-		case unix.EAGAIN:
-			left := time.Until(deadline)
-			if left <= 0 {
-				return os.ErrDeadlineExceeded
-			}
-			_, _ = unix.Poll([]unix.PollFd{{Fd: int32(fd), Events: unix.POLLOUT}}, int(min(left, time.Second)/time.Millisecond)+1)
-		default:
-			return err
-		}
-	}
-	return nil
-}
 
 // feed takes bytes read and calls fn for every whole message (text or binary, reassembled) and
 // every control frame in them, in order; payloads are valid during the call only. fn returns

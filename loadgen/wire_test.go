@@ -30,7 +30,7 @@ func text(s string) []byte { return frameOf(ws.Header{Fin: true, OpCode: ws.OpTe
 // decoded feeds chunks to a new wire and lists what came out, "op:payload" each, and whether the
 // wire refused the bytes.
 func decoded(chunks ...[]byte) ([]string, error) {
-	w := &wire{fd: -1}
+	w := &wire{}
 	var out []string
 	for _, c := range chunks {
 		err := w.feed(c, func(op ws.OpCode, p []byte) bool {
@@ -112,7 +112,7 @@ func TestWireFeed(t *testing.T) {
 // TestWireFeedStops: a message handler that stops the feed (a close frame) leaves the rest for
 // the next call.
 func TestWireFeedStops(t *testing.T) {
-	w := &wire{fd: -1}
+	w := &wire{}
 	var got []string
 	take := func(op ws.OpCode, p []byte) bool {
 		got = append(got, string(p))

@@ -111,9 +111,7 @@ func (p *serverProcess) account(cmd *exec.Cmd) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.usage.CPUSeconds += (st.UserTime() + st.SystemTime()).Seconds()
-	if ru, ok := st.SysUsage().(*syscall.Rusage); ok {
-		p.usage.MaxRSSKiB = max(p.usage.MaxRSSKiB, ru.Maxrss) // KiB on Linux
-	}
+	p.usage.MaxRSSKiB = max(p.usage.MaxRSSKiB, peakRSSKiB(st))
 	p.usage.Processes++
 }
 

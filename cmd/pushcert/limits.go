@@ -1,42 +1,5 @@
 package main
 
-import (
-	"fmt"
-	"syscall"
-)
-
 // fdHeadroom is what a process needs besides its clients' connections: listeners, the
 // publishers' HTTP connections, the timetables' alarms, the runtime's own.
 const fdHeadroom = 512
-
-// raiseFileLimit makes room for need open files: the soft RLIMIT_NOFILE goes up to the hard limit
-// (Go does that much at start), and past it when the process may (root): the hard limit then rises
-// too. It returns the limit in force, and an error that says what to do when it stays too low.
-func raiseFileLimit(need uint64) (uint64, error) {
-	var lim syscall.Rlimit
-	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &lim); err != nil {
-		return 0, err
-	}
-	if uint64(lim.Cur) >= need {
-		return uint64(lim.Cur), nil
-	}
-	if uint64(lim.Max) < need {
-		raised := lim
-		setTo(&raised.Cur, need)
-		setTo(&raised.Max, need)
-		if syscall.Setrlimit(syscall.RLIMIT_NOFILE, &raised) == nil {
-			return need, nil
-		}
-	}
-	lim.Cur = lim.Max
-	if err := syscall.Setrlimit(syscall.RLIMIT_NOFILE, &lim); err != nil {
-		return 0, err
-	}
-	if cur := uint64(lim.Cur); cur < need {
-		return cur, fmt.Errorf("about %d open files are needed but the limit is %d, and this process may not raise it: some clients will not connect (raise the hard limit, ulimit -Hn, as a user allowed to)", need, cur)
-	}
-	return uint64(lim.Cur), nil
-}
-
-// setTo stores v in a limit field, whose type is uint64 on Linux and darwin and int64 on the BSDs.
-func setTo[T int64 | uint64](field *T, v uint64) { *field = T(v) }

@@ -188,7 +188,7 @@ func (c Config) ValidatePlan() error {
 	if c.PayloadBytes < 0 || c.PayloadBytes > MaxPayloadBytes {
 		errs = append(errs, fmt.Errorf("payload of %d bytes: want 0 to %d (Pusher's limit of an event's data)", c.PayloadBytes, MaxPayloadBytes))
 	}
-	if c.Restart != nil && (c.RestartAt < 0 || c.RestartAt >= c.Duration) {
+	if (c.Restart != nil || c.RestartAt != 0) && (c.RestartAt < 0 || c.RestartAt >= c.Duration) {
 		errs = append(errs, fmt.Errorf("restart at %s: want a time within the steady phase of %s", c.RestartAt, c.Duration))
 	}
 	for _, ip := range c.Sources {

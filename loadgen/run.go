@@ -127,10 +127,47 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	started := time.Now()
+	r := newRunner(ctx, cfg)
+	defer r.endLife()
+	stop, err := r.start()
+	if err != nil {
+		return nil, err
+	}
+	defer stop()
+	m := &measures{started: r.rec.start}
+	counter := newConnCounter(ctx, cfg)
+	m.cpu0, m.rss0 = cpuTime(), rssKiB()
+	unwatch := r.watch()
+	r.ramp(ctx, m)
+	counter.afterRamp(ctx)
+	r.steady(ctx, m)
+	r.drain(ctx, m)
+	r.closeAll(m)
+	m.checks = append(m.checks, counter.checks(ctx, m.connected, cfg.ReleaseWait)...)
+	unwatch()
+	m.finished = time.Now()
+	return &Result{Summary: r.summary(ctx, m), Recorder: r.rec}, nil
+}
+
+// measures are what the phases of a run note for its summary; Run's goroutine owns them.
+type measures struct {
+	started, finished    time.Time
+	cpu0, cpuSteady0     time.Duration
+	cpuSteady            time.Duration // the steady and drain phases' CPU
+	rss0, rssRamped      int64
+	connected            int64 // connections open after the ramp
+	steadyAt             time.Time
+	late                 time.Duration // how late after --start-at the steady phase began
+	steadyFrom, steadyTo float64       // seconds from the start
+	tally                tally
+	checks               []reports.Check // the phases' own: silent clients, the server's count
+}
+
+// newRunner sets up a run's state; start makes its pollers and application.
+func newRunner(ctx context.Context, cfg Config) *runner {
 	r := &runner{
 		cfg: cfg,
-		rec: NewRecorder(started, cfg.IntervalLog),
+		rec: NewRecorder(time.Now(), cfg.IntervalLog),
 		api: &client.API{BaseURL: cfg.Target.APIURL, AppID: cfg.Target.AppID, Key: cfg.Target.Key, Secret: cfg.Target.Secret, HTTP: cfg.Target.HTTPClient(30*time.Second, 256)},
 		// The auth endpoint gets a bounded pool: in the ramp thousands of clients authorize at
 		// once, and a connection each would cost thousands of open files (twice in-process).
@@ -143,63 +180,68 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 		silent:  slices.Contains(cfg.Scenarios, ScenarioSilent),
 		gone:    map[string]bool{},
 		dialing: dialing{tls: cfg.Target.TLS, header: cfg.Target.Header, proxy: cfg.Proxy},
+		redials: newAdmission(),
 	}
 	r.api.HTTP.Transport.(*http.Transport).Proxy = cfg.Proxy
 	if cfg.AuthEndpoint != "" { // the application's own endpoint, not the seed's on loopback
 		r.http.Transport.(*http.Transport).Proxy = cfg.Proxy
 	}
 	r.life, r.endLife = context.WithCancel(ctx)
-	r.redials = newAdmission()
-	defer r.endLife()
+	return r
+}
+
+// start makes a poller per processor and the application the clients authorize with, and
+// returns what undoes them.
+func (r *runner) start() (func(), error) {
+	stop := func() {
+		for _, p := range r.pollers {
+			p.stop()
+		}
+		r.wait.Close()
+	}
 	for range runtime.GOMAXPROCS(0) {
 		p, err := newPoller(func(error) { r.rec.Error("poller") })
 		if err != nil {
+			stop()
 			return nil, fmt.Errorf("poller: %w", err)
 		}
 		r.pollers = append(r.pollers, p)
 	}
-	defer func() {
-		for _, p := range r.pollers {
-			p.stop()
-		}
-	}()
-	defer r.wait.Close()
 	r.setPhase("ramp")
 	stopApp, err := r.startApp()
 	if err != nil {
+		stop()
 		return nil, err
 	}
-	defer stopApp()
+	return func() { stopApp(); stop() }, nil
+}
 
-	var sc *serverCount
-	var countBefore, countAfter float64
-	var countErr error
-	if cfg.TargetMetrics != "" {
-		sc = &serverCount{url: cfg.TargetMetrics, gauge: cfg.ConnectionGauge, http: cfg.Target.HTTPClient(10*time.Second, 2)}
-		countBefore, countErr = sc.read(ctx)
-	}
-	cpu0 := cpuTime()
-	rss0 := rssKiB()
-	stopAgg := make(chan struct{})
-	aggDone := make(chan struct{})
+// watch starts the per-second aggregator and the progress display, until the function it
+// returns is called.
+func (r *runner) watch() func() {
+	stopAgg, aggDone := make(chan struct{}), make(chan struct{})
 	go func() { r.rec.aggregate(stopAgg, func() string { return *r.phase.Load() }); close(aggDone) }()
 	stopProgress := r.progress()
+	return func() {
+		close(stopAgg)
+		<-aggDone
+		stopProgress()
+	}
+}
 
-	// Ramp: connections open on a timetable too.
-	rampCtx, cancelRamp := context.WithTimeout(ctx, cfg.Ramp+30*time.Second)
+// ramp connects the clients on a timetable of their own.
+func (r *runner) ramp(ctx context.Context, m *measures) {
+	rampCtx, cancel := context.WithTimeout(ctx, r.cfg.Ramp+30*time.Second)
+	defer cancel()
 	var wg sync.WaitGroup
-	dial := Pacer{Start: time.Now(), Rate: float64(len(r.clients)) / cfg.Ramp.Seconds(), Count: int64(len(r.clients)), Wait: &r.wait}
+	dial := Pacer{Start: time.Now(), Rate: float64(len(r.clients)) / r.cfg.Ramp.Seconds(), Count: int64(len(r.clients)), Wait: &r.wait}
 	dial.Run(rampCtx, func(i int64, _ time.Time) {
 		wg.Add(1)
 		go func() { defer wg.Done(); _ = r.clients[i].connect(rampCtx) }()
 	}, nil)
 	wg.Wait()
-	cancelRamp()
-	rssRamped := rssKiB()
-	connected := r.rec.Connections.Load()
-	if sc != nil && countErr == nil {
-		countAfter, countErr = sc.read(ctx)
-	}
+	m.rssRamped = rssKiB()
+	m.connected = r.rec.Connections.Load()
 	for _, rm := range r.rooms {
 		for _, c := range rm.own {
 			if c.alive {
@@ -207,16 +249,20 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 			}
 		}
 	}
+}
 
-	// Steady.
-	start, late := r.steadyBegins(ctx)
-	cpuSteady0 := cpuTime()
+// steady plays every room's timetables, and a restart if the plan has one, until they are done;
+// then it tells the recorder what the plan owes, for the drain.
+func (r *runner) steady(ctx context.Context, m *measures) {
+	cfg := r.cfg
+	m.steadyAt, m.late = r.steadyBegins(ctx)
+	m.cpuSteady0 = cpuTime()
 	r.steadyStart.Store(time.Now().UnixNano())
-	steadyFrom := time.Since(started).Seconds()
+	m.steadyFrom = time.Since(m.started).Seconds()
 	r.setPhase("steady")
-	steadyCtx, cancelSteady := context.WithDeadline(ctx, start.Add(cfg.Duration+2*time.Second))
-	count := plannedCount(cfg)
-	r.steadyAt = start
+	steadyCtx, cancel := context.WithDeadline(ctx, m.steadyAt.Add(cfg.Duration+2*time.Second))
+	defer cancel()
+	r.steadyAt = m.steadyAt
 	for _, rm := range r.rooms {
 		if r.seats {
 			rm.seatSpansP.Store(newSpans(r.timetable(rm, 0), cfg.Shards, !cfg.StartAt.IsZero()))
@@ -226,50 +272,48 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 		}
 	}
 	var senders sync.WaitGroup
+	play := func(fn func()) { senders.Add(1); go func() { defer senders.Done(); fn() }() }
 	if cfg.Restart != nil {
-		senders.Add(1)
-		go func() { defer senders.Done(); r.restartAt(steadyCtx, start.Add(cfg.RestartAt)) }()
+		play(func() { r.restartAt(steadyCtx, m.steadyAt.Add(cfg.RestartAt)) })
 	}
-	// Each room's timetable is shifted by a share of the interval, so that the rooms' events are
-	// spread evenly in time instead of all falling on the same instants (a burst the plan never
-	// asked for would measure as latency).
 	for _, rm := range r.rooms {
+		mine := rm.idx%cfg.Shards == cfg.Shard
 		if r.seats {
-			senders.Add(1)
-			go func() { defer senders.Done(); r.runSeats(steadyCtx, rm, r.timetable(rm, 0)) }()
+			play(func() { r.runSeats(steadyCtx, rm, r.timetable(rm, 0)) })
 		}
-		if r.avail && rm.idx%cfg.Shards == cfg.Shard {
-			senders.Add(1)
-			go func() { defer senders.Done(); r.runAvailability(steadyCtx, rm, r.timetable(rm, 1)) }()
+		if r.avail && mine {
+			play(func() { r.runAvailability(steadyCtx, rm, r.timetable(rm, 1)) })
 		}
-		if (r.churn || r.priv) && rm.idx%cfg.Shards == cfg.Shard {
-			senders.Add(1)
-			go func() { defer senders.Done(); r.runEphemeral(steadyCtx, rm, r.timetable(rm, 1)) }()
+		if (r.churn || r.priv) && mine {
+			play(func() { r.runEphemeral(steadyCtx, rm, r.timetable(rm, 1)) })
 		}
-		if r.silent && rm.idx%cfg.Shards == cfg.Shard {
-			senders.Add(1)
-			go func() { defer senders.Done(); r.runSilent(steadyCtx, rm, r.timetable(rm, 1)) }()
+		if r.silent && mine {
+			play(func() { r.runSilent(steadyCtx, rm, r.timetable(rm, 1)) })
 		}
 	}
 	senders.Wait()
-	cancelSteady()
-	ephemerals := &r.ephemerals
-	var owed int64 // what the plan owes, for the drain to wait for
+	var owed int64
 	for _, l := range r.ledgers(false) {
 		owed += l.owed()
 	}
 	r.rec.Expected.Add(owed)
-	ephemerals.Wait()
+	r.ephemerals.Wait()
+}
 
-	// Drain: no more sends; deliveries in flight may still arrive.
+// drain waits for the deliveries in flight and, with silent clients, for the server to drop
+// them, before the run closes anything (a close of ours would drop them for the server).
+func (r *runner) drain(ctx context.Context, m *measures) {
 	r.setPhase("drain")
-	waitDrain(ctx, r, cfg.Drain)
-	var silentCheck reports.Check
-	if r.silent { // before the run closes anything: a close of ours would drop them for the server
-		silentCheck = r.silentCheck(ctx)
+	waitDrain(ctx, r, r.cfg.Drain)
+	if r.silent {
+		m.checks = append(m.checks, r.silentCheck(ctx))
 	}
-	steadyTo := time.Since(started).Seconds()
-	cpuSteady := cpuTime() - cpuSteady0
+	m.steadyTo = time.Since(m.started).Seconds()
+	m.cpuSteady = cpuTime() - m.cpuSteady0
+}
+
+// closeAll ends every connection, waits until nothing reads any more, and settles the ledgers.
+func (r *runner) closeAll(m *measures) {
 	r.endLife()
 	for _, c := range r.clients {
 		c.closeConn()
@@ -280,54 +324,29 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 			<-c.readDone
 		}
 	}
-	var t tally
 	for _, l := range r.ledgers(true) {
-		t = t.add(settle(l))
+		m.tally = m.tally.add(settle(l))
 	}
-	var counts []reports.Check
-	if sc != nil {
-		counts = append(counts, countsCheck(countBefore, countAfter, countErr, connected))
-		if countErr == nil {
-			counts = append(counts, sc.releasedCheck(ctx, countBefore, cfg.ReleaseWait))
-		}
-	}
-	close(stopAgg)
-	<-aggDone
-	stopProgress()
-	finished := time.Now()
+}
 
-	s := r.summarize(started, finished, steadyFrom, steadyTo, count, connected, t)
-	s.SteadyAt = start
-	s.Checks = append(s.Checks, counts...)
+// summary is the run's summary: deliveries, checks, and the generator's own cost and verdict.
+func (r *runner) summary(ctx context.Context, m *measures) *reports.LoadSummary {
+	cfg := r.cfg
+	s := r.summarize(m.started, m.finished, m.steadyFrom, m.steadyTo, plannedCount(cfg), m.connected, m.tally)
+	s.SteadyAt = m.steadyAt
+	s.Checks = append(s.Checks, m.checks...)
 	if !cfg.StartAt.IsZero() {
-		s.Checks = append(s.Checks, startCheck(late))
+		s.Checks = append(s.Checks, startCheck(m.late))
 	}
 	if at := r.restarted.Load(); at != 0 {
-		s.Restarts = []float64{math.Round(time.Unix(0, at).Sub(started).Seconds()*10) / 10}
+		s.Restarts = []float64{math.Round(time.Unix(0, at).Sub(m.started).Seconds()*10) / 10}
 	}
 	if r.churn || r.priv {
 		s.Checks = append(s.Checks, r.ghostCheck(ctx))
 	}
-	if r.silent {
-		s.Checks = append(s.Checks, silentCheck)
-	}
-	cpu := cpuTime() - cpu0
-	wall := finished.Sub(started).Seconds()
-	g := &s.Generator
-	g.CPUSeconds = cpu.Seconds()
-	g.CPUPercent = 100 * cpu.Seconds() / wall
-	g.MaxRSSKiB = maxRSSKiB()
-	if len(r.clients) > 0 {
-		g.KiBPerClient = float64(rssRamped-rss0) / float64(len(r.clients))
-	}
-	if s.Delivery.Received > 0 { // the steady and drain phases' CPU: receiving is what they do
-		g.CPUPerMessageUS = cpuSteady.Seconds() * 1e6 / float64(s.Delivery.Received)
-	}
-	if lag, ok := s.Metric(MetricLag); ok {
-		g.LagP99US, g.LagMaxUS = lag.Quantiles["99"], lag.MaxUS
-	}
-	if b, reasons := saturation(*g, cfg.Target.InProcess, runtime.GOMAXPROCS(0)); b != "" {
-		g.Saturated, g.Bottleneck = true, b
+	s.Generator = r.generatorCost(m, s)
+	if b, reasons := saturation(s.Generator, cfg.Target.InProcess, runtime.GOMAXPROCS(0)); b != "" {
+		s.Generator.Saturated, s.Generator.Bottleneck = true, b
 		s.Invalid = append(s.Invalid, reasons...)
 	}
 	if cfg.Target.InProcess {
@@ -335,7 +354,23 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 			Detail: "the server runs in the generator's process: CPU and memory figures include the server's"})
 	}
 	s.Valid = len(s.Invalid) == 0
-	return &Result{Summary: s, Recorder: r.rec}, nil
+	return s
+}
+
+// generatorCost is what the run cost the generator.
+func (r *runner) generatorCost(m *measures, s *reports.LoadSummary) reports.Generator {
+	cpu := cpuTime() - m.cpu0
+	g := reports.Generator{CPUSeconds: cpu.Seconds(), CPUPercent: 100 * cpu.Seconds() / m.finished.Sub(m.started).Seconds(), MaxRSSKiB: maxRSSKiB()}
+	if len(r.clients) > 0 {
+		g.KiBPerClient = float64(m.rssRamped-m.rss0) / float64(len(r.clients))
+	}
+	if s.Delivery.Received > 0 { // the steady and drain phases' CPU: receiving is what they do
+		g.CPUPerMessageUS = m.cpuSteady.Seconds() * 1e6 / float64(s.Delivery.Received)
+	}
+	if lag, ok := s.Metric(MetricLag); ok {
+		g.LagP99US, g.LagMaxUS = lag.Quantiles["99"], lag.MaxUS
+	}
+	return g
 }
 
 // steadyBegins is when the steady phase's timetables begin: at StartAt, waiting for it, or

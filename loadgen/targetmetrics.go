@@ -25,6 +25,42 @@ type serverCount struct {
 	http       *http.Client
 }
 
+// connCounter reads the target's count before and after the ramp, and judges it at the end;
+// nil when the run has no --target-metrics.
+type connCounter struct {
+	sc            serverCount
+	before, after float64
+	err           error
+}
+
+func newConnCounter(ctx context.Context, cfg Config) *connCounter {
+	if cfg.TargetMetrics == "" {
+		return nil
+	}
+	cc := &connCounter{sc: serverCount{url: cfg.TargetMetrics, gauge: cfg.ConnectionGauge, http: cfg.Target.HTTPClient(10*time.Second, 2)}}
+	cc.before, cc.err = cc.sc.read(ctx)
+	return cc
+}
+
+func (cc *connCounter) afterRamp(ctx context.Context) {
+	if cc != nil && cc.err == nil {
+		cc.after, cc.err = cc.sc.read(ctx)
+	}
+}
+
+// checks compares the count after the ramp with the held connections and waits, up to wait, for
+// it to fall back once the clients have closed.
+func (cc *connCounter) checks(ctx context.Context, held int64, wait time.Duration) []reports.Check {
+	if cc == nil {
+		return nil
+	}
+	out := []reports.Check{countsCheck(cc.before, cc.after, cc.err, held)}
+	if cc.err == nil {
+		out = append(out, cc.sc.releasedCheck(ctx, cc.before, wait))
+	}
+	return out
+}
+
 // read sums the gauge over its series.
 func (sc serverCount) read(ctx context.Context) (float64, error) {
 	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)

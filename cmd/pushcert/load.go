@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -31,173 +32,82 @@ const (
 	exitThreshold = 99
 )
 
-func runLoad(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+// loadFlags are load's flags.
+type loadFlags struct {
+	fs                                        *pflag.FlagSet
+	target                                    *targetArgs
+	scenarios, authHeaders, thresholds        *[]string
+	clients, rooms, sources, payloadBytes     *int
+	rate                                      *float64
+	lifetime, duration, ramp, drain           *time.Duration
+	restartAt, silentWithin                   *time.Duration
+	startAt, shard, outDir, authEndpoint      *string
+	seatsChannel, availChannel, targetMetrics *string
+	gauge, cpuProfile                         *string
+	null, quiet                               *bool
+}
+
+func newLoadFlags() *loadFlags {
 	fs := pflag.NewFlagSet("load", pflag.ContinueOnError)
-	t := targetFlags(fs)
-	scenarios := fs.StringSlice("scenario", []string{loadgen.ScenarioSeats}, "scenarios to run together: "+strings.Join(loadgen.Scenarios, ", "))
-	clients := fs.Int("clients", 1000, "simulated clients in all shards")
-	rooms := fs.Int("rooms", 0, "events (rooms); default one per 100 clients")
-	rate := fs.Float64("rate", 5, "per room and second: seat changes (seats), publishes (availability), arriving clients (churn, private)")
-	lifetime := fs.Duration("lifetime", 2*time.Second, "churn: how long an arriving client stays in its room")
-	duration := fs.Duration("duration", 20*time.Second, "steady phase, the one that feeds the headline numbers")
-	ramp := fs.Duration("ramp", 0, "time to connect the clients (default 1 s per 2,000 clients)")
-	drain := fs.Duration("drain", 2*time.Second, "wait after the last send for deliveries in flight")
-	startAt := fs.String("start-at", "", "begin the steady phase at this time (RFC 3339, e.g. 2026-12-01T12:00:00Z): shards started apart run their steady phases together; the ramp must be done by then")
-	shard := fs.String("shard", "1/1", "run shard i of n (1-based), e.g. 2/4, or \"indexed\" for a Kubernetes Indexed Job (JOB_COMPLETION_INDEX of SHARDS); merge the summaries with \"pushcert report merge\"")
-	sources := fs.Int("sources", 0, "spread client sockets over 127.0.0.1 .. 127.0.0.N (default: one per 25,000 clients)")
-	thresholds := fs.StringArray("threshold", nil, "pass/fail gate, repeatable: delivery.p99<50ms, client_event.p99.9<100ms, reach>=99.99%, lost<1, errors<1 (exit 99 when one fails)")
-	outDir := fs.String("out", "", "write summary.json, one .hgrm per metric, intervals.hlog and report.html into this directory")
-	authEndpoint := fs.String("auth-endpoint", "", "your application's channel auth route (Echo's authEndpoint, e.g. https://tickets.example/broadcasting/auth) instead of the built-in seed application")
-	authHeaders := fs.StringArray("auth-header", nil, `"Name: value" sent to --auth-endpoint, repeatable; {client} becomes the client's index, e.g. "Authorization: Bearer {client}"`)
-	seatsChannel := fs.String("seats-channel", "", "each room's seat map channel, a presence channel: {room} its index, {id} its event id (default presence-event.{id}.seats)")
-	availChannel := fs.String("availability-channel", "", "each room's availability channel: {room} its index, {id} its event id (default event.{id})")
-	targetMetrics := fs.String("target-metrics", "", "the target's Prometheus endpoint, e.g. http://127.0.0.1:6001/metrics: its count of open connections must rise by what the ramp opened and fall back after the run (leaked connections)")
-	gauge := fs.String("target-metrics-gauge", loadgen.DefaultConnectionGauge, "the gauge of open connections at --target-metrics (summed over its series)")
-	silentWithin := fs.Duration("silent-within", 3*time.Minute, "silent: how long after the last client went silent the server may take to drop them all (the embedded server: 15s, its activity and pong timeouts set to 2s)")
-	payloadBytes := fs.Int("payload-bytes", 0, "grow every event's data to this many bytes (up to 10240)")
-	restartAt := fs.Duration("restart-at", 0, "restart the embedded server this long into the steady phase: it closes every connection with 4200 and the clients reconnect at once (a reconnect storm)")
-	null := fs.Bool("null-server", false, "run the plan against an in-process null server, which does nothing but pass events on: the generator's own latency floor (CPU and memory figures include the null server's)")
-	cpuProfile := fs.String("cpuprofile", "", "write the generator's CPU profile (go tool pprof) to this file")
-	quiet := fs.BoolP("quiet", "q", false, "no progress lines")
-	if code := parseFlags(fs, args, stdout, stderr); code >= 0 {
+	f := &loadFlags{fs: fs, target: targetFlags(fs)}
+	f.scenarios = fs.StringSlice("scenario", []string{loadgen.ScenarioSeats}, "scenarios to run together: "+strings.Join(loadgen.Scenarios, ", "))
+	f.clients = fs.Int("clients", 1000, "simulated clients in all shards")
+	f.rooms = fs.Int("rooms", 0, "events (rooms); default one per 100 clients")
+	f.rate = fs.Float64("rate", 5, "per room and second: seat changes (seats), publishes (availability), arriving clients (churn, private, silent)")
+	f.lifetime = fs.Duration("lifetime", 2*time.Second, "churn: how long an arriving client stays in its room")
+	f.duration = fs.Duration("duration", 20*time.Second, "steady phase, the one that feeds the headline numbers")
+	f.ramp = fs.Duration("ramp", 0, "time to connect the clients (default 1 s per 2,000 clients)")
+	f.drain = fs.Duration("drain", 2*time.Second, "wait after the last send for deliveries in flight")
+	f.startAt = fs.String("start-at", "", "begin the steady phase at this time (RFC 3339, e.g. 2026-12-01T12:00:00Z): shards started apart run their steady phases together; the ramp must be done by then")
+	f.shard = fs.String("shard", "1/1", "run shard i of n (1-based), e.g. 2/4, or \"indexed\" for a Kubernetes Indexed Job (JOB_COMPLETION_INDEX of SHARDS); merge the summaries with \"pushcert report merge\"")
+	f.sources = fs.Int("sources", 0, "spread client sockets over 127.0.0.1 .. 127.0.0.N (default: one per 25,000 clients)")
+	f.thresholds = fs.StringArray("threshold", nil, "pass/fail gate, repeatable: delivery.p99<50ms, client_event.p99.9<100ms, reach>=99.99%, lost<1, errors<1 (exit 99 when one fails)")
+	f.outDir = fs.String("out", "", "write summary.json, one .hgrm per metric, intervals.hlog and report.html into this directory")
+	f.authEndpoint = fs.String("auth-endpoint", "", "your application's channel auth route (Echo's authEndpoint, e.g. https://tickets.example/broadcasting/auth) instead of the built-in seed application")
+	f.authHeaders = fs.StringArray("auth-header", nil, `"Name: value" sent to --auth-endpoint, repeatable; {client} becomes the client's index, e.g. "Authorization: Bearer {client}"`)
+	f.seatsChannel = fs.String("seats-channel", "", "each room's seat map channel, a presence channel: {room} its index, {id} its event id (default presence-event.{id}.seats)")
+	f.availChannel = fs.String("availability-channel", "", "each room's availability channel: {room} its index, {id} its event id (default event.{id})")
+	f.targetMetrics = fs.String("target-metrics", "", "the target's Prometheus endpoint, e.g. http://127.0.0.1:6001/metrics: its count of open connections must rise by what the ramp opened and fall back after the run (leaked connections)")
+	f.gauge = fs.String("target-metrics-gauge", loadgen.DefaultConnectionGauge, "the gauge of open connections at --target-metrics (summed over its series)")
+	f.silentWithin = fs.Duration("silent-within", 3*time.Minute, "silent: how long after the last client went silent the server may take to drop them all (the embedded server: 15s, its activity and pong timeouts set to 2s)")
+	f.payloadBytes = fs.Int("payload-bytes", 0, "grow every event's data to this many bytes (up to 10240)")
+	f.restartAt = fs.Duration("restart-at", 0, "restart the embedded server this long into the steady phase: it closes every connection with 4200 and the clients reconnect at once (a reconnect storm)")
+	f.null = fs.Bool("null-server", false, "run the plan against an in-process null server, which does nothing but pass events on: the generator's own latency floor (CPU and memory figures include the null server's)")
+	f.cpuProfile = fs.String("cpuprofile", "", "write the generator's CPU profile (go tool pprof) to this file")
+	f.quiet = fs.BoolP("quiet", "q", false, "no progress lines")
+	return f
+}
+
+func runLoad(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	f := newLoadFlags()
+	if code := parseFlags(f.fs, args, stdout, stderr); code >= 0 {
 		return code
 	}
-	if *clients < 2 {
-		fmt.Fprintf(stderr, "pushcert load: --clients %d: want at least 2 (a room needs a sender and a receiver)\n", *clients)
-		return exitUsage
-	}
-	cfg := loadgen.Config{Scenarios: *scenarios, Clients: *clients, Rooms: *rooms, Rate: *rate, Duration: *duration, Ramp: *ramp, Drain: *drain, Lifetime: *lifetime,
-		AuthEndpoint: *authEndpoint, SeatsChannel: *seatsChannel, AvailabilityChannel: *availChannel, PayloadBytes: *payloadBytes,
-		TargetMetrics: *targetMetrics, ConnectionGauge: *gauge, SilentWithin: *silentWithin}
-	var err error
-	if cfg.AuthHeader, err = parseHeaders("--auth-header", *authHeaders); err != nil {
-		fmt.Fprintln(stderr, "pushcert load:", err)
-		return exitUsage
-	}
-	i, n, err := parseShard(*shard)
-	if err != nil {
-		fmt.Fprintln(stderr, "pushcert load:", err)
-		return exitUsage
-	}
-	cfg.Shard, cfg.Shards = i, n
-	if *startAt != "" {
-		if cfg.StartAt, err = parseStartAt(*startAt, time.Now()); err != nil {
-			fmt.Fprintln(stderr, "pushcert load:", err)
-			return exitUsage
-		}
-	}
-	churning := slices.Contains(*scenarios, loadgen.ScenarioChurn) || slices.Contains(*scenarios, loadgen.ScenarioPrivate)
-	if *null && (t.WebSocketURL != "" || fs.Changed("restart-at") || churning) {
-		fmt.Fprintln(stderr, "pushcert load: --null-server runs seats and availability only, without --target or --restart-at: it keeps no presence state to check")
-		return exitUsage
-	}
-	if fs.Changed("restart-at") && t.WebSocketURL != "" {
-		fmt.Fprintln(stderr, "pushcert load: --restart-at restarts the embedded server; against --target, restart your server during the run: the clients reconnect by themselves")
-		return exitUsage
-	}
-	if err := cfg.WithDefaults().ValidatePlan(); err != nil { // before anything starts
+	cfg, ths, err := f.plan()
+	if err != nil { // before anything starts
 		fmt.Fprintln(stderr, "pushcert load:", strings.ReplaceAll(err.Error(), "\n", "; "))
 		return exitUsage
 	}
-	ns := *sources
-	if ns == 0 {
-		ns = 1 + *clients/25000
-	}
-	for k := 1; k <= ns && k < 255; k++ {
-		cfg.Sources = append(cfg.Sources, net.IPv4(127, 0, 0, byte(k)))
-	}
-	// One file per client connection, twice when the server runs in this process too, and the
-	// arriving clients of churn and private at their peak. Short of files, the run still goes: its
-	// connected check then says how many clients could not connect.
-	need := uint64((*clients + n - 1) / n)
-	if churning {
-		need += uint64(float64(max(*rooms, 1)) * (*rate) * (lifetime.Seconds() + 1))
-	}
-	if *null {
-		need *= 2 // the null server's end of each connection is in this process too
-	}
-	if _, err := raiseFileLimit(need + fdHeadroom); err != nil {
+	// Short of files, the run still goes: its connected check then says how many clients could
+	// not connect.
+	if _, err := raiseFileLimit(cfg.OpenFiles(*f.null) + fdHeadroom); err != nil {
 		fmt.Fprintln(stderr, "pushcert load: warning:", err)
 	}
-	var ths []loadgen.Threshold
-	for _, e := range *thresholds {
-		th, err := loadgen.ParseThreshold(e)
-		if err != nil {
-			fmt.Fprintln(stderr, "pushcert load:", err)
-			return exitUsage
-		}
-		ths = append(ths, th)
-	}
 	progressDone := func() {}
-	if !*quiet {
-		cfg.OnSecond, progressDone = loadProgress(stderr, (*clients+cfg.Shards-1-cfg.Shard)/cfg.Shards, duration.Seconds())
+	if !*f.quiet {
+		cfg.OnSecond, progressDone = loadProgress(stderr, (cfg.Clients+cfg.Shards-1-cfg.Shard)/cfg.Shards, cfg.Duration.Seconds())
 	}
-	var (
-		tg   *target.Target
-		stop func()
-		proc *serverProcess
-		code = -1
-	)
-	switch {
-	case *null:
-		var err error
-		if tg, stop, err = loadgen.StartNullServer(); err != nil {
-			fmt.Fprintln(stderr, "pushcert load:", err)
-			return exitFail
-		}
-	case !t.given():
-		// The embedded server runs as a child process (see serverProcess), with room for the
-		// run's bursts: client events of a whole room per connection pass 10 a second at high
-		// rates.
-		var err error
-		args := []string{"--client-event-rate", "1000"}
-		if slices.Contains(*scenarios, loadgen.ScenarioSilent) { // silent clients found in seconds, not minutes
-			args = append(args, "--activity-timeout", "2s", "--pong-timeout", "2s")
-			if !fs.Changed("silent-within") {
-				cfg.SilentWithin = 15 * time.Second
-			}
-		}
-		if tg, proc, err = startServerProcess(ctx, stderr, args...); err != nil {
-			fmt.Fprintln(stderr, "pushcert load:", err)
-			return exitFail
-		}
-		stop = proc.stop
-	default:
-		if tg, stop, code = resolveTarget(ctx, "load", t, refserver.App{}, stderr); code >= 0 {
-			return code
-		}
+	proc, stop, code := f.startTarget(ctx, &cfg, stderr)
+	if code >= 0 {
+		return code
 	}
 	defer stop()
-	cfg.Target = tg
-	if fs.Changed("restart-at") {
-		cfg.Restart, cfg.RestartAt = tg.Restart, *restartAt
+	closeOutputs, err := f.openOutputs(&cfg)
+	if err != nil {
+		fmt.Fprintln(stderr, "pushcert load:", err)
+		return exitFail
 	}
-	var hlog *os.File
-	if *outDir != "" {
-		if err := os.MkdirAll(*outDir, 0o755); err != nil {
-			fmt.Fprintln(stderr, "pushcert load:", err)
-			return exitUsage
-		}
-		if hlog, err = os.Create(filepath.Join(*outDir, "intervals.hlog")); err != nil {
-			fmt.Fprintln(stderr, "pushcert load:", err)
-			return exitFail
-		}
-		defer hlog.Close()
-		cfg.IntervalLog = hlog
-	}
-	if *cpuProfile != "" {
-		f, err := os.Create(*cpuProfile)
-		if err != nil {
-			fmt.Fprintln(stderr, "pushcert load:", err)
-			return exitUsage
-		}
-		defer f.Close()
-		if err := pprof.StartCPUProfile(f); err != nil {
-			fmt.Fprintln(stderr, "pushcert load:", err)
-			return exitFail
-		}
-		defer pprof.StopCPUProfile()
-	}
+	defer closeOutputs()
 	res, err := loadgen.Run(ctx, cfg)
 	progressDone()
 	if err != nil {
@@ -211,39 +121,163 @@ func runLoad(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		s.Server = &u
 	}
 	s.Tool.Version = versionString()
-	s.Plan.Thresholds = *thresholds
-	// The run's own checks (connected, reach, seat maps, ghosts) fail it as an INVALID run does:
-	// a sale that lost messages is not a pass. Thresholds have their own code, for CI gates.
-	checksFailed := false
-	for _, c := range s.Checks {
-		checksFailed = checksFailed || !c.Pass
-	}
-	failed := false
-	for _, th := range ths {
-		c := th.Check(s)
-		failed = failed || !c.Pass
-		s.Checks = append(s.Checks, c)
-	}
-	if err := reports.WriteLoadConsole(stdout, s); err != nil {
+	verdict := loadgen.Judge(s, ths)
+	if err := f.writeResult(stdout, s); err != nil {
 		fmt.Fprintln(stderr, "pushcert load:", err)
 		return exitFail
 	}
-	if *outDir != "" {
-		if err := writeLoadFiles(*outDir, s); err != nil {
-			fmt.Fprintln(stderr, "pushcert load:", err)
-			return exitFail
+	return map[loadgen.Verdict]int{loadgen.Passed: exitOK, loadgen.Invalid: exitInvalid, loadgen.ChecksFailed: exitFail, loadgen.ThresholdsFailed: exitThreshold}[verdict]
+}
+
+// plan turns the flags into the run's configuration and thresholds, or says what is wrong with
+// them; nothing has started yet.
+func (f *loadFlags) plan() (loadgen.Config, []loadgen.Threshold, error) {
+	if *f.clients < 2 {
+		return loadgen.Config{}, nil, fmt.Errorf("--clients %d: want at least 2 (a room needs a sender and a receiver)", *f.clients)
+	}
+	cfg := loadgen.Config{Scenarios: *f.scenarios, Clients: *f.clients, Rooms: *f.rooms, Rate: *f.rate, Duration: *f.duration, Ramp: *f.ramp, Drain: *f.drain,
+		Lifetime: *f.lifetime, AuthEndpoint: *f.authEndpoint, SeatsChannel: *f.seatsChannel, AvailabilityChannel: *f.availChannel,
+		PayloadBytes: *f.payloadBytes, TargetMetrics: *f.targetMetrics, ConnectionGauge: *f.gauge, SilentWithin: *f.silentWithin}
+	var err error
+	if cfg.AuthHeader, err = parseHeaders("--auth-header", *f.authHeaders); err != nil {
+		return cfg, nil, err
+	}
+	if cfg.Shard, cfg.Shards, err = parseShard(*f.shard); err != nil {
+		return cfg, nil, err
+	}
+	if *f.startAt != "" {
+		if cfg.StartAt, err = parseStartAt(*f.startAt, time.Now()); err != nil {
+			return cfg, nil, err
 		}
-		fmt.Fprintln(stdout, "wrote", *outDir)
 	}
+	restart, remote := f.fs.Changed("restart-at"), f.target.given()
+	churning := slices.ContainsFunc(*f.scenarios, func(s string) bool {
+		return s == loadgen.ScenarioChurn || s == loadgen.ScenarioPrivate || s == loadgen.ScenarioSilent
+	})
 	switch {
-	case !s.Valid:
-		return exitInvalid
-	case checksFailed:
-		return exitFail
-	case failed:
-		return exitThreshold
+	case *f.null && (remote || restart || churning):
+		return cfg, nil, errors.New("--null-server runs seats and availability only, without --target or --restart-at: it keeps no presence state to check")
+	case restart && remote:
+		return cfg, nil, errors.New("--restart-at restarts the embedded server; against --target, restart your server during the run: the clients reconnect by themselves")
 	}
-	return exitOK
+	if restart {
+		cfg.RestartAt = *f.restartAt
+	}
+	if err := cfg.WithDefaults().ValidatePlan(); err != nil {
+		return cfg, nil, err
+	}
+	ns := *f.sources
+	if ns == 0 {
+		ns = 1 + *f.clients/25000
+	}
+	for k := 1; k <= ns && k < 255; k++ {
+		cfg.Sources = append(cfg.Sources, net.IPv4(127, 0, 0, byte(k)))
+	}
+	var ths []loadgen.Threshold
+	for _, e := range *f.thresholds {
+		th, err := loadgen.ParseThreshold(e)
+		if err != nil {
+			return cfg, nil, err
+		}
+		ths = append(ths, th)
+	}
+	return cfg, ths, nil
+}
+
+// startTarget starts what the run loads: the null server, the embedded server as a child
+// process, or the checked --target. It returns the child process (nil unless embedded), what
+// stops the target, and -1, or an exit code after printing why.
+func (f *loadFlags) startTarget(ctx context.Context, cfg *loadgen.Config, stderr io.Writer) (*serverProcess, func(), int) {
+	var (
+		tg   *target.Target
+		stop func()
+		proc *serverProcess
+		err  error
+	)
+	switch {
+	case *f.null:
+		if tg, stop, err = loadgen.StartNullServer(); err != nil {
+			fmt.Fprintln(stderr, "pushcert load:", err)
+			return nil, nil, exitFail
+		}
+	case !f.target.given():
+		// The embedded server runs as a child process (see serverProcess), with room for the
+		// run's bursts: client events of a whole room per connection pass 10 a second at high
+		// rates.
+		args := []string{"--client-event-rate", "1000"}
+		if slices.Contains(cfg.Scenarios, loadgen.ScenarioSilent) { // silent clients found in seconds, not minutes
+			args = append(args, "--activity-timeout", "2s", "--pong-timeout", "2s")
+			if !f.fs.Changed("silent-within") {
+				cfg.SilentWithin = 15 * time.Second
+			}
+		}
+		if tg, proc, err = startServerProcess(ctx, stderr, args...); err != nil {
+			fmt.Fprintln(stderr, "pushcert load:", err)
+			return nil, nil, exitFail
+		}
+		stop = proc.stop
+	default:
+		var code int
+		if tg, stop, code = resolveTarget(ctx, "load", f.target, refserver.App{}, stderr); code >= 0 {
+			return nil, nil, code
+		}
+	}
+	cfg.Target = tg
+	if f.fs.Changed("restart-at") {
+		cfg.Restart = tg.Restart
+	}
+	return proc, stop, -1
+}
+
+// openOutputs opens the interval log of --out and starts --cpuprofile; the function it returns
+// closes them.
+func (f *loadFlags) openOutputs(cfg *loadgen.Config) (func(), error) {
+	var closers []func()
+	closeAll := func() {
+		for _, c := range slices.Backward(closers) {
+			c()
+		}
+	}
+	if *f.outDir != "" {
+		if err := os.MkdirAll(*f.outDir, 0o755); err != nil {
+			return nil, err
+		}
+		hlog, err := os.Create(filepath.Join(*f.outDir, "intervals.hlog"))
+		if err != nil {
+			return nil, err
+		}
+		closers = append(closers, func() { hlog.Close() })
+		cfg.IntervalLog = hlog
+	}
+	if *f.cpuProfile != "" {
+		prof, err := os.Create(*f.cpuProfile)
+		if err != nil {
+			closeAll()
+			return nil, err
+		}
+		closers = append(closers, func() { prof.Close() })
+		if err := pprof.StartCPUProfile(prof); err != nil {
+			closeAll()
+			return nil, err
+		}
+		closers = append(closers, pprof.StopCPUProfile)
+	}
+	return closeAll, nil
+}
+
+// writeResult prints the summary and writes the --out files.
+func (f *loadFlags) writeResult(stdout io.Writer, s *reports.LoadSummary) error {
+	if err := reports.WriteLoadConsole(stdout, s); err != nil {
+		return err
+	}
+	if *f.outDir == "" {
+		return nil
+	}
+	if err := writeLoadFiles(*f.outDir, s); err != nil {
+		return err
+	}
+	fmt.Fprintln(stdout, "wrote", *f.outDir)
+	return nil
 }
 
 // parseStartAt reads --start-at: an RFC 3339 time after now and within a day of it.

@@ -169,6 +169,11 @@ func MergeLoad(parts []*LoadSummary) (*LoadSummary, error) {
 	}
 	if c, ok := steadyOverlap(parts); ok {
 		out.Checks = append(out.Checks, c)
+		for _, p := range parts { // from when every shard was steady
+			if p.SteadyAt.After(out.SteadyAt) {
+				out.SteadyAt = p.SteadyAt
+			}
+		}
 	}
 	return out, nil
 }

@@ -1,0 +1,204 @@
+package loadgen
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/gobwas/ws"
+
+	"github.com/pushcert/pushcert/internal/protocol"
+)
+
+// establish dials, waits for the handshake and subscribes to the client's channels, recording
+// the connect and subscribe latencies.
+func (c *lclient) establish(ctx context.Context) error {
+	r := c.r
+	src := r.cfg.Sources[c.idx%len(r.cfg.Sources)]
+	start := time.Now()
+	c.setupBy = start.Add(setupTimeout)
+	c.enter(stateDialing)
+	w, err := dialWire(ctx, r.cfg.Target.AppURL(r.cfg.Target.Key, "?protocol=7&client=pushcert-load&version=1"), src, r.dialing)
+	if err != nil {
+		r.rec.Error("dial")
+		return err
+	}
+	c.enter(stateHandshaking)
+	// The handshake and the subscriptions read with a deadline; the run ending closes the socket
+	// at once instead.
+	conn := w // abort fails the reads in progress
+	stopClose := context.AfterFunc(ctx, conn.abort)
+	defer stopClose()
+	c.wmu.Lock()
+	c.w = w
+	c.wmu.Unlock()
+	frame, err := c.readMessage()
+	if err != nil || !bytes.Contains(frame, []byte(protocol.EventConnectionEstablished)) {
+		r.rec.Error("handshake")
+		conn.abort()
+		return fmt.Errorf("handshake: %v %s", err, frame)
+	}
+	m, _ := protocol.DecodeMessage(frame)
+	var est protocol.ConnectionEstablished
+	if err := m.DecodeData(&est); err != nil {
+		r.rec.Error("handshake")
+		conn.abort()
+		return err
+	}
+	r.rec.Record(MetricConnect, time.Since(start), c.idx)
+	c.wmu.Lock()
+	c.socketID = est.SocketID
+	c.wmu.Unlock()
+	if c.members != nil { // the member list starts again from subscription_succeeded
+		c.memMu.Lock()
+		clear(c.members)
+		c.memMu.Unlock()
+	}
+
+	for _, ch := range r.channelsOf(c) {
+		start := time.Now()
+		auth, data := "", ""
+		if protocol.KindOf(ch).NeedsAuth() {
+			if auth, data, err = c.authorize(ctx, ch); err != nil {
+				conn.abort()
+				return err
+			}
+		}
+		sub := map[string]string{"channel": ch}
+		if auth != "" {
+			sub["auth"] = auth
+		}
+		if data != "" {
+			sub["channel_data"] = data
+		}
+		b, _ := json.Marshal(map[string]any{"event": protocol.EventSubscribe, "data": sub})
+		if err := c.write(b); err != nil {
+			r.rec.Error("subscribe")
+			conn.abort()
+			return err
+		}
+		if err := c.awaitSubscribed(ch); err != nil {
+			kind := "subscribe"
+			if rf, ok := err.(*refusal); ok {
+				kind = "subscribe-" + rf.code // e.g. subscribe-4100: a full presence channel
+			}
+			r.rec.Error(kind)
+			conn.abort()
+			return err
+		}
+		r.rec.Record(MetricSubscribe, time.Since(start), c.idx)
+	}
+	return nil
+}
+
+// readMessage reads the next message before the connection goes to the poller, by the time the
+// whole setup must be done.
+func (c *lclient) readMessage() ([]byte, error) {
+	return c.w.readMessage(c.setupBy, func(op ws.OpCode, p []byte) error {
+		c.wmu.Lock()
+		defer c.wmu.Unlock()
+		return c.w.write(op, p)
+	})
+}
+
+// awaitSubscribed reads until subscription_succeeded for ch. Member events of a channel
+// subscribed before are applied; other frames that come first are not counted (a reconnecting
+// client is not owed them: it is still away).
+func (c *lclient) awaitSubscribed(ch string) error {
+	for {
+		frame, err := c.readMessage()
+		if err != nil {
+			return err
+		}
+		if name := eventName(frame); c.members != nil && (bytes.Equal(name, evMemberAdded) || bytes.Equal(name, evMemberRemoved)) {
+			c.memberEvent(frame, name)
+			continue
+		}
+		m, err := protocol.DecodeMessage(frame)
+		if err != nil {
+			continue
+		}
+		switch {
+		case m.Event == protocol.EventSubscriptionSucceeded && m.Channel == ch:
+			if c.members != nil && protocol.KindOf(ch) == protocol.Presence {
+				var d struct {
+					Presence protocol.PresenceData `json:"presence"`
+				}
+				if err := m.DecodeData(&d); err == nil {
+					c.memMu.Lock()
+					for _, id := range d.Presence.IDs {
+						c.members[id] = true
+					}
+					c.memMu.Unlock()
+				}
+			}
+			return nil
+		case m.Event == protocol.EventError:
+			var d protocol.ErrorData
+			code := "null"
+			if m.DecodeData(&d) == nil && d.Code != nil {
+				code = fmt.Sprint(*d.Code)
+			}
+			return &refusal{code: code, text: string(frame)}
+		}
+	}
+}
+
+// authorize asks the application's auth endpoint, as Echo does: the seed application's with the
+// client's token, or the one given with its headers.
+func (c *lclient) authorize(ctx context.Context, ch string) (string, string, error) {
+	r := c.r
+	form := url.Values{"socket_id": {c.socketID}, "channel_name": {ch}}
+	endpoint := r.authURL + "/broadcasting/auth"
+	if r.cfg.AuthEndpoint != "" {
+		endpoint = r.cfg.AuthEndpoint
+	}
+	req, _ := http.NewRequestWithContext(ctx, "POST", endpoint, strings.NewReader(form.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Accept", "application/json")
+	if r.cfg.AuthEndpoint == "" {
+		req.Header.Set("Authorization", c.token.Header())
+	}
+	client := strconv.Itoa(c.idx)
+	for k, vs := range r.cfg.AuthHeader {
+		for _, v := range vs {
+			req.Header.Add(k, strings.ReplaceAll(v, "{client}", client))
+		}
+	}
+	resp, err := r.http.Do(req)
+	if err != nil {
+		r.rec.Error("auth")
+		return "", "", err
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != http.StatusOK {
+		r.rec.Error(fmt.Sprintf("auth-%d", resp.StatusCode))
+		return "", "", fmt.Errorf("auth %s: %d %s", ch, resp.StatusCode, body)
+	}
+	var a struct {
+		Auth        string `json:"auth"`
+		ChannelData string `json:"channel_data"`
+	}
+	if err := json.Unmarshal(body, &a); err != nil {
+		return "", "", err
+	}
+	if a.ChannelData != "" { // the presence user the application made the client
+		if pm, err := protocol.ParseChannelData(a.ChannelData); err == nil {
+			c.userID = pm.UserID
+		}
+	}
+	return a.Auth, a.ChannelData, nil
+}
+
+// refusal is a pusher:error answering a subscription.
+type refusal struct{ code, text string }
+
+func (e *refusal) Error() string { return "subscription refused: " + e.text }

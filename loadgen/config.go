@@ -220,9 +220,12 @@ func (c Config) validateChannels() []error {
 			errs = append(errs, fmt.Errorf("%s channel %q: the built-in application authorizes only the seed's channel names: give your application's --auth-endpoint", t.flag, t.tmpl))
 		}
 	}
-	if c.AuthEndpoint != "" {
-		if u, err := url.Parse(c.AuthEndpoint); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-			errs = append(errs, fmt.Errorf("auth endpoint %q: want an http:// or https:// URL", c.AuthEndpoint))
+	for _, e := range []struct{ what, url string }{{"auth endpoint", c.AuthEndpoint}, {"target metrics", c.TargetMetrics}} {
+		if e.url == "" {
+			continue
+		}
+		if u, err := url.Parse(e.url); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			errs = append(errs, fmt.Errorf("%s %q: want an http:// or https:// URL", e.what, e.url))
 		}
 	}
 	return errs

@@ -71,6 +71,7 @@ func TestChannelTemplatesRefused(t *testing.T) {
 		{Config{AvailabilityChannel: "stock {room}"}, "not a valid channel name"},
 		{Config{AuthEndpoint: "127.0.0.1/auth"}, "want an http:// or https:// URL"},
 		{Config{PayloadBytes: 20000}, "want 0 to 10240"},
+		{Config{TargetMetrics: "ftp://127.0.0.1/metrics"}, "target metrics"},
 	} {
 		cfg := tc.cfg.WithDefaults()
 		if err := cfg.ValidatePlan(); err == nil || !strings.Contains(err.Error(), tc.want) {

@@ -60,6 +60,13 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		fmt.Fprintln(stderr, "pushcert serve:", err)
 		return exitUsage
 	}
+	var cert *tls.Certificate
+	if *tlsCert != "" || *tlsKey != "" {
+		if cert, err = loadCert(*tlsCert, *tlsKey); err != nil {
+			fmt.Fprintln(stderr, "pushcert serve:", err)
+			return exitUsage
+		}
+	}
 	// Every connection is an open file: take as many as the system allows this process.
 	if limit, err := raiseFileLimit(serveFiles); err != nil {
 		logger.Info("open file limit", "limit", limit, "note", err.Error())
@@ -96,13 +103,6 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		app.ClientEvents = clientEvents
 		app.UserAuthTimeout = refserver.Duration(*userAuthTimeout)
 		cfg.Apps = append(cfg.Apps, app)
-	}
-	var cert *tls.Certificate
-	if *tlsCert != "" || *tlsKey != "" {
-		if cert, err = loadCert(*tlsCert, *tlsKey); err != nil {
-			fmt.Fprintln(stderr, "pushcert serve:", err)
-			return exitUsage
-		}
 	}
 	srv, err := refserver.New(cfg)
 	if err != nil {

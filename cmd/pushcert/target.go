@@ -119,7 +119,7 @@ func resolveTarget(ctx context.Context, cmd string, ta *targetArgs, app refserve
 		fmt.Fprintf(stderr, "pushcert %s: %s\n", cmd, note)
 	}
 	if err := errors.Join(t.Validate(), ta.reach()); err != nil {
-		fmt.Fprintf(stderr, "pushcert %s: %v\n", cmd, err)
+		fmt.Fprintf(stderr, "pushcert %s: %s\n", cmd, strings.ReplaceAll(err.Error(), "\n", "; "))
 		return nil, nil, exitUsage
 	}
 	rctx, cancel := context.WithTimeout(ctx, 10*time.Second)

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"sync/atomic"
 	"time"
 
 	"github.com/pushcert/pushcert/internal/ticketing"
@@ -18,7 +17,6 @@ import (
 // (private) or after Lifetime (churn). Their connect and subscribe latencies are recorded; at
 // the end no user of theirs may remain a member anywhere (ghost members).
 func (r *runner) runEphemeral(ctx context.Context, rm *room, p Pacer) {
-	var next atomic.Int64
 	p.Run(ctx, func(i int64, due time.Time) {
 		cust := r.dir.AddCustomer(ticketing.Customer{FirstName: "Churn", FullName: "Churning Client"})
 		tok, err := r.dir.IssueToken(cust.ID)
@@ -26,7 +24,7 @@ func (r *runner) runEphemeral(ctx context.Context, rm *room, p Pacer) {
 			r.rec.Error("token")
 			return
 		}
-		c := &lclient{idx: int(next.Add(1)), room: rm, r: r, token: tok, readDone: make(chan struct{}), ephemeral: true, fd: -1}
+		c := &lclient{idx: r.arrivingIndex(), room: rm, r: r, token: tok, readDone: make(chan struct{}), ephemeral: true, fd: -1}
 		c.channels = []string{rm.seats}
 		if r.priv {
 			c.channels = []string{ticketing.CustomerChannel(cust.ID), rm.seats}
@@ -64,7 +62,6 @@ func (r *runner) runEphemeral(ctx context.Context, rm *room, p Pacer) {
 // runSilent plays the silent scenario of a room (silent.go): on the room's timetable a new
 // client joins the seat map and goes silent.
 func (r *runner) runSilent(ctx context.Context, rm *room, p Pacer) {
-	var next atomic.Int64
 	p.Run(ctx, func(i int64, due time.Time) {
 		cust := r.dir.AddCustomer(ticketing.Customer{FirstName: "Silent", FullName: "Silent Client"})
 		tok, err := r.dir.IssueToken(cust.ID)
@@ -72,7 +69,7 @@ func (r *runner) runSilent(ctx context.Context, rm *room, p Pacer) {
 			r.rec.Error("token")
 			return
 		}
-		c := &lclient{idx: int(next.Add(1)), room: rm, r: r, token: tok, readDone: make(chan struct{}), ephemeral: true, fd: -1, channels: []string{rm.seats}}
+		c := &lclient{idx: r.arrivingIndex(), room: rm, r: r, token: tok, readDone: make(chan struct{}), ephemeral: true, fd: -1, channels: []string{rm.seats}}
 		r.ephemerals.Add(1)
 		go func() {
 			defer r.ephemerals.Done()
@@ -82,6 +79,12 @@ func (r *runner) runSilent(ctx context.Context, rm *room, p Pacer) {
 			}
 		}()
 	}, r.lagged(rm))
+}
+
+// arrivingIndex is a new arriving client's index, unique over every shard and past the planned
+// clients' (it is {client} in --auth-header, so an application tells them apart).
+func (r *runner) arrivingIndex() int {
+	return r.cfg.Clients + int(r.arrived.Add(1)-1)*r.cfg.Shards + r.cfg.Shard
 }
 
 // arrivalAttempts is how often an arriving client tries to connect.

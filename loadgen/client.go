@@ -2,6 +2,7 @@ package loadgen
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
 	"sync/atomic"
@@ -146,8 +147,9 @@ func (c *lclient) attach() error {
 		c.fd = -1
 		return err
 	}
-	// Bytes that came with the last frames read before now are already in w.in.
-	if len(c.w.in) > 0 {
+	// Bytes that came with the last frames read before now are already in w.in, or, for
+	// wss://, in whole records TLS read but did not hand over yet.
+	if len(c.w.in) > 0 || c.w.sec != nil {
 		c.take(nil, time.Now())
 	}
 	return nil
@@ -242,11 +244,16 @@ func (c *lclient) take(data []byte, now time.Time) {
 		}
 		return true
 	})
-	if err != nil {
+	switch {
+	case errors.Is(err, errEnded) && closeCode == 0: // as a socket's end without a close frame
+		closeCode = websocket.CloseAbnormalClosure
+	case err != nil && !errors.Is(err, errEnded):
 		closeCode = websocket.CloseProtocolError
 	}
 	switch closeCode {
 	case 0:
+	case websocket.CloseAbnormalClosure:
+		c.lost(closeCode, nil)
 	case websocket.CloseProtocolError: // a frame no server may send: fail the connection
 		c.lost(closeCode, ws.NewCloseFrameBody(ws.StatusProtocolError, ""))
 	case websocket.CloseNoStatusReceived:

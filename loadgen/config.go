@@ -174,17 +174,32 @@ func (c Config) ValidatePlan() error {
 	if c.Shards < 1 || c.Shard < 0 || c.Shard >= c.Shards {
 		errs = append(errs, fmt.Errorf("shard %d/%d: want 0 <= i < n", c.Shard, c.Shards))
 	}
-	churning := slices.Contains(c.Scenarios, ScenarioChurn) || slices.Contains(c.Scenarios, ScenarioPrivate) || slices.Contains(c.Scenarios, ScenarioSilent)
-	if churning && slices.Contains(c.Scenarios, ScenarioSeats) && c.Rooms > 0 {
-		// Arriving clients join the seat map, a presence channel of at most 100 members.
-		perRoom := (c.Clients + c.Rooms - 1) / c.Rooms
-		arriving := int(c.Rate*c.Lifetime.Seconds()) + 1
-		if perRoom+arriving > 100 {
-			errs = append(errs, fmt.Errorf("churn and private clients join the seat map, a presence channel of 100 members: "+
-				"%d clients per room plus about %d arriving ones is too many (use more rooms, a lower rate or a shorter lifetime)", perRoom, arriving))
+	if c.Rooms > 0 {
+		// The seat map is a presence channel of at most 100 members: the room's clients (seats),
+		// the arriving ones of churn and private during their lifetime, and every silent client,
+		// which stays until the server drops it.
+		members, arriving := 0, 0
+		if slices.Contains(c.Scenarios, ScenarioSeats) {
+			members = (c.Clients + c.Rooms - 1) / c.Rooms
+		}
+		if slices.Contains(c.Scenarios, ScenarioChurn) || slices.Contains(c.Scenarios, ScenarioPrivate) {
+			arriving += int(c.Rate*c.Lifetime.Seconds()) + 1
+		}
+		if slices.Contains(c.Scenarios, ScenarioSilent) {
+			arriving += int(c.Rate*c.Duration.Seconds()) + 1
+		}
+		if arriving > 0 && members+arriving > 100 {
+			errs = append(errs, fmt.Errorf("arriving clients join the seat map, a presence channel of 100 members: "+
+				"%d clients per room plus about %d arriving ones at once is too many (use more rooms, a lower rate, a shorter lifetime or duration)", members, arriving))
 		}
 	}
 	errs = append(errs, c.validateChannels()...)
+	if c.TargetMetrics != "" && c.Shards > 1 {
+		errs = append(errs, errors.New("--target-metrics counts every shard's connections at once: give it to a run of one shard"))
+	}
+	if len(c.AuthHeader) > 0 && c.AuthEndpoint == "" {
+		errs = append(errs, errors.New("auth headers go to the application's auth endpoint: give --auth-endpoint too"))
+	}
 	if c.PayloadBytes < 0 || c.PayloadBytes > MaxPayloadBytes {
 		errs = append(errs, fmt.Errorf("payload of %d bytes: want 0 to %d (Pusher's limit of an event's data)", c.PayloadBytes, MaxPayloadBytes))
 	}

@@ -70,9 +70,12 @@ func dialWire(ctx context.Context, rawURL string, src net.IP, d dialing) (*wire,
 // dialTCP connects to addr from src, through the HTTP proxy that proxy picks for the
 // WebSocket URL, if any.
 func dialTCP(ctx context.Context, network, addr, wsURL string, src net.IP, proxy func(*http.Request) (*url.URL, error)) (net.Conn, error) {
-	nd := &net.Dialer{LocalAddr: &net.TCPAddr{IP: src}, Timeout: setupTimeout, Control: dialControl}
+	dial := func(to string) (net.Conn, error) {
+		nd := &net.Dialer{LocalAddr: sourceFor(to, src), Timeout: setupTimeout, Control: dialControl}
+		return nd.DialContext(ctx, network, to)
+	}
 	if proxy == nil {
-		return nd.DialContext(ctx, network, addr)
+		return dial(addr)
 	}
 	u, err := url.Parse(wsURL)
 	if err != nil {
@@ -85,17 +88,40 @@ func dialTCP(ctx context.Context, network, addr, wsURL string, src net.IP, proxy
 		if err != nil {
 			return nil, fmt.Errorf("proxy: %w", err)
 		}
-		return nd.DialContext(ctx, network, addr)
+		return dial(addr)
 	}
-	conn, err := nd.DialContext(ctx, network, pu.Host)
+	if pu.Scheme != "http" {
+		return nil, fmt.Errorf("proxy %s: only http:// proxies tunnel WebSocket connections here (HTTP CONNECT)", pu.Redacted())
+	}
+	host := pu.Host
+	if pu.Port() == "" {
+		host = net.JoinHostPort(pu.Hostname(), "80")
+	}
+	conn, err := dial(host)
 	if err != nil {
-		return nil, fmt.Errorf("proxy %s: %w", pu.Host, err)
+		return nil, fmt.Errorf("proxy %s: %w", host, err)
 	}
 	if err := connect(conn, pu, addr); err != nil {
 		conn.Close()
-		return nil, fmt.Errorf("proxy %s: %w", pu.Host, err)
+		return nil, fmt.Errorf("proxy %s: %w", host, err)
 	}
 	return conn, nil
+}
+
+// sourceFor is the local address to dial addr from: src (one of the run's loopback sources)
+// towards a loopback address, and the system's choice towards any other, which no loopback
+// source can reach (nor an IPv6 one an IPv4 source).
+func sourceFor(addr string, src net.IP) *net.TCPAddr {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return nil
+	}
+	ip := net.ParseIP(host)
+	sameFamily := ip != nil && (ip.To4() != nil) == (src.To4() != nil)
+	if (ip != nil && ip.IsLoopback() && sameFamily) || host == "localhost" {
+		return &net.TCPAddr{IP: src}
+	}
+	return nil
 }
 
 // connect asks the proxy on conn for a tunnel to addr (RFC 9110 CONNECT), with the proxy URL's

@@ -16,8 +16,8 @@ import (
 )
 
 // TestTheApplicationsOwnEndpoint: with AuthEndpoint the clients authorize at the application's
-// route, with its headers ({client} told apart), on the channels the templates name, and the
-// payload has the size asked for.
+// route, with its headers ({client} tells every client apart, arriving ones too, so no ghost is
+// seen where two clients shared a user), on the channels the templates name.
 func TestTheApplicationsOwnEndpoint(t *testing.T) {
 	tg := embedded(t, refserver.Config{})
 	var mu sync.Mutex
@@ -39,8 +39,8 @@ func TestTheApplicationsOwnEndpoint(t *testing.T) {
 		json.NewEncoder(w).Encode(map[string]string{"auth": protocol.SignChannel(tg.Key, tg.Secret, sock, ch, data), "channel_data": data})
 	}))
 	t.Cleanup(app.Close)
-	res, err := Run(context.Background(), Config{Target: tg, Scenarios: []string{ScenarioSeats, ScenarioAvailability},
-		Clients: 20, Rooms: 2, Rate: 10, Duration: time.Second, Ramp: 200 * time.Millisecond, Drain: 2 * time.Second,
+	res, err := Run(context.Background(), Config{Target: tg, Scenarios: []string{ScenarioSeats, ScenarioAvailability, ScenarioChurn},
+		Clients: 20, Rooms: 2, Rate: 10, Duration: time.Second, Ramp: 200 * time.Millisecond, Drain: 2 * time.Second, Lifetime: 300 * time.Millisecond,
 		AuthEndpoint: app.URL + "/broadcasting/auth", AuthHeader: http.Header{"Authorization": {"Bearer load-{client}"}},
 		SeatsChannel: "presence-sale-{room}", AvailabilityChannel: "stock-{id}", PayloadBytes: 2000})
 	if err != nil {
@@ -54,8 +54,9 @@ func TestTheApplicationsOwnEndpoint(t *testing.T) {
 	}
 	mu.Lock()
 	defer mu.Unlock()
-	if len(users) != 20 || !channels["presence-sale-0"] || !channels["presence-sale-1"] || len(channels) != 2 {
-		t.Errorf("the application saw users %v and channels %v; want 20 users on presence-sale-0 and -1", users, channels)
+	// 20 planned clients and the arriving ones (10 a second in each of 2 rooms), each its own user.
+	if len(users) < 30 || !channels["presence-sale-0"] || !channels["presence-sale-1"] || len(channels) != 2 {
+		t.Errorf("the application saw %d users and channels %v; want 20 and the arriving ones, on presence-sale-0 and -1", len(users), channels)
 	}
 }
 
@@ -72,6 +73,9 @@ func TestChannelTemplatesRefused(t *testing.T) {
 		{Config{AuthEndpoint: "127.0.0.1/auth"}, "want an http:// or https:// URL"},
 		{Config{PayloadBytes: 20000}, "want 0 to 10240"},
 		{Config{TargetMetrics: "ftp://127.0.0.1/metrics"}, "target metrics"},
+		{Config{TargetMetrics: "http://127.0.0.1/metrics", Shards: 2}, "a run of one shard"},
+		{Config{AuthHeader: http.Header{"Authorization": {"Bearer x"}}}, "give --auth-endpoint too"},
+		{Config{Scenarios: []string{ScenarioSeats, ScenarioSilent}, Clients: 100, Rooms: 1, Rate: 5, Duration: 20 * time.Second}, "100 clients per room plus about 101 arriving"},
 	} {
 		cfg := tc.cfg.WithDefaults()
 		if err := cfg.ValidatePlan(); err == nil || !strings.Contains(err.Error(), tc.want) {

@@ -76,7 +76,8 @@ type runner struct {
 	// the presence user ids of churn and private clients, to find ghosts at the end
 	steadyStart atomic.Int64 // unix ns, for progress
 	arrivals    atomic.Int64 // churn and private clients planned
-	joined      atomic.Int64 // ... and those that connected and subscribed
+	joined      atomic.Int64
+	arrived     atomic.Int64 // arriving clients made so far, for their indices // ... and those that connected and subscribed
 	ghostMu     sync.Mutex
 	gone        map[string]bool
 	ephemerals  sync.WaitGroup

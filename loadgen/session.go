@@ -34,7 +34,9 @@ func (c *lclient) establish(ctx context.Context) error {
 	// The handshake and the subscriptions read with a deadline; the run ending closes the socket
 	// at once instead.
 	conn := w // abort fails the reads in progress
-	stopClose := context.AfterFunc(ctx, conn.abort)
+	// The socket itself, not w's field: unhook clears that while this may still run.
+	tcp := w.tcp
+	stopClose := context.AfterFunc(ctx, func() { tcp.Close() })
 	defer stopClose()
 	c.wmu.Lock()
 	c.w = w

@@ -37,7 +37,9 @@ func newConnCounter(ctx context.Context, cfg Config) *connCounter {
 	if cfg.TargetMetrics == "" {
 		return nil
 	}
-	cc := &connCounter{sc: serverCount{url: cfg.TargetMetrics, gauge: cfg.ConnectionGauge, http: cfg.Target.HTTPClient(10*time.Second, 2)}}
+	hc := cfg.Target.HTTPClient(10*time.Second, 2)
+	hc.Transport.(*http.Transport).Proxy = cfg.Proxy
+	cc := &connCounter{sc: serverCount{url: cfg.TargetMetrics, gauge: cfg.ConnectionGauge, http: hc}}
 	cc.before, cc.err = cc.sc.read(ctx)
 	return cc
 }

@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -166,5 +167,52 @@ func TestHandshakeCarriesTheHeaders(t *testing.T) {
 	w.close()
 	if got := <-origin; got != "https://tickets.example" {
 		t.Errorf("Origin %q", got)
+	}
+}
+
+// TestSourceFor: the run's loopback sources bind only dials to loopback addresses of their
+// family; a remote target or proxy is dialed from the system's address.
+func TestSourceFor(t *testing.T) {
+	src := net.IPv4(127, 0, 0, 2)
+	for _, tc := range []struct {
+		addr string
+		bind bool
+	}{
+		{"127.0.0.1:6001", true}, {"localhost:6001", true}, {"[::1]:6001", false},
+		{"10.1.2.3:443", false}, {"staging.example:443", false}, {"nonsense", false},
+	} {
+		if got := sourceFor(tc.addr, src); (got != nil) != tc.bind {
+			t.Errorf("%s: bound %v, want %v", tc.addr, got, tc.bind)
+		}
+	}
+}
+
+// TestTLSKeepsCloseCodes: over wss:// the server's close code is read as over ws://, even when
+// its close frame and TLS's close_notify come in one read: a restart's 4200 makes the clients
+// reconnect at once, not a protocol error.
+func TestTLSKeepsCloseCodes(t *testing.T) {
+	tg := embeddedTLS(t)
+	const clients = 20
+	res, err := Run(context.Background(), Config{Target: tg, Scenarios: []string{ScenarioAvailability}, Clients: clients, Rooms: 1, Rate: 10,
+		Duration: 2 * time.Second, Ramp: 200 * time.Millisecond, Drain: 2 * time.Second, Restart: tg.Restart, RestartAt: 500 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := res.Summary
+	if s.Errors["4200"] < clients || s.Errors["1002"] != 0 || s.Errors["1006"] != 0 || s.Delivery.Reconnects != clients {
+		t.Errorf("errors %v, reconnects %d; want %d closes with 4200 and as many reconnections", s.Errors, s.Delivery.Reconnects, clients)
+	}
+}
+
+// TestProxySchemes: a proxy other than http:// is refused with a reason, not spoken to in
+// plaintext.
+func TestProxySchemes(t *testing.T) {
+	for _, p := range []string{"https://127.0.0.1:1", "socks5://127.0.0.1:1"} {
+		pu, _ := url.Parse(p)
+		_, err := dialTCP(context.Background(), "tcp", "127.0.0.1:6001", "wss://127.0.0.1:6001/app/k", net.IPv4(127, 0, 0, 1),
+			func(*http.Request) (*url.URL, error) { return pu, nil })
+		if err == nil || !strings.Contains(err.Error(), "only http:// proxies") {
+			t.Errorf("%s: %v", p, err)
+		}
 	}
 }

@@ -194,30 +194,44 @@ func (w *wire) feed(data []byte, fn func(op ws.OpCode, payload []byte) bool) err
 	return nil
 }
 
+// errEnded is the end of a wss:// connection's TLS stream (close_notify, or the socket's end):
+// nothing more can arrive, as after a TCP end.
+var errEnded = errors.New("the TLS stream ended")
+
 // received takes bytes a poller read from the socket: for wss://, the TLS records they complete
-// are decrypted first. Then as feed. An error is a frame or record the client cannot take, or
-// the end of the TLS stream.
+// are decrypted first. Then as feed, and nothing more once fn stopped. An error is a frame or
+// record the client cannot take (errProtocol, or TLS's), or errEnded.
 func (w *wire) received(raw []byte, fn func(op ws.OpCode, payload []byte) bool) error {
 	if w.sec == nil {
 		return w.feed(raw, fn)
 	}
+	stopped := false
+	take := func(op ws.OpCode, p []byte) bool {
+		stopped = !fn(op, p)
+		return !stopped
+	}
 	w.tr.in = raw
 	bp := plainBufs.Get().(*[]byte)
 	defer plainBufs.Put(bp)
-	for {
+	for !stopped {
 		n, err := w.sec.Read(*bp)
 		if n > 0 {
-			if ferr := w.feed((*bp)[:n], fn); ferr != nil {
+			if ferr := w.feed((*bp)[:n], take); ferr != nil {
 				return ferr
 			}
 		}
-		if _, more := err.(noBytes); more {
+		switch err.(type) {
+		case nil:
+		case noBytes:
 			return nil
-		}
-		if err != nil {
+		default:
+			if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+				return errEnded
+			}
 			return err
 		}
 	}
+	return nil
 }
 
 // plainBufs hold the decrypted bytes of one TLS record while they are fed.

@@ -110,9 +110,9 @@ func runLoad(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	defer closeOutputs()
 	res, err := loadgen.Run(ctx, cfg)
 	progressDone()
-	if err != nil {
+	if err != nil { // the plan was checked: what is left is the machine's (pollers, the app)
 		fmt.Fprintln(stderr, "pushcert load:", err)
-		return exitUsage
+		return exitFail
 	}
 	s := res.Summary
 	if proc != nil {
@@ -155,8 +155,8 @@ func (f *loadFlags) plan() (loadgen.Config, []loadgen.Threshold, error) {
 		return s == loadgen.ScenarioChurn || s == loadgen.ScenarioPrivate || s == loadgen.ScenarioSilent
 	})
 	switch {
-	case *f.null && (remote || restart || churning):
-		return cfg, nil, errors.New("--null-server runs seats and availability only, without --target or --restart-at: it keeps no presence state to check")
+	case *f.null && (remote || restart || churning || *f.targetMetrics != ""):
+		return cfg, nil, errors.New("--null-server runs seats and availability only, without --target, --restart-at or --target-metrics: it keeps no presence state to check")
 	case restart && remote:
 		return cfg, nil, errors.New("--restart-at restarts the embedded server; against --target, restart your server during the run: the clients reconnect by themselves")
 	}

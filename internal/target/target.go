@@ -96,7 +96,9 @@ func (t *Target) Validate() error {
 	return errors.Join(errs...)
 }
 
-// Reachable checks that the WebSocket endpoint's host accepts TCP connections.
+// Reachable checks that the WebSocket endpoint's host accepts TCP connections. Behind a proxy
+// of the environment's (HTTPS_PROXY for wss://, HTTP_PROXY for ws://) it is not dialed directly:
+// the preflight's handshake goes through the proxy and tells.
 func (t *Target) Reachable(ctx context.Context) error {
 	u, err := url.Parse(t.WebSocketURL)
 	if err != nil {
@@ -105,6 +107,10 @@ func (t *Target) Reachable(ctx context.Context) error {
 	host := u.Host
 	if u.Port() == "" {
 		host += map[string]string{"ws": ":80", "wss": ":443"}[u.Scheme]
+	}
+	scheme := map[string]string{"ws": "http", "wss": "https"}[u.Scheme]
+	if p, err := http.ProxyFromEnvironment(&http.Request{URL: &url.URL{Scheme: scheme, Host: host}}); err == nil && p != nil {
+		return nil
 	}
 	d := net.Dialer{Timeout: 5 * time.Second}
 	c, err := d.DialContext(ctx, "tcp", host)

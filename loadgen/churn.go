@@ -18,14 +18,10 @@ import (
 // the end no user of theirs may remain a member anywhere (ghost members).
 func (r *runner) runEphemeral(ctx context.Context, rm *room, p Pacer) {
 	p.Run(ctx, func(i int64, due time.Time) {
-		cust := r.dir.AddCustomer(ticketing.Customer{FirstName: "Churn", FullName: "Churning Client"})
-		tok, err := r.dir.IssueToken(cust.ID)
-		if err != nil {
-			r.rec.Error("token")
+		c, cust, ok := r.arriving(rm, "Churning")
+		if !ok {
 			return
 		}
-		c := &lclient{idx: r.arrivingIndex(), room: rm, r: r, token: tok, readDone: make(chan struct{}), ephemeral: true, fd: -1}
-		c.channels = []string{rm.seats}
 		if r.priv {
 			c.channels = []string{ticketing.CustomerChannel(cust.ID), rm.seats}
 		}
@@ -63,13 +59,10 @@ func (r *runner) runEphemeral(ctx context.Context, rm *room, p Pacer) {
 // client joins the seat map and goes silent.
 func (r *runner) runSilent(ctx context.Context, rm *room, p Pacer) {
 	p.Run(ctx, func(i int64, due time.Time) {
-		cust := r.dir.AddCustomer(ticketing.Customer{FirstName: "Silent", FullName: "Silent Client"})
-		tok, err := r.dir.IssueToken(cust.ID)
-		if err != nil {
-			r.rec.Error("token")
+		c, _, ok := r.arriving(rm, "Silent")
+		if !ok {
 			return
 		}
-		c := &lclient{idx: r.arrivingIndex(), room: rm, r: r, token: tok, readDone: make(chan struct{}), ephemeral: true, fd: -1, channels: []string{rm.seats}}
 		r.ephemerals.Add(1)
 		go func() {
 			defer r.ephemerals.Done()
@@ -79,6 +72,19 @@ func (r *runner) runSilent(ctx context.Context, rm *room, p Pacer) {
 			}
 		}()
 	}, r.lagged(rm))
+}
+
+// arriving makes a new arriving client of rm, a customer of the seed application with a token,
+// headed for the room's seat map; false when no token could be issued (counted).
+func (r *runner) arriving(rm *room, kind string) (*lclient, ticketing.Customer, bool) {
+	cust := r.dir.AddCustomer(ticketing.Customer{FirstName: kind, FullName: kind + " Client"})
+	tok, err := r.dir.IssueToken(cust.ID)
+	if err != nil {
+		r.rec.Error("token")
+		return nil, cust, false
+	}
+	c := &lclient{idx: r.arrivingIndex(), room: rm, r: r, token: tok, readDone: make(chan struct{}), ephemeral: true, fd: -1, channels: []string{rm.seats}}
+	return c, cust, true
 }
 
 // arrivingIndex is a new arriving client's index, unique over every shard and past the planned

@@ -26,7 +26,7 @@ type lclient struct {
 	token ticketing.Token
 
 	channels  []string // set for ephemeral clients: their own channels instead of the room's
-	ephemeral bool     // churn and private clients: frames are read and dropped, not counted
+	ephemeral bool     // churn, private and silent clients: frames are read and dropped, not counted
 
 	// The one writer: every frame to the server goes out under wmu, in order (replies the poller
 	// owes go through inTurn, so the poller never waits for it).

@@ -54,7 +54,7 @@ func TestTargetFlagMistakes(t *testing.T) {
 		{[]string{"load", "--target", "wss://127.0.0.1:1", "--api-url", "https://127.0.0.1:1", "--app-id", "1", "--key", "k", "--secret", "s", "--ca-file", "/nonexistent.pem"}, "--ca-file"},
 		{[]string{"check", "--target", "ws://127.0.0.1:1", "--api-url", "http://127.0.0.1:1", "--app-id", "1", "--key", "k", "--secret", "s", "--header", "Origin https://x"}, `want "Name: value"`},
 		{[]string{"serve", "--tls-cert", "c.pem"}, "--tls-cert and --tls-key go together"},
-		{[]string{"load", "--target", "wss://127.0.0.1:1"}, "--key is required; "},
+		{[]string{"load", "--target", "wss://127.0.0.1:1"}, "--api-url is required; --app-id is required; --key is required; --secret is required"},
 	} {
 		code, _, errs := runCmd(tc.args...)
 		if code != exitUsage || !strings.Contains(errs, tc.want) || strings.Count(strings.TrimSpace(errs), "\n") > 0 {

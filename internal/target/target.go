@@ -82,9 +82,9 @@ func (t *Target) AppURL(key, query string) string {
 // Validate checks that the target is usable.
 func (t *Target) Validate() error {
 	var errs []error
-	for name, v := range map[string]string{"--target": t.WebSocketURL, "--api-url": t.APIURL, "--app-id": t.AppID, "--key": t.Key, "--secret": t.Secret} {
-		if v == "" {
-			errs = append(errs, fmt.Errorf("%s is required", name))
+	for _, f := range []struct{ name, v string }{{"--target", t.WebSocketURL}, {"--api-url", t.APIURL}, {"--app-id", t.AppID}, {"--key", t.Key}, {"--secret", t.Secret}} {
+		if f.v == "" { // in the order of the flags, every time
+			errs = append(errs, fmt.Errorf("%s is required", f.name))
 		}
 	}
 	if u, err := url.Parse(t.WebSocketURL); t.WebSocketURL != "" && (err != nil || (u.Scheme != "ws" && u.Scheme != "wss")) {

@@ -30,9 +30,13 @@ type LoadSummary struct {
 	// SteadyAt is when the steady phase's timetables began (all shards' at once with
 	// --start-at): with the plan's duration, the steady window in wall time, which a merge
 	// compares between shards.
-	SteadyAt time.Time       `json:"steady_at,omitzero"`
-	Metrics  []LatencyMetric `json:"metrics"`
-	Delivery Delivery        `json:"delivery"`
+	SteadyAt time.Time `json:"steady_at,omitzero"`
+	// SteadyEnd, set in a merged summary, is when the first of its shards left the steady
+	// phase: with SteadyAt, the time all of them were steady together. A single run's steady
+	// window ends at SteadyAt plus the plan's duration.
+	SteadyEnd time.Time       `json:"steady_end,omitzero"`
+	Metrics   []LatencyMetric `json:"metrics"`
+	Delivery  Delivery        `json:"delivery"`
 	// Server is what the embedded server used when load ran it as a child process; nil otherwise.
 	Server *ServerUsage `json:"server,omitempty"`
 	// Restarts are when the server was restarted on purpose (--restart-at), in seconds from the

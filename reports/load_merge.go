@@ -167,13 +167,9 @@ func MergeLoad(parts []*LoadSummary) (*LoadSummary, error) {
 			out.Restarts = append(out.Restarts, at+offset(p))
 		}
 	}
-	if c, ok := steadyOverlap(parts); ok {
+	if c, from, to, ok := steadyOverlap(parts); ok {
 		out.Checks = append(out.Checks, c)
-		for _, p := range parts { // from when every shard was steady
-			if p.SteadyAt.After(out.SteadyAt) {
-				out.SteadyAt = p.SteadyAt
-			}
-		}
+		out.SteadyAt, out.SteadyEnd = from, to // when every shard was steady
 	}
 	return out, nil
 }
@@ -184,14 +180,16 @@ const MinSteadyOverlap = 0.95
 
 // steadyOverlap compares the shards' steady windows in wall time, when every part recorded its
 // own: the time all were steady at once, as a share of the plan's duration.
-func steadyOverlap(parts []*LoadSummary) (Check, bool) {
+func steadyOverlap(parts []*LoadSummary) (c Check, from, to time.Time, ok bool) {
 	d := time.Duration(parts[0].Plan.DurationS * float64(time.Second))
-	var from, to time.Time
 	for i, p := range parts {
 		if p.SteadyAt.IsZero() || d <= 0 {
-			return Check{}, false
+			return Check{}, from, to, false
 		}
 		end := p.SteadyAt.Add(d)
+		if !p.SteadyEnd.IsZero() { // a merged part: its shards' time together
+			end = p.SteadyEnd
+		}
 		if i == 0 || p.SteadyAt.After(from) {
 			from = p.SteadyAt
 		}
@@ -199,10 +197,14 @@ func steadyOverlap(parts []*LoadSummary) (Check, bool) {
 			to = end
 		}
 	}
+	shards := 0
+	for _, p := range parts {
+		shards += max(p.Shards, 1)
+	}
 	share := max(0, to.Sub(from).Seconds()/d.Seconds())
 	return Check{Name: "steady windows overlap", Pass: share >= MinSteadyOverlap,
 		Detail: fmt.Sprintf("all %d shards were in their steady phase together for %.1f%% of its %s (want %.0f%%; --start-at starts them together)",
-			len(parts), 100*share, d, 100*MinSteadyOverlap)}, true
+			shards, 100*share, d, 100*MinSteadyOverlap)}, from, to, true
 }
 
 func addDelivery(a, b Delivery) Delivery {

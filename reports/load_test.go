@@ -603,7 +603,7 @@ func TestSteadyOverlap(t *testing.T) {
 		{"never together", []*LoadSummary{part(0, at), part(1, at.Add(time.Minute))}, "for 0.0%", false},
 		{"a summary without its start", []*LoadSummary{part(0, at), part(1, time.Time{})}, "", false},
 	} {
-		c, ok := steadyOverlap(tc.parts)
+		c, _, _, ok := steadyOverlap(tc.parts)
 		switch {
 		case tc.want == "" && ok:
 			t.Errorf("%s: a check without every start: %+v", tc.name, c)
@@ -622,5 +622,24 @@ func TestReadLoadV1(t *testing.T) {
 	}
 	if _, err := ReadLoad([]byte(`{"format":"pushcert.report/v1"}`)); err == nil || !strings.Contains(err.Error(), "not a load summary") {
 		t.Errorf("another format: %v", err)
+	}
+}
+
+// TestSteadyOverlapOfMerges: a merged summary carries the time its shards were steady together,
+// so merging merges judges what merging all the shards at once would.
+func TestSteadyOverlapOfMerges(t *testing.T) {
+	at := time.Date(2026, 12, 1, 12, 0, 0, 0, time.UTC)
+	part := func(shard int, start time.Time) *LoadSummary {
+		return &LoadSummary{Format: LoadFormat, Plan: LoadPlan{DurationS: 20, Shard: shard, ShardCount: 3}, SteadyAt: start, Shards: 1, Valid: true}
+	}
+	a, b, c := part(0, at), part(1, at.Add(2*time.Second)), part(2, at.Add(-2*time.Second))
+	ab, err := MergeLoad([]*LoadSummary{a, b})
+	if err != nil {
+		t.Fatal(err)
+	}
+	whole, _, _, _ := steadyOverlap([]*LoadSummary{a, b, c})
+	nested, _, _, _ := steadyOverlap([]*LoadSummary{ab, c})
+	if whole.Pass || nested.Pass || whole.Detail != nested.Detail || !strings.Contains(nested.Detail, "all 3 shards") || !strings.Contains(nested.Detail, "80.0%") {
+		t.Errorf("all at once: %s; merge of a merge: %s; want both 80.0%% of 3 shards, failed", whole.Detail, nested.Detail)
 	}
 }

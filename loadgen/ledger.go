@@ -69,13 +69,23 @@ func settle(l ledger) tally {
 func (l ledger) owed() int64 {
 	var n int64
 	for _, rc := range l.receivers {
-		for i := range l.events.p.Count {
-			if _, ok := l.owes(i, rc); ok {
-				n++
+		owed, _ := l.count(rc, false)
+		n += owed
+	}
+	return n
+}
+
+// count is how many events the plan owes rc and, with arrivals, how many of those arrived.
+func (l ledger) count(rc receiver, arrivals bool) (owed, arrived int64) {
+	for i := range l.events.p.Count {
+		if _, ok := l.owes(i, rc); ok {
+			owed++
+			if arrivals && rc.got.has(i) {
+				arrived++
 			}
 		}
 	}
-	return n
+	return owed, arrived
 }
 
 // owes says whether the plan owes event i to rc, and which shard sent it.
@@ -87,14 +97,7 @@ func (l ledger) owes(i int64, rc receiver) (int, bool) {
 
 func (l ledger) settleOne(rc receiver) tally {
 	var t tally
-	for i := range l.events.p.Count {
-		if _, ok := l.owes(i, rc); ok {
-			t.Owed++
-			if rc.got.has(i) {
-				t.Arrived++
-			}
-		}
-	}
+	t.Owed, t.Arrived = l.count(rc, true)
 	t.NotOwed = l.notOwed(rc)
 	t.Expected = t.Owed - t.NotOwed
 	t.Lost = t.Expected - t.Arrived

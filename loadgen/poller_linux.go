@@ -54,10 +54,7 @@ func newPoller(fail func(error)) (*poller, error) {
 func (p *poller) add(s socket, c pollee) error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	return p.addLocked(int32(s.fd), c)
-}
-
-func (p *poller) addLocked(fd int32, c pollee) error {
+	fd := int32(s.fd)
 	if p.stopped.Load() {
 		return errors.New("poller stopped")
 	}

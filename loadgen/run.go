@@ -169,7 +169,7 @@ func newRunner(ctx context.Context, cfg Config) *runner {
 	r := &runner{
 		cfg: cfg,
 		rec: NewRecorder(time.Now(), cfg.IntervalLog),
-		api: &client.API{BaseURL: cfg.Target.APIURL, AppID: cfg.Target.AppID, Key: cfg.Target.Key, Secret: cfg.Target.Secret, HTTP: cfg.Target.HTTPClient(30*time.Second, 256)},
+		api: &client.API{BaseURL: cfg.Target.APIURL, AppID: cfg.Target.AppID, Key: cfg.Target.Key, Secret: cfg.Target.Secret, HTTP: targetHTTP(cfg, 30*time.Second, 256)},
 		// The auth endpoint gets a bounded pool: in the ramp thousands of clients authorize at
 		// once, and a connection each would cost thousands of open files (twice in-process).
 		http: &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: authConns, MaxConnsPerHost: authConns,
@@ -183,12 +183,19 @@ func newRunner(ctx context.Context, cfg Config) *runner {
 		dialing: dialing{tls: cfg.Target.TLS, header: cfg.Target.Header, proxy: cfg.Proxy},
 		redials: newAdmission(),
 	}
-	r.api.HTTP.Transport.(*http.Transport).Proxy = cfg.Proxy
 	if cfg.AuthEndpoint != "" { // the application's own endpoint, not the seed's on loopback
 		r.http.Transport.(*http.Transport).Proxy = cfg.Proxy
 	}
 	r.life, r.endLife = context.WithCancel(ctx)
 	return r
+}
+
+// targetHTTP is an HTTP client to the target (its API, its metrics): its TLS settings, the run's
+// proxy.
+func targetHTTP(cfg Config, timeout time.Duration, conns int) *http.Client {
+	hc := cfg.Target.HTTPClient(timeout, conns)
+	hc.Transport.(*http.Transport).Proxy = cfg.Proxy
+	return hc
 }
 
 // start makes a poller per processor and the application the clients authorize with, and

@@ -33,7 +33,6 @@ func (c *lclient) establish(ctx context.Context) error {
 	c.enter(stateHandshaking)
 	// The handshake and the subscriptions read with a deadline; the run ending closes the socket
 	// at once instead.
-	conn := w // abort fails the reads in progress
 	// The socket itself, not w's field: unhook clears that while this may still run.
 	tcp := w.tcp
 	stopClose := context.AfterFunc(ctx, func() { tcp.Close() })
@@ -44,14 +43,14 @@ func (c *lclient) establish(ctx context.Context) error {
 	frame, err := c.readMessage()
 	if err != nil || !bytes.Contains(frame, []byte(protocol.EventConnectionEstablished)) {
 		r.rec.Error("handshake")
-		conn.abort()
+		w.abort()
 		return fmt.Errorf("handshake: %v %s", err, frame)
 	}
 	m, _ := protocol.DecodeMessage(frame)
 	var est protocol.ConnectionEstablished
 	if err := m.DecodeData(&est); err != nil {
 		r.rec.Error("handshake")
-		conn.abort()
+		w.abort()
 		return err
 	}
 	r.rec.Record(MetricConnect, time.Since(start), c.idx)
@@ -69,7 +68,7 @@ func (c *lclient) establish(ctx context.Context) error {
 		auth, data := "", ""
 		if protocol.KindOf(ch).NeedsAuth() {
 			if auth, data, err = c.authorize(ctx, ch); err != nil {
-				conn.abort()
+				w.abort()
 				return err
 			}
 		}
@@ -83,7 +82,7 @@ func (c *lclient) establish(ctx context.Context) error {
 		b, _ := json.Marshal(map[string]any{"event": protocol.EventSubscribe, "data": sub})
 		if err := c.write(b); err != nil {
 			r.rec.Error("subscribe")
-			conn.abort()
+			w.abort()
 			return err
 		}
 		if err := c.awaitSubscribed(ch); err != nil {
@@ -92,7 +91,7 @@ func (c *lclient) establish(ctx context.Context) error {
 				kind = "subscribe-" + rf.code // e.g. subscribe-4100: a full presence channel
 			}
 			r.rec.Error(kind)
-			conn.abort()
+			w.abort()
 			return err
 		}
 		r.rec.Record(MetricSubscribe, time.Since(start), c.idx)

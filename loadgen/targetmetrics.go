@@ -37,9 +37,7 @@ func newConnCounter(ctx context.Context, cfg Config) *connCounter {
 	if cfg.TargetMetrics == "" {
 		return nil
 	}
-	hc := cfg.Target.HTTPClient(10*time.Second, 2)
-	hc.Transport.(*http.Transport).Proxy = cfg.Proxy
-	cc := &connCounter{sc: serverCount{url: cfg.TargetMetrics, gauge: cfg.ConnectionGauge, http: hc}}
+	cc := &connCounter{sc: serverCount{url: cfg.TargetMetrics, gauge: cfg.ConnectionGauge, http: targetHTTP(cfg, 10*time.Second, 2)}}
 	cc.before, cc.err = cc.sc.read(ctx)
 	return cc
 }

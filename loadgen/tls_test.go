@@ -96,9 +96,9 @@ func TestDialsThroughAProxy(t *testing.T) {
 	if !passed(s, "connected") || s.Delivery.Reach != 1 {
 		t.Errorf("%s, delivery %+v, errors %v", checkOf(s, "connected").Detail, s.Delivery, s.Errors)
 	}
-	// Every client, and the HTTP API's connections to https (also CONNECT).
-	if n := tunnels.Load(); n < 20 {
-		t.Errorf("%d tunnels through the proxy, want at least 20", n)
+	// Every client, and at least one of the HTTP API's connections to https (also CONNECT).
+	if n := tunnels.Load(); n <= 20 {
+		t.Errorf("%d tunnels through the proxy, want the 20 clients' and the HTTP API's", n)
 	}
 }
 

@@ -140,7 +140,10 @@ func (c *lclient) memberEvent(frame, name []byte) {
 	c.memMu.Lock()
 	c.members[d.UserID] = added
 	c.memMu.Unlock()
-	if since, ok := c.r.silenced.wentSilent(d.UserID); ok && !added {
+	if !c.r.silent || added {
+		return
+	}
+	if since, ok := c.r.silenced.wentSilent(d.UserID); ok {
 		c.r.rec.Record(MetricSilentDrop, time.Since(since), c.idx)
 	}
 }

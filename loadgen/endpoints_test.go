@@ -157,3 +157,30 @@ func TestSilentClients(t *testing.T) {
 		})
 	}
 }
+
+// TestStartAt: the steady phase begins at StartAt and says so; a ramp that overruns it fails
+// the check "start at" instead of firing the events already due all at once.
+func TestStartAt(t *testing.T) {
+	tg := embedded(t, refserver.Config{})
+	for _, tc := range []struct {
+		name string
+		in   time.Duration
+		pass bool
+	}{{"in time", 2 * time.Second, true}, {"overrun by the ramp", 10 * time.Millisecond, false}} {
+		t.Run(tc.name, func(t *testing.T) {
+			at := time.Now().Add(tc.in)
+			res, err := Run(context.Background(), Config{Target: tg, Scenarios: []string{ScenarioAvailability}, Clients: 10, Rooms: 1, Rate: 5,
+				Duration: 500 * time.Millisecond, Ramp: 300 * time.Millisecond, Drain: 500 * time.Millisecond, StartAt: at})
+			if err != nil {
+				t.Fatal(err)
+			}
+			s := res.Summary
+			if c := checkOf(s, "start at"); c.Pass != tc.pass {
+				t.Errorf("%s: pass %v, want %v: %s", c.Name, c.Pass, tc.pass, c.Detail)
+			}
+			if tc.pass && !s.SteadyAt.Equal(at) {
+				t.Errorf("steady at %s, want %s", s.SteadyAt, at)
+			}
+		})
+	}
+}

@@ -50,7 +50,7 @@ func (r *runner) runEphemeral(ctx context.Context, rm *room, p Pacer) {
 			r.joined.Add(1)
 			time.Sleep(lifetime)
 			c.closeConn()
-			<-c.readDone
+			<-c.done
 		}()
 	}, r.lagged(rm))
 }
@@ -83,7 +83,8 @@ func (r *runner) arriving(rm *room, kind string) (*lclient, ticketing.Customer, 
 		r.rec.Error("token")
 		return nil, cust, false
 	}
-	c := &lclient{idx: r.arrivingIndex(), room: rm, r: r, token: tok, readDone: make(chan struct{}), ephemeral: true, fd: -1, channels: []string{rm.seats}}
+	c := newClient(r, r.arrivingIndex(), 0, rm, tok)
+	c.ephemeral, c.channels = true, []string{rm.seats}
 	return c, cust, true
 }
 
@@ -142,14 +143,14 @@ func (r *runner) ghostsSeen() int {
 	r.ghostMu.Lock()
 	defer r.ghostMu.Unlock()
 	for _, c := range r.clients {
-		c.memMu.Lock()
+		c.mu.Lock()
 		for id, in := range c.members {
 			if in && r.gone[id] {
 				seen++
 				break
 			}
 		}
-		c.memMu.Unlock()
+		c.mu.Unlock()
 	}
 	return seen
 }

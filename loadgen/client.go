@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/gobwas/ws"
@@ -18,6 +17,11 @@ import (
 // is the connection: its state, its socket on a poller, its one writer, its end; session.go
 // opens it (handshake, auth, subscriptions), reconnect.go brings it back, view.go is what it
 // saw.
+//
+// One owner: everything that changes in a connection (its state, wire, socket, session and
+// view) is read and written under mu, and nowhere else. The goroutine that dials and subscribes
+// (the ramp's, or a reconnection's) owns the new wire until attach hands it to the poller; no
+// one else writes it before. Every frame then goes out through the outbox, the one writer.
 type lclient struct {
 	idx   int // global index over every shard
 	pos   int // position in its room
@@ -27,25 +31,23 @@ type lclient struct {
 
 	channels  []string // set for ephemeral clients: their own channels instead of the room's
 	ephemeral bool     // churn, private and silent clients: frames are read and dropped, not counted
+	alive     bool     // connected and subscribed in the ramp: the plan owes it deliveries; set once
 
-	// The one writer: every frame to the server goes out under wmu, in order (replies the poller
-	// owes go through inTurn, so the poller never waits for it).
-	wmu      sync.Mutex // guards w's writes and socketID, which a reconnection replaces
+	mu       sync.Mutex
+	state    connState
 	w        *wire
-	socketID string
-	userID   string // the presence user id the auth endpoint gave it
-	// rmu serializes what the poller hands over with closing: fd is -1 when no socket is
-	// attached, and bytes of any other socket than fd are not this connection's.
-	rmu      sync.Mutex
-	fd       int
-	replied  chan struct{} // closed when the last write given to inTurn is done; guarded by rmu
-	finished sync.Once
-	alive    bool         // connected and subscribed in the ramp: the plan owes it deliveries; set once
-	st       atomic.Int32 // its connState
-
-	view     // what it saw, owned by its reader
-	readDone chan struct{}
+	fd       int       // the socket on the poller; -1 when none is: bytes of any other are not this connection's
+	socketID string    // of the current connection
+	userID   string    // the presence user id the auth endpoint gave it
+	view               // what it saw
 	setupBy  time.Time // the deadline of the handshake and subscriptions in progress
+
+	out  outbox
+	done chan struct{} // closed when it is closed: nothing reads it any more
+}
+
+func newClient(r *runner, idx, pos int, rm *room, tok ticketing.Token) *lclient {
+	return &lclient{idx: idx, pos: pos, room: rm, r: r, token: tok, fd: -1, done: make(chan struct{})}
 }
 
 // connState is where a simulated connection is in its life.
@@ -60,9 +62,11 @@ const (
 	stateClosed                       // done: nothing reads it any more
 )
 
-func (c *lclient) state() connState  { return connState(c.st.Load()) }
-func (c *lclient) enter(s connState) { c.st.Store(int32(s)) }
-func (c *lclient) subscribed() bool  { return c.state() == stateSubscribed }
+func (c *lclient) enter(s connState) {
+	c.mu.Lock()
+	c.state = s
+	c.mu.Unlock()
+}
 
 // setupTimeout bounds a connection's dial, handshake, auth and subscriptions.
 const setupTimeout = 15 * time.Second
@@ -80,34 +84,39 @@ const seatUnknown = -1
 
 const seatsPerMember = 4
 
-func (c *lclient) write(b []byte) error {
-	c.wmu.Lock()
-	defer c.wmu.Unlock()
-	return c.w.writeText(b)
+// send writes a text frame on the current connection, if it is up (else it says so), and waits
+// until the frame is written.
+func (c *lclient) send(b []byte) (up bool, err error) {
+	c.mu.Lock()
+	w, up := c.w, c.state == stateSubscribed
+	c.mu.Unlock()
+	if !up {
+		return false, nil
+	}
+	written := make(chan error, 1)
+	c.out.put(outFrame{w: w, op: ws.OpText, payload: b, done: func(err error) { written <- err }}, true)
+	return true, <-written
 }
 
 // session is the current socket id, and whether the connection is up to send on.
 func (c *lclient) session() (string, bool) {
-	c.wmu.Lock()
-	defer c.wmu.Unlock()
-	return c.socketID, c.subscribed()
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.socketID, c.state == stateSubscribed
 }
 
 // closeConn ends the client's connection for good (the run ends, or a churning client leaves).
 // A client that is reconnecting ends when the run's life does.
 func (c *lclient) closeConn() {
-	c.rmu.Lock()
-	defer c.rmu.Unlock()
-	if c.fd >= 0 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	switch {
+	case c.fd >= 0:
 		c.detach(nil)
 		c.finish()
-		return
-	}
-	c.wmu.Lock()
-	if c.w != nil {
+	case c.w != nil:
 		c.w.abort() // fails a handshake or subscription in progress
 	}
-	c.wmu.Unlock()
 }
 
 // connect opens the client's connection in the ramp and hands it to a poller.
@@ -115,38 +124,32 @@ func (c *lclient) connect(ctx context.Context) error {
 	if err := c.establish(ctx); err != nil {
 		return err
 	}
-	c.alive = true
-	c.r.rec.Connections.Add(1)
-	c.enter(stateSubscribed)
 	if err := c.attach(); err != nil {
 		c.r.rec.Error("poll")
-		c.alive = false
 		c.enter(stateClosed)
-		c.r.rec.Connections.Add(-1)
 		return err
 	}
+	c.alive = true
 	return nil
 }
 
-// attach takes the established connection out of Go's poller and gives it to the client's; on
-// failure the connection is closed.
+// attach takes the established connection out of Go's poller and gives it to the client's: it
+// is subscribed from now. On failure the connection is closed.
 func (c *lclient) attach() error {
-	c.rmu.Lock()
-	defer c.rmu.Unlock()
-	c.wmu.Lock()
+	c.mu.Lock()
+	defer c.mu.Unlock()
 	err := c.w.unhook()
-	c.fd = c.w.id()
-	c.wmu.Unlock()
 	if err == nil {
+		c.fd = c.w.id()
 		err = c.r.pollerOf(c).add(c.w.sock, c)
 	}
 	if err != nil {
-		c.wmu.Lock()
 		c.w.close()
-		c.wmu.Unlock()
 		c.fd = -1
 		return err
 	}
+	c.state = stateSubscribed
+	c.r.rec.Connections.Add(1)
 	// Bytes that came with the last frames read before now are already in w.in, or, for
 	// wss://, in whole records TLS read but did not hand over yet.
 	if len(c.w.in) > 0 || c.w.sec != nil {
@@ -155,58 +158,34 @@ func (c *lclient) attach() error {
 	return nil
 }
 
-// detach takes the socket from the poller; the caller holds rmu. The socket is closed after the
-// replies before it and, when closing is given, a close frame with that payload.
+// detach takes the socket from the poller; the caller holds mu. The socket is closed after the
+// frames put before and, when closing is given, a close frame with that payload.
 func (c *lclient) detach(closing []byte) {
 	c.r.pollerOf(c).remove(c.fd)
 	c.fd = -1
-	c.enter(stateAway)
+	c.state = stateAway
 	c.r.rec.Connections.Add(-1)
-	w := c.w
-	c.inTurn(func() {
-		if closing != nil {
-			_ = w.write(ws.OpClose, closing)
-		}
-		w.close()
-	})
+	c.out.put(outFrame{w: c.w, op: ws.OpClose, payload: closing, close: true}, false)
 }
 
-// reply writes a frame the poller owes the server (a pong, pusher:pong), after the replies
-// before it. The caller holds rmu.
+// reply writes a frame the poller owes the server (a pong, pusher:pong), after the frames put
+// before it, without waiting for it. The caller holds mu.
 func (c *lclient) reply(op ws.OpCode, payload []byte) {
-	w, p := c.w, append([]byte(nil), payload...)
-	c.inTurn(func() { _ = w.write(op, p) })
+	c.out.put(outFrame{w: c.w, op: op, payload: append([]byte{}, payload...)}, false)
 }
 
-// inTurn runs write with the write lock, after the writes given to inTurn before, on a goroutine
-// of its own: the poller never waits for a client's write lock or send buffer, so one client
-// whose writes are stuck cannot hold up the poller's others. The caller holds rmu.
-func (c *lclient) inTurn(write func()) {
-	prev, done := c.replied, make(chan struct{})
-	c.replied = done
-	go func() {
-		if prev != nil {
-			<-prev
-		}
-		c.wmu.Lock()
-		write()
-		c.wmu.Unlock()
-		close(done)
-	}()
-}
-
-// finish marks the client done: nothing reads it any more.
+// finish marks the client done: nothing reads it any more. The caller holds mu.
 func (c *lclient) finish() {
-	c.finished.Do(func() {
-		c.enter(stateClosed)
-		close(c.readDone)
-	})
+	if c.state != stateClosed {
+		c.state = stateClosed
+		close(c.done)
+	}
 }
 
 // received is the poller's: bytes read from socket fd at now, the time its messages are timed by.
 func (c *lclient) received(fd int, b []byte, now time.Time) {
-	c.rmu.Lock()
-	defer c.rmu.Unlock()
+	c.mu.Lock()
+	defer c.mu.Unlock()
 	if c.fd == fd {
 		c.take(b, now)
 	}
@@ -214,14 +193,14 @@ func (c *lclient) received(fd int, b []byte, now time.Time) {
 
 // ended is the poller's: socket fd ended without a close frame.
 func (c *lclient) ended(fd int) {
-	c.rmu.Lock()
-	defer c.rmu.Unlock()
+	c.mu.Lock()
+	defer c.mu.Unlock()
 	if c.fd == fd {
 		c.lost(websocket.CloseAbnormalClosure, nil)
 	}
 }
 
-// take handles the messages in data (and any left from before); the caller holds rmu.
+// take handles the messages in data (and any left from before); the caller holds mu.
 func (c *lclient) take(data []byte, now time.Time) {
 	closeCode, echo := 0, []byte(nil)
 	err := c.w.received(data, func(op ws.OpCode, p []byte) bool {
@@ -265,7 +244,7 @@ func (c *lclient) take(data []byte, now time.Time) {
 
 // lost ends the current connection after a close with code, writing a close frame with closing
 // (nil: none); the client reconnects, if the protocol says to, on a goroutine of its own. The
-// caller holds rmu.
+// caller holds mu.
 func (c *lclient) lost(code int, closing []byte) {
 	c.detach(closing)
 	c.r.rec.Error(fmt.Sprint(code))
@@ -274,16 +253,17 @@ func (c *lclient) lost(code int, closing []byte) {
 		return
 	}
 	go func() {
-		if !c.reconnect(code) {
-			c.finish()
-			return
-		}
-		if err := c.attach(); err != nil {
+		if c.reconnect(code) {
+			err := c.attach()
+			if err == nil {
+				return
+			}
 			if c.r.life.Err() == nil { // else the run's end closed the new socket first
 				c.r.rec.Error("poll")
 			}
-			c.r.rec.Connections.Add(-1)
-			c.finish()
 		}
+		c.mu.Lock()
+		c.finish()
+		c.mu.Unlock()
 	}()
 }

@@ -41,7 +41,8 @@ func attachTo(t *testing.T, r *runner) (*lclient, net.Conn) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { peer.Close() })
-	c := &lclient{r: r, ephemeral: true, readDone: make(chan struct{}), fd: -1, w: &wire{conn: conn, tcp: conn}}
+	c := newClient(r, 0, 0, nil, "")
+	c.ephemeral, c.w = true, &wire{conn: conn, tcp: conn}
 	if err := c.attach(); err != nil {
 		t.Fatal(err)
 	}
@@ -71,7 +72,7 @@ var pusherPing = frameOf(ws.Header{Fin: true, OpCode: ws.OpText}, []byte(`{"even
 func ended(t *testing.T, c *lclient) {
 	t.Helper()
 	select {
-	case <-c.readDone:
+	case <-c.done:
 	case <-time.After(5 * time.Second):
 		t.Fatal("the client did not end")
 	}
@@ -198,7 +199,10 @@ func TestPollerNotHeldUpByStuckWrites(t *testing.T) {
 	stuck, stuckPeer := attachTo(t, r)
 	other, otherPeer := attachTo(t, r)
 	go func() { // fills the send buffer, then blocks in the write
-		for stuck.write(make([]byte, 1<<20)) == nil {
+		for {
+			if up, err := stuck.send(make([]byte, 1<<20)); !up || err != nil {
+				return
+			}
 		}
 	}()
 	time.Sleep(200 * time.Millisecond)

@@ -31,6 +31,8 @@ func (c *lclient) reconnect(code int) bool {
 	var held time.Duration // waiting for the generator's admission, not for the server
 	gaveUp := func() bool {
 		// The run ended first: the client was away from its close to the end.
+		c.mu.Lock()
+		defer c.mu.Unlock()
 		c.markAway(window{from.Add(-awayGrace).UnixNano(), time.Now().UnixNano(), retry})
 		return false
 	}
@@ -61,17 +63,17 @@ func (c *lclient) reconnect(code int) bool {
 	now := time.Now()
 	r.rec.Record(MetricReconnect, now.Sub(from)-held, c.idx)
 	r.rec.Reconnects.Add(1)
+	c.mu.Lock()
+	defer c.mu.Unlock()
 	c.markAway(window{from.Add(-awayGrace).UnixNano(), now.UnixNano(), retry})
 	for i := range c.seats {
 		c.seats[i] = seatUnknown
 	}
-	c.enter(stateSubscribed)
-	r.rec.Connections.Add(1)
 	return true
 }
 
 // markAway records that the client was away during w, joining it to the last window when they
-// meet.
+// meet; the caller holds mu.
 func (c *lclient) markAway(w window) {
 	if n := len(c.away); n > 0 && c.away[n-1].to >= w.from {
 		c.away[n-1].to = max(c.away[n-1].to, w.to)

@@ -329,7 +329,7 @@ func (r *runner) closeAll(m *measures) {
 	r.silenced.close()
 	for _, c := range r.clients {
 		if c.alive {
-			<-c.readDone
+			<-c.done
 		}
 	}
 	for _, l := range r.ledgers(true) {
@@ -492,7 +492,7 @@ func (r *runner) startApp() (func(), error) {
 		if err != nil {
 			return nil, err
 		}
-		lc := &lclient{idx: c, pos: c / cfg.Rooms, room: rm, r: r, token: tok, readDone: make(chan struct{}), fd: -1}
+		lc := newClient(r, c, c/cfg.Rooms, rm, tok)
 		lc.lastAvl = newSeqWindow()
 		if r.seats { // per-sender state: rooms of seats are presence channels, 100 members at most
 			lc.lastSeq = make([]seqWindow, len(rm.members))

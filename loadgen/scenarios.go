@@ -28,17 +28,20 @@ func (r *runner) runSeats(ctx context.Context, rm *room, p Pacer) {
 		seat, action := seq%seatsPerMember, (seq/seatsPerMember)%3
 		data := padded(fmt.Sprintf(`{"ts":%d,"seq":%d,"by":%d,"s":%d,"a":%d,"customer_id":%d}`, due.UnixNano(), seq, pos, seat, action, c.idx), r.cfg.PayloadBytes)
 		r.rec.Sent.Add(1)
-		socketID, up := c.session()
-		if pos%2 == 0 && up {
+		if pos%2 == 0 {
 			frame := fmt.Sprintf(`{"event":"client-seat.changed","channel":%q,"data":%s}`, rm.seats, data)
-			if err := c.write([]byte(frame)); err != nil {
+			up, err := c.send([]byte(frame))
+			switch {
+			case up && err != nil:
 				r.rec.Error("send")
 				rm.seatSpansP.Load().settled(i, due, time.Now(), true)
 				return
+			case up:
+				rm.seatSpansP.Load().settled(i, due, time.Now().Add(clientEventGrace), false)
+				return
 			}
-			rm.seatSpansP.Load().settled(i, due, time.Now().Add(clientEventGrace), false)
-			return
 		}
+		socketID, _ := c.session()
 		// A member that is reconnecting makes its change through the application, as a browser
 		// whose socket is down would: the change still reaches the others.
 		pub.publish(r, published{client.Event{Name: "seat.changed", Data: data, Channels: []string{rm.seats}, SocketID: socketID}, rm.seatSpansP.Load(), i, due})

@@ -12,8 +12,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/gobwas/ws"
-
 	"github.com/pushcert/pushcert/internal/protocol"
 )
 
@@ -37,9 +35,9 @@ func (c *lclient) establish(ctx context.Context) error {
 	tcp := w.tcp
 	stopClose := context.AfterFunc(ctx, func() { tcp.Close() })
 	defer stopClose()
-	c.wmu.Lock()
+	c.mu.Lock()
 	c.w = w
-	c.wmu.Unlock()
+	c.mu.Unlock()
 	frame, err := c.readMessage()
 	if err != nil || !bytes.Contains(frame, []byte(protocol.EventConnectionEstablished)) {
 		r.rec.Error("handshake")
@@ -54,14 +52,10 @@ func (c *lclient) establish(ctx context.Context) error {
 		return err
 	}
 	r.rec.Record(MetricConnect, time.Since(start), c.idx)
-	c.wmu.Lock()
+	c.mu.Lock()
 	c.socketID = est.SocketID
-	c.wmu.Unlock()
-	if c.members != nil { // the member list starts again from subscription_succeeded
-		c.memMu.Lock()
-		clear(c.members)
-		c.memMu.Unlock()
-	}
+	clear(c.members) // the member list starts again from subscription_succeeded
+	c.mu.Unlock()
 
 	for _, ch := range r.channelsOf(c) {
 		start := time.Now()
@@ -80,7 +74,7 @@ func (c *lclient) establish(ctx context.Context) error {
 			sub["channel_data"] = data
 		}
 		b, _ := json.Marshal(map[string]any{"event": protocol.EventSubscribe, "data": sub})
-		if err := c.write(b); err != nil {
+		if err := w.writeText(b); err != nil {
 			r.rec.Error("subscribe")
 			w.abort()
 			return err
@@ -100,13 +94,10 @@ func (c *lclient) establish(ctx context.Context) error {
 }
 
 // readMessage reads the next message before the connection goes to the poller, by the time the
-// whole setup must be done.
+// whole setup must be done. The goroutine setting the connection up is its wire's only reader
+// and writer until attach.
 func (c *lclient) readMessage() ([]byte, error) {
-	return c.w.readMessage(c.setupBy, func(op ws.OpCode, p []byte) error {
-		c.wmu.Lock()
-		defer c.wmu.Unlock()
-		return c.w.write(op, p)
-	})
+	return c.w.readMessage(c.setupBy, c.w.write)
 }
 
 // awaitSubscribed reads until subscription_succeeded for ch. Member events of a channel
@@ -119,7 +110,9 @@ func (c *lclient) awaitSubscribed(ch string) error {
 			return err
 		}
 		if name := eventName(frame); c.members != nil && (bytes.Equal(name, evMemberAdded) || bytes.Equal(name, evMemberRemoved)) {
+			c.mu.Lock()
 			c.memberEvent(frame, name)
+			c.mu.Unlock()
 			continue
 		}
 		m, err := protocol.DecodeMessage(frame)
@@ -133,11 +126,11 @@ func (c *lclient) awaitSubscribed(ch string) error {
 					Presence protocol.PresenceData `json:"presence"`
 				}
 				if err := m.DecodeData(&d); err == nil {
-					c.memMu.Lock()
+					c.mu.Lock()
 					for _, id := range d.Presence.IDs {
 						c.members[id] = true
 					}
-					c.memMu.Unlock()
+					c.mu.Unlock()
 				}
 			}
 			return nil

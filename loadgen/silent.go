@@ -22,13 +22,13 @@ import (
 // silence makes c silent: its socket leaves the poller but stays open, so nothing more is read
 // from it and nothing is answered.
 func (c *lclient) silence() {
-	c.rmu.Lock()
-	defer c.rmu.Unlock()
+	c.mu.Lock()
+	defer c.mu.Unlock()
 	if c.fd < 0 {
 		return
 	}
 	c.r.pollerOf(c).remove(c.fd)
-	c.enter(stateSilent)
+	c.state = stateSilent
 }
 
 // silent keeps the scenario's clients and users.
@@ -107,14 +107,14 @@ func (r *runner) silentListed(ctx context.Context) (listed, seen int, err error)
 		}
 	}
 	for _, c := range r.clients {
-		c.memMu.Lock()
+		c.mu.Lock()
 		for id, in := range c.members {
 			if in && users[id] {
 				seen++
 				break
 			}
 		}
-		c.memMu.Unlock()
+		c.mu.Unlock()
 	}
 	return listed, seen, nil
 }

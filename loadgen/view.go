@@ -2,7 +2,6 @@ package loadgen
 
 import (
 	"bytes"
-	"sync"
 	"time"
 
 	"github.com/gobwas/ws"
@@ -12,14 +11,13 @@ import (
 
 // view is what a client saw of its room: the seat changes and availability publishes that
 // arrived (for the ledger), the last seqs of each sender (duplicates, reorderings), the seat map,
-// the presence members and the away windows. Its reader owns it (the poller, or the goroutine
-// that reconnects it) until readDone is closed; members alone is read meanwhile, under memMu.
+// the presence members and the away windows. It is the connection's, under its mu; the ledger
+// reads it once the client is done.
 type view struct {
 	lastSeq  []seqWindow     // per sender position in the room: the seat-change seqs seen
 	lastAvl  seqWindow       // the availability seqs seen
 	seats    []int8          // the seat map as this client saw it: sender pos*seatsPerMember+j -> action+1
 	members  map[string]bool // with churn and silent: the room's presence members as this client saw them
-	memMu    sync.Mutex      // members is read by the drain while the reader writes it
 	away     []window        // when the client was reconnecting
 	gotSeat  bitset          // the room's seat changes that arrived, by timetable index
 	gotAvail bitset          // the room's availability publishes that arrived
@@ -55,7 +53,7 @@ func eventName(frame []byte) []byte {
 
 // onMessage handles one message of the server: it times load events from their intended send
 // time, counts them, finds duplicates and reorderings, and keeps the seat map. The caller holds
-// rmu.
+// mu.
 func (c *lclient) onMessage(frame []byte, now time.Time) {
 	r := c.r
 	if c.ephemeral {
@@ -126,7 +124,8 @@ func (c *lclient) onMessage(frame []byte, now time.Time) {
 	}
 }
 
-// memberEvent applies member_added or member_removed to the client's member list.
+// memberEvent applies member_added or member_removed to the client's member list; the caller
+// holds mu.
 func (c *lclient) memberEvent(frame, name []byte) {
 	m, err := protocol.DecodeMessage(frame)
 	var d struct {
@@ -137,9 +136,7 @@ func (c *lclient) memberEvent(frame, name []byte) {
 		return
 	}
 	added := bytes.Equal(name, evMemberAdded)
-	c.memMu.Lock()
 	c.members[d.UserID] = added
-	c.memMu.Unlock()
 	if !c.r.silent || added {
 		return
 	}

@@ -72,10 +72,11 @@ func (c *lclient) enter(s connState) {
 const setupTimeout = 15 * time.Second
 
 // window is a span of time, in Unix ns. For an away window, retry says it began with a close
-// that told the client to reconnect at once (4200-4299), as a server's restart does.
+// that told the client to reconnect at once (4200-4299), as a server's restart does, and open
+// that the client was still away when the run ended.
 type window struct {
-	from, to int64
-	retry    bool
+	from, to    int64
+	retry, open bool
 }
 
 // seatUnknown marks a seat map entry a reconnected client has not heard of since it resubscribed:

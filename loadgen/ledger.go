@@ -8,8 +8,9 @@ package loadgen
 //     ramp, except the receiver's own events and those of this shard's senders that never
 //     connected (they sent nothing);
 //   - not owed: an event owed by the plan that did not arrive, and that the server did not owe
-//     its receiver: the event's span (due to answered) met one of the receiver's away windows, or
-//     the server refused it while --restart-at restarted the server;
+//     its receiver: the server took it (or it was never sent) and its span (due to answered) met
+//     one of the receiver's away windows that ended (the receiver came back), or the server
+//     refused it while --restart-at restarted the server;
 //   - expected: owed by the plan, less not owed;
 //   - arrived: expected events that arrived, each counted once (a bit per event and receiver);
 //   - lost: expected, less arrived.
@@ -127,7 +128,10 @@ func (l ledger) notOwed(rc receiver) int64 {
 			// restart's: it was away from the restart on, however late it read it.
 			w.from, extended = min(w.from, l.restart.from), true
 		}
-		excuse(w, func(i int64, shard int) bool { return l.events.touches(i, shard, w) })
+		if w.open {
+			continue // it never came back: the server owed it everything
+		}
+		excuse(w, func(i int64, shard int) bool { return !l.events.refused(i) && l.events.touches(i, shard, w) })
 	}
 	if l.restarted {
 		excuse(l.restart, func(i int64, _ int) bool { return l.events.refusedWithin(i, l.restart) })

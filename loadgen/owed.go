@@ -16,10 +16,14 @@ import (
 // client event, the write plus clientEventGrace, since no answer comes), and every reconnected
 // client has away windows, from awayGrace before it saw the close to when it was subscribed again.
 // An event that did not arrive is not owed when its span touches one of the receiver's away
-// windows. Everything else that did not arrive is lost, refused publishes included: a server
-// that refuses publishes fails the run, with one exception: while --restart-at restarts the
-// embedded server (from the restart until the new process is up), nobody is owed an event the
-// server refused in that window, whether its receivers had seen their close yet or not. A
+// windows, unless the server refused it, or the receiver never came back: an away window still
+// open when the run ended excuses nothing (a server that went down and stayed down fails the
+// run). Everything else that did not arrive is lost, refused publishes included: a server that
+// refuses publishes fails the run, with one exception: while --restart-at restarts the embedded
+// server (from the restart until the new process is up), nobody is owed an event the server
+// refused in that window, whether its receivers had seen their close yet or not. An event the
+// generator could not send at all (a client event whose socket had ended, a publish its backlog
+// dropped) is not refused: it is excused like an accepted one. A
 // client's first reconnect-now close (4200-4299) read after the restart began is the restart's:
 // it is away from the moment the restart began, not only from awayGrace before it read the
 // close, since a generator that lags reads it late. Arrivals are kept exactly (a bit per event),
@@ -40,10 +44,22 @@ const (
 )
 
 // spanUnknown marks a timetable entry this shard did not send; other values are 1 + µs from due
-// to answered, with spanRefused set when the server refused the event (or it was never sent).
+// to answered, with spanRefused set when the server refused the event, or spanUnsent when it
+// never reached the server.
 const (
 	spanUnknown uint32 = 0
 	spanRefused uint32 = 1 << 31
+	spanUnsent  uint32 = 1 << 30
+	spanFlags          = spanRefused | spanUnsent
+)
+
+// outcome is how the server answered an event of the timetable.
+type outcome uint32
+
+const (
+	accepted = outcome(0)
+	refused  = outcome(spanRefused) // the server refused it, or its HTTP API failed
+	unsent   = outcome(spanUnsent)  // it never reached the server
 )
 
 // noOffset marks a shard whose timetable offset is not known yet.
@@ -75,13 +91,10 @@ func newSpans(p Pacer, shards int, shared bool) *spans {
 	return s
 }
 
-// settled records that the server answered event i, due at due, at at, and whether it refused it.
-func (s *spans) settled(i int64, due, at time.Time, refused bool) {
+// settled records that event i, due at due, had outcome o at at.
+func (s *spans) settled(i int64, due, at time.Time, o outcome) {
 	d := max(0, at.Sub(due))
-	v := uint32(min(d.Microseconds()+1, int64(spanRefused-1)))
-	if refused {
-		v |= spanRefused
-	}
+	v := uint32(min(d.Microseconds()+1, int64(spanUnsent-1))) | uint32(o)
 	s.of[i] = v
 	s.mu.Lock()
 	s.maxLen = max(s.maxLen, d)
@@ -115,11 +128,14 @@ func (s *spans) touches(i int64, shard int, w window) bool {
 	return due <= w.to && end >= w.from
 }
 
+// refused says whether the server refused this shard's event i.
+func (s *spans) refused(i int64) bool { return s.of[i]&spanRefused != 0 }
+
 // refusedWithin says whether the server refused this shard's event i (or it was never sent)
 // within w.
 func (s *spans) refusedWithin(i int64, w window) bool {
 	v := s.of[i]
-	if v&spanRefused == 0 {
+	if v&spanFlags == 0 {
 		return false
 	}
 	at := s.p.Due(i).UnixNano() + answeredAfter(v)
@@ -128,7 +144,7 @@ func (s *spans) refusedWithin(i int64, w window) bool {
 
 // answeredAfter is how long after its due time, in ns, the server answered an event whose entry
 // is v (not spanUnknown).
-func answeredAfter(v uint32) int64 { return int64(v&^spanRefused-1) * 1000 }
+func answeredAfter(v uint32) int64 { return int64(v&^spanFlags-1) * 1000 }
 
 // candidates is the range of events whose span may meet w, whichever shard sent them.
 func (s *spans) candidates(w window) (int64, int64) {

@@ -13,8 +13,8 @@ func TestSpansTouchAwayWindows(t *testing.T) {
 	p := Pacer{Start: start, Rate: 10, Count: 100} // event i due at start + i*100 ms
 	ms := func(d int64) int64 { return start.Add(time.Duration(d) * time.Millisecond).UnixNano() }
 	sp := newSpans(p, 2, false)
-	sp.settled(10, p.Due(10), p.Due(10).Add(30*time.Millisecond), false)  // due 1000 ms, answered 1030
-	sp.settled(20, p.Due(20), p.Due(20).Add(1500*time.Millisecond), true) // due 2000 ms, refused at 3500
+	sp.settled(10, p.Due(10), p.Due(10).Add(30*time.Millisecond), accepted)  // due 1000 ms, answered 1030
+	sp.settled(20, p.Due(20), p.Due(20).Add(1500*time.Millisecond), refused) // due 2000 ms, refused at 3500
 
 	for _, tc := range []struct {
 		name  string

@@ -33,7 +33,7 @@ func (c *lclient) reconnect(code int) bool {
 		// The run ended first: the client was away from its close to the end.
 		c.mu.Lock()
 		defer c.mu.Unlock()
-		c.markAway(window{from.Add(-awayGrace).UnixNano(), time.Now().UnixNano(), retry})
+		c.markAway(window{from.Add(-awayGrace).UnixNano(), time.Now().UnixNano(), retry, true})
 		return false
 	}
 	for attempt := 0; ; attempt++ {
@@ -65,7 +65,7 @@ func (c *lclient) reconnect(code int) bool {
 	r.rec.Reconnects.Add(1)
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	c.markAway(window{from.Add(-awayGrace).UnixNano(), now.UnixNano(), retry})
+	c.markAway(window{from.Add(-awayGrace).UnixNano(), now.UnixNano(), retry, false})
 	for i := range c.seats {
 		c.seats[i] = seatUnknown
 	}
@@ -78,6 +78,7 @@ func (c *lclient) markAway(w window) {
 	if n := len(c.away); n > 0 && c.away[n-1].to >= w.from {
 		c.away[n-1].to = max(c.away[n-1].to, w.to)
 		c.away[n-1].retry = c.away[n-1].retry || w.retry
+		c.away[n-1].open = w.open
 		return
 	}
 	c.away = append(c.away, w)

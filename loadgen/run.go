@@ -143,6 +143,7 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	counter.afterRamp(ctx)
 	r.steady(ctx, m)
 	r.drain(ctx, m)
+	m.away = r.awaitBack(ctx)
 	r.closeAll(m)
 	m.checks = append(m.checks, counter.checks(ctx, m.connected, cfg.ReleaseWait)...)
 	unwatch()
@@ -157,6 +158,7 @@ type measures struct {
 	cpuSteady            time.Duration // the steady and drain phases' CPU
 	rss0, rssRamped      int64
 	connected            int64 // connections open after the ramp
+	away                 int   // clients of the ramp not connected at the end
 	steadyAt             time.Time
 	late                 time.Duration // how late after --start-at the steady phase began
 	steadyFrom, steadyTo float64       // seconds from the start
@@ -320,6 +322,28 @@ func (r *runner) drain(ctx context.Context, m *measures) {
 	m.cpuSteady = cpuTime() - m.cpuSteady0
 }
 
+// backWait bounds how long the end of a run waits for reconnections in progress.
+const backWait = 10 * time.Second
+
+// awaitBack waits, up to backWait, until every client that connected in the ramp is subscribed
+// again, and returns how many are not: a server that went down and stayed down, or dropped
+// clients for good, fails the run.
+func (r *runner) awaitBack(ctx context.Context) int {
+	deadline := time.Now().Add(backWait)
+	for {
+		away := 0
+		for _, c := range r.clients {
+			if _, up := c.session(); c.alive && !up {
+				away++
+			}
+		}
+		if away == 0 || time.Now().After(deadline) || ctx.Err() != nil {
+			return away
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
 // closeAll ends every connection, waits until nothing reads any more, and settles the ledgers.
 func (r *runner) closeAll(m *measures) {
 	r.endLife()
@@ -342,6 +366,7 @@ func (r *runner) summary(ctx context.Context, m *measures) *reports.LoadSummary 
 	cfg := r.cfg
 	s := r.summarize(m.started, m.finished, m.steadyFrom, m.steadyTo, plannedCount(cfg), m.connected, m.tally)
 	s.SteadyAt = m.steadyAt
+	s.Checks = append(s.Checks, endCheck(m.away, m.connected))
 	s.Checks = append(s.Checks, m.checks...)
 	if !cfg.StartAt.IsZero() {
 		s.Checks = append(s.Checks, startCheck(m.late))
@@ -363,6 +388,17 @@ func (r *runner) summary(ctx context.Context, m *measures) *reports.LoadSummary 
 	}
 	s.Valid = len(s.Invalid) == 0
 	return s
+}
+
+// endCheck says whether the clients of the ramp were all connected at the end.
+func endCheck(away int, connected int64) reports.Check {
+	c := reports.Check{Name: "connected at the end", Pass: away == 0}
+	if away == 0 {
+		c.Detail = fmt.Sprintf("all %d clients of the ramp were connected and subscribed at the end", connected)
+	} else {
+		c.Detail = fmt.Sprintf("%d of the %d clients of the ramp were not connected at the end (waited %s for reconnections): the server dropped them or stayed down", away, connected, backWait)
+	}
+	return c
 }
 
 // generatorCost is what the run cost the generator.

@@ -34,10 +34,10 @@ func (r *runner) runSeats(ctx context.Context, rm *room, p Pacer) {
 			switch {
 			case up && err != nil:
 				r.rec.Error("send")
-				rm.seatSpansP.Load().settled(i, due, time.Now(), true)
+				rm.seatSpansP.Load().settled(i, due, time.Now(), unsent)
 				return
 			case up:
-				rm.seatSpansP.Load().settled(i, due, time.Now().Add(clientEventGrace), false)
+				rm.seatSpansP.Load().settled(i, due, time.Now().Add(clientEventGrace), accepted)
 				return
 			}
 		}
@@ -136,7 +136,11 @@ func (r *runner) newPublisher(hint int) *publisher {
 			if err != nil {
 				r.rec.Error("publish")
 			}
-			pe.sp.settled(pe.i, pe.due, now, err != nil)
+			o := accepted
+			if err != nil {
+				o = refused
+			}
+			pe.sp.settled(pe.i, pe.due, now, o)
 		}
 	}()
 	return p
@@ -149,7 +153,7 @@ func (p *publisher) publish(r *runner, pe published) {
 	case p.queue <- pe:
 	default:
 		r.rec.Error("publish-backlog")
-		pe.sp.settled(pe.i, pe.due, time.Now(), true) // never sent: lost unless its receiver was away
+		pe.sp.settled(pe.i, pe.due, time.Now(), unsent) // lost unless its receiver was away
 	}
 }
 

@@ -36,6 +36,13 @@ func freeAddr(t *testing.T) string {
 func startServe(t *testing.T, bin string, args ...string) (addr string) {
 	t.Helper()
 	addr = freeAddr(t)
+	serveAt(t, bin, addr, args...)
+	return addr
+}
+
+// serveAt runs `pushcert serve --addr addr args...` as startServe does, and returns its process.
+func serveAt(t *testing.T, bin, addr string, args ...string) *exec.Cmd {
+	t.Helper()
 	cmd := exec.Command(bin, append([]string{"serve", "--addr", addr}, args...)...)
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
@@ -50,5 +57,5 @@ func startServe(t *testing.T, bin string, args ...string) (addr string) {
 		t.Fatalf("serve did not start: %v", err)
 	}
 	go io.Copy(io.Discard, br)
-	return addr
+	return cmd
 }

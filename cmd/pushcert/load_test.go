@@ -212,6 +212,56 @@ func TestLoadFailsWhenMessagesAreLost(t *testing.T) {
 	}
 }
 
+// TestLoadFailsAgainstAKilledServer: a server killed (SIGKILL) in the steady phase never passes.
+// Killed for good, its clients are not connected at the end and the events due after the kill
+// are lost; killed and started again by someone else than the run, what it refused while it was
+// down is lost, although every client came back.
+func TestLoadFailsAgainstAKilledServer(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts server processes")
+	}
+	bin := buildBinary(t)
+	creds := []string{"--app-id", "1", "--key", "k", "--secret", "s"}
+	for _, back := range []bool{false, true} {
+		addr := freeAddr(t)
+		srv := serveAt(t, bin, addr, append(creds, "--log-level", "error")...)
+		dir := t.TempDir()
+		args := append([]string{"load", "--target", "ws://" + addr, "--api-url", "http://" + addr, "--scenario", "seats,availability",
+			"--clients", "20", "--rooms", "2", "--rate", "10", "--duration", "3s", "--ramp", "300ms", "--quiet", "--out", dir}, creds...)
+		type result struct {
+			code      int
+			out, errs string
+		}
+		done := make(chan result, 1)
+		go func() {
+			code, out, errs := runCmd(args...)
+			done <- result{code, out, errs}
+		}()
+		time.Sleep(2500 * time.Millisecond) // the ramp takes 300 ms, the steady phase 3 s
+		_ = srv.Process.Kill()
+		if back {
+			time.Sleep(700 * time.Millisecond)
+			serveAt(t, bin, addr, append(creds, "--log-level", "error")...)
+		}
+		res := <-done
+		code, out, errs := res.code, res.out, res.errs
+		if code != exitFail && code != exitInvalid {
+			t.Fatalf("back %v: exit %d, want %d (or %d on a busy machine)\n%s\n%s", back, code, exitFail, exitInvalid, out, errs)
+		}
+		s := loadSummary(t, filepath.Join(dir, "summary.json"))
+		failed := map[string]bool{}
+		for _, c := range s.Checks {
+			failed[c.Name] = !c.Pass
+		}
+		if !failed["reach"] || s.Delivery.Lost == 0 {
+			t.Errorf("back %v: reach passed or nothing lost: %+v\n%s", back, s.Delivery, out)
+		}
+		if failed["connected at the end"] == back {
+			t.Errorf("back %v: check connected at the end failed %v\n%s", back, failed["connected at the end"], out)
+		}
+	}
+}
+
 // TestLoadRefusesABadPlanAtOnce: a plan that cannot run, or a threshold that names no metric,
 // is refused before anything starts, with one line saying why.
 func TestLoadRefusesABadPlanAtOnce(t *testing.T) {

@@ -59,6 +59,13 @@ Feature: Connection
     When "alice" sends a binary frame
     Then "alice" stays connected
 
+  @id:CONN-018 @should @spec:1.1
+  Scenario: A text frame that is not valid UTF-8 fails the connection with 1007
+    Frames are UTF-8 JSON text: a text frame that is not UTF-8 fails the WebSocket connection (RFC 6455 8.1), with close code 1007 (7.4.1).
+    Given the client "alice" is connected
+    When "alice" sends a text frame that is not valid UTF-8
+    Then "alice" is closed with code 1007 within 2s
+
   @id:CONN-015 @info @spec:1.5
   Scenario: The reply to a binary frame is recorded
     The protocol defines no reply to a binary frame: what the server sends is recorded.

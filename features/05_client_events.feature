@@ -91,3 +91,14 @@ Feature: Client events
     And "bob" is subscribed to "private-chat.3" within 2s
     When "alice" triggers "client-typing" on "private-chat.3" with data {"typing":true}
     Then "bob" does not receive "client-typing" within 1s
+
+  @id:CEV-009 @must @cap:client-events @spec:3
+  Scenario: A client event that is not valid UTF-8 is never relayed
+    Frames are UTF-8 JSON text: the bytes of a client event that is not UTF-8 never reach the other subscribers, whose clients would drop the connection on them.
+    Given clients "alice" and "bob" are connected
+    And "alice" subscribes to "private-chat.3" with a valid signature
+    And "bob" subscribes to "private-chat.3" with a valid signature
+    And "alice" is subscribed to "private-chat.3" within 2s
+    And "bob" is subscribed to "private-chat.3" within 2s
+    When "alice" triggers "client-typing" on "private-chat.3" with data that is not valid UTF-8
+    Then "bob" receives nothing that is not valid UTF-8 within 1s

@@ -220,3 +220,9 @@ Feature: HTTP API
       """
     Then the API answers 200
     And "alice" receives "availability.updated" on "event.1" within 2s
+
+  @id:API-024 @should @cap:http-api @spec:5.3
+  Scenario: A publish whose body is not valid UTF-8 is refused with 400
+    JSON text is UTF-8 (RFC 8259 8.1): a body that is not is malformed, and a malformed request is answered 400.
+    When the app triggers "availability.updated" on "event.1" with data that is not valid UTF-8
+    Then the API answers 400

@@ -18,7 +18,7 @@ func (c *conn) signin(m protocol.Message) {
 	if !protocol.VerifyUserAuth(c.app.Key, c.app.Secret, c.socketID, d.UserData, d.Auth) {
 		c.sendError(protocol.CodeUnauthorized, fmt.Sprintf(
 			"Invalid signature: Expected HMAC SHA256 hex digest of %s, but got %s",
-			protocol.UserAuthString(c.socketID, d.UserData), truncate(d.Auth, 200)), "")
+			truncate(protocol.UserAuthString(c.socketID, d.UserData), maxEcho), truncate(d.Auth, maxEcho)), "")
 		return
 	}
 	u, err := protocol.ParseUserData(d.UserData)
@@ -75,7 +75,7 @@ func (c *conn) subscribeServerToUser(name string) {
 		c.enqueueFrame(protocol.EncodeSubscriptionSucceeded(name, nil))
 		return
 	case foreign && !c.srv.cfg.Faults.LeakUserChannel:
-		c.sendError(protocol.CodeUnauthorized, "Only the connection signed in as that user may subscribe to "+truncate(name, 200), truncate(name, 200))
+		c.sendError(protocol.CodeUnauthorized, "Only the connection signed in as that user may subscribe to "+truncate(name, maxEcho), truncate(name, maxEcho))
 		return
 	}
 	c.join(name, nil)

@@ -116,6 +116,26 @@ func TestBadInput(t *testing.T) {
 			biWantError(t, c, null, "Invalid presence channel_data: channel_data is not a JSON object", "presence-x")
 			return c
 		}},
+		{name: "presence bad signature with 15 KB channel_data: a short error", run: func(t *testing.T, ts *testServer) *testClient {
+			c := ts.dial()
+			cd := presenceData("u1", `"`+long(15000)+`"`)
+			c.subscribe("presence-x", testKey+":"+zeros, cd)
+			f := biNext(t, c)
+			if code := errorCode(f); f.msg.Event != protocol.EventError || code == nil || *code != protocol.CodeUnauthorized || len(f.raw) > 1024 {
+				t.Fatalf("got %d bytes: %.300s; want a 4009 pusher:error of at most 1 KiB", len(f.raw), f.raw)
+			}
+			return c
+		}},
+		{name: "sign-in bad signature with 15 KB user_data: a short error", run: func(t *testing.T, ts *testServer) *testClient {
+			c := ts.dial()
+			ud := `{"id":"u1","user_info":"` + long(15000) + `"}`
+			c.send(map[string]any{"event": protocol.EventSignin, "data": map[string]string{"user_data": ud, "auth": testKey + ":" + zeros}})
+			f := biNext(t, c)
+			if f.msg.Event != protocol.EventError || len(f.raw) > 1024 {
+				t.Fatalf("got %d bytes: %.300s; want a pusher:error of at most 1 KiB", len(f.raw), f.raw)
+			}
+			return c
+		}},
 		biPresence("presence channel_data without user_id", `{"user_info":{"name":"A"}}`, null, "Invalid presence channel_data: channel_data has no user_id"),
 		biPresence("presence user_id empty", `{"user_id":""}`, null, "Invalid presence channel_data: channel_data user_id is empty"),
 		biPresence("presence user_id an object", `{"user_id":{}}`, null, "Invalid presence channel_data: channel_data user_id must be a string or a number"),
@@ -221,6 +241,29 @@ func TestBadInput(t *testing.T) {
 			biWantPong(t, peer) // the 11th was not relayed
 			return c
 		}},
+		{name: "client event not UTF-8: 1007, not relayed", run: func(t *testing.T, ts *testServer) *testClient {
+			c, peer := ts.dial(), ts.dial()
+			c.join("private-x", "")
+			peer.join("private-x", "")
+			c.send("{\"event\":\"client-x\",\"channel\":\"private-x\",\"data\":{\"t\":\"caf\xc3\"}}")
+			biWantClose(t, c, websocket.CloseInvalidFramePayloadData)
+			biWantPong(t, peer) // the first frame the peer gets: nothing was relayed
+			return nil
+		}},
+		{name: "error quoting a long name cuts it at a character", run: func(t *testing.T, ts *testServer) *testClient {
+			c := ts.dial()
+			name := strings.Repeat("é", 151) // 2 bytes a character: a cut at 200 bytes falls in one
+			c.send(map[string]any{"event": "pusher:" + name, "data": map[string]any{}})
+			f := biNext(t, c)
+			// A cut inside a character would reach the client as U+FFFD, the JSON encoder's
+			// stand-in for the half character.
+			if f.msg.Event != protocol.EventError || strings.Contains(f.raw, `\ufffd`) || !strings.Contains(f.raw, "é...") {
+				t.Fatalf("got %q, want a pusher:error quoting whole characters", f.raw)
+			}
+			return c
+		}},
+		biHTTP("API body not UTF-8", "POST", "/apps/1/events", "{\"name\":\"e\",\"channels\":[\"pub\"],\"data\":\"caf\xc3\"}", 0, nil,
+			400, "Request body is not valid UTF-8"),
 		{
 			name: "client events disabled for the app",
 			cfg:  func(c *Config) { off := false; c.Apps[0].ClientEvents = &off },

@@ -40,7 +40,7 @@ func BenchmarkBroadcastQueue(b *testing.B) {
 			writing: true} // no socket here: the benchmark empties the queues itself
 		ch.subs[conns[i]] = ""
 	}
-	pm, err := websocket.NewPreparedMessage(websocket.TextMessage, protocol.EncodeEvent("availability.updated", "event.1", `{"event_id":1,"left":42}`, ""))
+	pm, err := prepare(protocol.EncodeEvent("availability.updated", "event.1", `{"event_id":1,"left":42}`, ""))
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -51,7 +51,7 @@ func BenchmarkBroadcastQueue(b *testing.B) {
 			b.Fatalf("queued %d, want %d", n, subs)
 		}
 		for _, c := range conns {
-			c.queue = c.queue[:0]
+			c.queue, c.queued = c.queue[:0], 0
 		}
 	}
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*subs), "ns/delivery")
@@ -104,7 +104,7 @@ func benchFanout(b *testing.B, subs, burst int) {
 	var want int64
 	for i := 0; i < b.N; i++ {
 		for j := 0; j < burst; j++ {
-			pm, _ := websocket.NewPreparedMessage(websocket.TextMessage, frameBytes)
+			pm, _ := prepare(frameBytes)
 			ch.broadcast(ts.Server, pm, "")
 		}
 		want += int64(subs * burst * frameLen)

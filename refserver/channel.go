@@ -5,8 +5,7 @@ import (
 	"fmt"
 	"strings"
 	"sync"
-
-	"github.com/gorilla/websocket"
+	"unicode/utf8"
 
 	"github.com/pushcert/pushcert/internal/protocol"
 )
@@ -31,7 +30,7 @@ func newChannel(name string) *channel {
 
 // broadcast queues one prepared frame to every subscriber except the one whose socket id is
 // except; it returns how many were queued. It never blocks and never allocates per delivery.
-func (ch *channel) broadcast(s *Server, pm *websocket.PreparedMessage, except string) int {
+func (ch *channel) broadcast(s *Server, pm *prepared, except string) int {
 	n := 0
 	faulty := s.cfg.Faults.deliveryFaults()
 	ch.mu.RLock()
@@ -71,7 +70,7 @@ func (ch *channel) remove(c *conn) {
 	if c.srv.cfg.Faults.NoMemberRemoved {
 		return
 	}
-	pm, err := websocket.NewPreparedMessage(websocket.TextMessage, protocol.EncodeMemberRemoved(ch.name, uid))
+	pm, err := prepare(protocol.EncodeMemberRemoved(ch.name, uid))
 	if err != nil {
 		return
 	}
@@ -100,7 +99,7 @@ func (c *conn) subscribe(m protocol.Message) {
 	}
 	if !protocol.ValidChannelName(name) {
 		c.sendError(0, fmt.Sprintf("Invalid channel name %q: 1 to %d characters of A-Z a-z 0-9 _ - = @ , . ;",
-			truncate(name, 200), protocol.MaxChannelNameLength), truncate(name, 200))
+			truncate(name, maxEcho), protocol.MaxChannelNameLength), truncate(name, maxEcho))
 		return
 	}
 	var pres *protocol.PresenceMember
@@ -108,7 +107,7 @@ func (c *conn) subscribe(m protocol.Message) {
 		if !protocol.VerifyChannelAuth(c.app.Key, c.app.Secret, c.socketID, name, d.ChannelData, d.Auth) {
 			c.sendError(protocol.CodeUnauthorized, fmt.Sprintf(
 				"Invalid signature: Expected HMAC SHA256 hex digest of %s, but got %s",
-				protocol.ChannelAuthString(c.socketID, name, d.ChannelData), truncate(d.Auth, 200)), name)
+				truncate(protocol.ChannelAuthString(c.socketID, name, d.ChannelData), maxEcho), truncate(d.Auth, maxEcho)), name)
 			return
 		}
 	}
@@ -184,7 +183,7 @@ func (c *conn) join(name string, pres *protocol.PresenceMember) {
 	c.mu.Unlock()
 	c.enqueueFrame(protocol.EncodeSubscriptionSucceeded(name, ch.presenceData()))
 	if added != nil {
-		pm, err := websocket.NewPreparedMessage(websocket.TextMessage, protocol.EncodeMemberAdded(name, uid, added.info))
+		pm, err := prepare(protocol.EncodeMemberAdded(name, uid, added.info))
 		if err == nil {
 			for o, ouid := range ch.subs {
 				if ouid != uid || (c.srv.cfg.Faults.DuplicateMemberAdded && o != c) {
@@ -241,13 +240,13 @@ func (c *conn) clientEvent(m protocol.Message) {
 	}
 	switch {
 	case name == "":
-		c.sendError(0, "Client event "+truncate(m.Event, 200)+" has no channel", "")
+		c.sendError(0, "Client event "+truncate(m.Event, maxEcho)+" has no channel", "")
 		return
 	case len(m.Event) > protocol.MaxEventNameLength:
 		c.sendError(0, fmt.Sprintf("Event name is longer than %d characters", protocol.MaxEventNameLength), name)
 		return
 	case !protocol.KindOf(name).AcceptsClientEvents() && !c.srv.cfg.Faults.PublicClientEvents:
-		c.sendError(0, "Client events are only accepted on private and presence channels", truncate(name, 200))
+		c.sendError(0, "Client events are only accepted on private and presence channels", truncate(name, maxEcho))
 		return
 	}
 	ch := c.app.lookup(name)
@@ -258,7 +257,7 @@ func (c *conn) clientEvent(m protocol.Message) {
 		ch.mu.RUnlock()
 	}
 	if !member && (ch == nil || !c.srv.cfg.Faults.RelayNonMemberEvents) {
-		c.sendError(protocol.CodeUnauthorized, "The client is not subscribed to "+truncate(name, 200), name)
+		c.sendError(protocol.CodeUnauthorized, "The client is not subscribed to "+truncate(name, maxEcho), name)
 		return
 	}
 	if len(m.Data) > c.srv.cfg.MaxEventData {
@@ -269,7 +268,7 @@ func (c *conn) clientEvent(m protocol.Message) {
 		c.sendError(protocol.CodeClientEventLimit, fmt.Sprintf("Client event rejected due to rate limit: at most %d per second", c.app.ClientEventRate), name)
 		return
 	}
-	pm, err := websocket.NewPreparedMessage(websocket.TextMessage, protocol.EncodeRawEvent(m.Event, name, m.Data, uid))
+	pm, err := prepare(protocol.EncodeRawEvent(m.Event, name, m.Data, uid))
 	if err != nil {
 		return
 	}
@@ -281,9 +280,17 @@ func (c *conn) clientEvent(m protocol.Message) {
 	c.srv.metrics.messagesOut.Add(float64(n))
 }
 
+// maxEcho bounds how much of a client's input an error quotes back: a client must not make
+// the server hold, or send, more than it was sent.
+const maxEcho = 200
+
+// truncate cuts s to n bytes, on a character boundary, marking the cut.
 func truncate(s string, n int) string {
 	if len(s) <= n {
 		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) { // never a part of a character: the frame must stay UTF-8
+		n--
 	}
 	return s[:n] + "..."
 }

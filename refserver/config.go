@@ -16,6 +16,7 @@ const (
 	DefaultMaxMessageBytes    = 16 << 10          // largest client frame; a client event's data is capped lower
 	DefaultMaxEventData       = 10 << 10          // event data, HTTP API and client events
 	DefaultSendQueue          = 4096              // frames queued per connection before 4100
+	DefaultSendQueueBytes     = 2 << 20           // bytes of frames queued per connection before 4100
 	DefaultClientEventRate    = 10                // client events per second per connection
 	DefaultMaxPresenceMembers = 100
 	DefaultMaxPresenceInfo    = 1024 // bytes of user_info per presence member
@@ -59,6 +60,7 @@ type Config struct {
 	MaxMessageBytes int
 	MaxEventData    int
 	SendQueue       int
+	SendQueueBytes  int // a connection's send queue, in bytes of frames: over it, 4100
 	CacheTTL        time.Duration
 	WriteTimeout    time.Duration
 	// TimestampWindow bounds the HTTP API's auth_timestamp skew; 0 is 600 s, negative disables.
@@ -87,6 +89,9 @@ func (c *Config) setDefaults() {
 	}
 	if c.MaxEventData == 0 {
 		c.MaxEventData = DefaultMaxEventData
+	}
+	if c.SendQueueBytes == 0 {
+		c.SendQueueBytes = DefaultSendQueueBytes
 	}
 	if c.SendQueue == 0 {
 		c.SendQueue = DefaultSendQueue

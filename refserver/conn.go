@@ -34,12 +34,27 @@ func closeFrame(code int, reason string) []byte {
 	return websocket.FormatCloseMessage(code, strings.ToValidUTF8(reason, ""))
 }
 
-func mustPrepare(frame []byte) *websocket.PreparedMessage {
+// prepared is a server frame encoded once, with its size: what a connection's send queue holds
+// and counts against its byte budget. A broadcast shares one among all its deliveries.
+type prepared struct {
+	*websocket.PreparedMessage
+	size int
+}
+
+func prepare(frame []byte) (*prepared, error) {
 	pm, err := websocket.NewPreparedMessage(websocket.TextMessage, frame)
+	if err != nil {
+		return nil, err
+	}
+	return &prepared{pm, len(frame)}, nil
+}
+
+func mustPrepare(frame []byte) *prepared {
+	p, err := prepare(frame)
 	if err != nil {
 		panic(err) // only constant frames are prepared here
 	}
-	return pm
+	return p
 }
 
 // maxBatch bounds how many queued frames one write carries.
@@ -60,10 +75,12 @@ type conn struct {
 	quit chan struct{} // closed once by kill
 
 	qmu     sync.Mutex
-	queue   []*websocket.PreparedMessage // frames waiting for the writer
-	spare   []*websocket.PreparedMessage // the writer's last batch, reused by the next burst
-	writing bool                         // a writeLoop goroutine is running
-	dead    bool                         // killed: nothing is queued any more
+	queue   []*prepared // frames waiting for the writer
+	queued  int         // their bytes, bounded by Config.SendQueueBytes
+	peak    int         // the most queued bytes seen, for the metrics
+	spare   []*prepared // the writer's last batch, reused by the next burst
+	writing bool        // a writeLoop goroutine is running
+	dead    bool        // killed: nothing is queued any more
 
 	closeCode atomic.Int32
 	closeMsg  atomic.Pointer[string]
@@ -83,21 +100,25 @@ type conn struct {
 	authed    bool // signed in or subscribed to an authorized channel
 }
 
-// enqueue queues a frame without ever blocking. A queue past its bound means the client is not
-// keeping up: it is disconnected with 4100 so that it cannot slow anyone else down. The queue is
-// a slice reused between bursts, so a delivery allocates nothing once a connection has written.
-func (c *conn) enqueue(pm *websocket.PreparedMessage) bool {
+// enqueue queues a frame without ever blocking. A queue past its bounds (SendQueue frames,
+// SendQueueBytes bytes waiting for the writer) means the client is not keeping up: it is
+// disconnected with 4100 so that it cannot slow anyone else down nor hold the server's memory.
+// The queue is a slice reused between bursts, so a delivery allocates nothing once a connection
+// has written.
+func (c *conn) enqueue(p *prepared) bool {
 	c.qmu.Lock()
 	if c.dead { // nothing more after the close is decided: no gap before the close frame
 		c.qmu.Unlock()
 		return false
 	}
-	if len(c.queue) >= c.srv.cfg.SendQueue {
+	if len(c.queue) >= c.srv.cfg.SendQueue || c.queued+p.size > c.srv.cfg.SendQueueBytes {
 		c.qmu.Unlock()
 		c.kill(protocol.CodeOverCapacity, "Over capacity: the client is not reading its messages")
 		return false
 	}
-	c.queue = append(c.queue, pm)
+	c.queue = append(c.queue, p)
+	c.queued += p.size
+	c.peak = max(c.peak, c.queued)
 	start := !c.writing
 	c.writing = true
 	c.qmu.Unlock()
@@ -109,17 +130,18 @@ func (c *conn) enqueue(pm *websocket.PreparedMessage) bool {
 
 // enqueueFrame prepares and queues a frame for this connection alone.
 func (c *conn) enqueueFrame(frame []byte) bool {
-	pm, err := websocket.NewPreparedMessage(websocket.TextMessage, frame)
+	p, err := prepare(frame)
 	if err != nil {
 		return false
 	}
-	return c.enqueue(pm)
+	return c.enqueue(p)
 }
 
-// sendError queues a pusher:error; code 0 is sent as null.
+// sendError queues a pusher:error; code 0 is sent as null. The channel is the client's, cut to
+// maxEcho like every quote of its input.
 func (c *conn) sendError(code int, msg, channel string) {
 	c.srv.metrics.errors.WithLabelValues(codeLabel(code)).Inc()
-	c.enqueueFrame(protocol.EncodeError(code, msg, channel))
+	c.enqueueFrame(protocol.EncodeError(code, msg, truncate(channel, maxEcho)))
 }
 
 // kill closes the connection with a Pusher close code, once. It never blocks: the writer
@@ -153,6 +175,19 @@ func (c *conn) end(code int, msg string, flush bool) {
 	})
 }
 
+// queuedBytes is what every connection has waiting to be written.
+func (s *Server) queuedBytes() float64 {
+	n := 0
+	for _, a := range s.byID {
+		for _, c := range a.allConns() {
+			c.qmu.Lock()
+			n += c.queued
+			c.qmu.Unlock()
+		}
+	}
+	return float64(n)
+}
+
 // touch records that the peer is alive.
 func (c *conn) touch(now time.Time) {
 	c.lastSeen.Store(now.UnixNano())
@@ -170,7 +205,7 @@ func (c *conn) writeLoop() {
 		c.qmu.Lock()
 		if c.dead {
 			last := c.queue // frames queued before a graceful close (finish); none after kill
-			c.queue = nil
+			c.queue, c.queued = nil, 0
 			c.qmu.Unlock()
 			if len(last) > 0 {
 				_ = c.writeFrames(last)
@@ -185,7 +220,7 @@ func (c *conn) writeLoop() {
 			c.qmu.Unlock()
 			return
 		}
-		c.queue = c.spare
+		c.queue, c.queued = c.spare, 0
 		c.spare = nil
 		c.qmu.Unlock()
 
@@ -207,17 +242,17 @@ const maxKeptQueue = 256
 
 // writeFrames writes frames in groups of maxBatch, each group in one socket write. A lone frame
 // goes straight out: nothing to coalesce, no buffer to borrow.
-func (c *conn) writeFrames(frames []*websocket.PreparedMessage) error {
+func (c *conn) writeFrames(frames []*prepared) error {
 	if len(frames) == 1 {
 		_ = c.ws.SetWriteDeadline(time.Now().Add(c.srv.cfg.WriteTimeout))
-		return c.ws.WritePreparedMessage(frames[0])
+		return c.ws.WritePreparedMessage(frames[0].PreparedMessage)
 	}
 	for len(frames) > 0 && !c.raw.closing.Load() { // stop at kill; a graceful finish writes all
 		n := min(len(frames), maxBatch)
 		c.raw.begin()
 		var err error
-		for _, pm := range frames[:n] {
-			if err = c.ws.WritePreparedMessage(pm); err != nil {
+		for _, p := range frames[:n] {
+			if err = c.ws.WritePreparedMessage(p.PreparedMessage); err != nil {
 				break
 			}
 		}
@@ -315,6 +350,9 @@ func (c *conn) readLoop() {
 		}
 		c.app.removeConn(c)
 		c.srv.metrics.connections.Dec()
+		c.qmu.Lock()
+		c.srv.metrics.sendQueuePeak.Observe(float64(c.peak))
+		c.qmu.Unlock()
 		c.kill(0, "")
 	}()
 	for {
@@ -327,6 +365,12 @@ func (c *conn) readLoop() {
 		if mt != websocket.TextMessage {
 			c.sendError(0, "Invalid message format: binary frames are not supported, send JSON text", "")
 			continue
+		}
+		if !utf8.Valid(data) && !c.srv.cfg.Faults.RelayInvalidUTF8 {
+			// RFC 6455 8.1: a text frame that is not UTF-8 fails the connection. Relayed, its
+			// bytes would make the other subscribers' clients drop theirs.
+			c.kill(websocket.CloseInvalidFramePayloadData, "Invalid UTF-8 in a text frame: send UTF-8 JSON text")
+			return
 		}
 		c.handleOnFreshStack(data)
 	}
@@ -367,11 +411,11 @@ func (c *conn) handle(frame []byte) {
 	default:
 		switch {
 		case isReserved(m.Event):
-			c.sendError(0, "Unsupported event: "+truncate(m.Event, 200), m.Channel)
+			c.sendError(0, "Unsupported event: "+truncate(m.Event, maxEcho), m.Channel)
 		case strings.HasPrefix(m.Event, protocol.ClientEventPrefix) || c.srv.cfg.Faults.RelayUnprefixedEvents:
 			c.clientEvent(m)
 		default:
-			c.sendError(0, "Invalid event name "+truncate(m.Event, 200)+": events from clients must start with client-", m.Channel)
+			c.sendError(0, "Invalid event name "+truncate(m.Event, maxEcho)+": events from clients must start with client-", m.Channel)
 		}
 	}
 }

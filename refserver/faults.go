@@ -11,8 +11,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/gorilla/websocket"
-
 	"github.com/pushcert/pushcert/internal/clock"
 	"github.com/pushcert/pushcert/internal/protocol"
 )
@@ -45,6 +43,7 @@ type Faults struct {
 	StaleCache             bool    // a cache channel keeps its first event, not its last
 	FirstChannelOnly       bool    // a publish to several channels reaches only the first
 	NoSigninAfterTerminate bool    // a user whose connections were terminated can never sign in again
+	RelayInvalidUTF8       bool    // text frames are not checked for UTF-8: a client event's bytes are relayed as they came
 	// Delivery faults for validating load measurements: a fraction of deliveries held back by
 	// exactly DelayBy, or queued twice.
 	DelayDeliveries     float64
@@ -84,7 +83,7 @@ func (f Faults) deliveryFaults() bool {
 
 // faultyDeliver applies the delivery faults to one delivery; it reports whether it took care of
 // the delivery (dropped or delayed) so the caller must not queue it.
-func (s *Server) faultyDeliver(c *conn, pm *websocket.PreparedMessage) bool {
+func (s *Server) faultyDeliver(c *conn, pm *prepared) bool {
 	f := s.cfg.Faults
 	switch {
 	case f.DropDeliveries > 0 && rand.Float64() < f.DropDeliveries:
@@ -117,7 +116,7 @@ type delayLine struct {
 type delayed struct {
 	at time.Time
 	c  *conn
-	pm *websocket.PreparedMessage
+	pm *prepared
 }
 
 func newDelayLine(stop <-chan struct{}) *delayLine {
@@ -126,7 +125,7 @@ func newDelayLine(stop <-chan struct{}) *delayLine {
 	return l
 }
 
-func (l *delayLine) add(at time.Time, c *conn, pm *websocket.PreparedMessage) {
+func (l *delayLine) add(at time.Time, c *conn, pm *prepared) {
 	l.mu.Lock()
 	l.items = append(l.items, delayed{at, c, pm})
 	l.mu.Unlock()
@@ -208,6 +207,7 @@ var faultNames = map[string]func(*Faults, string) error{
 	"stale-cache":               func(f *Faults, _ string) error { f.StaleCache = true; return nil },
 	"first-channel-only":        func(f *Faults, _ string) error { f.FirstChannelOnly = true; return nil },
 	"no-signin-after-terminate": func(f *Faults, _ string) error { f.NoSigninAfterTerminate = true; return nil },
+	"relay-invalid-utf8":        func(f *Faults, _ string) error { f.RelayInvalidUTF8 = true; return nil },
 	"delay-deliveries": func(f *Faults, v string) error {
 		frac, by, ok := strings.Cut(v, ":")
 		p, err1 := strconv.ParseFloat(frac, 64)

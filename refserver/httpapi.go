@@ -8,8 +8,7 @@ import (
 	"net/http"
 	"sort"
 	"strings"
-
-	"github.com/gorilla/websocket"
+	"unicode/utf8"
 
 	"github.com/pushcert/pushcert/internal/protocol"
 )
@@ -81,6 +80,9 @@ func (s *Server) serveAPI(r *http.Request, h apiHandler) (any, *apiError) {
 	}
 	if app.Disabled {
 		return nil, &apiError{http.StatusForbidden, "Application disabled"}
+	}
+	if !utf8.Valid(body) && !s.cfg.Faults.RelayInvalidUTF8 {
+		return nil, badRequest("Request body is not valid UTF-8: JSON text, its names and data included, must be UTF-8")
 	}
 	return h(r, app, body)
 }
@@ -159,7 +161,7 @@ func (s *Server) validateTrigger(b triggerBody, batch bool) (trigger, *apiError)
 	}
 	for _, ch := range t.channels {
 		if !protocol.ValidServerChannelName(ch) {
-			return t, badRequest("Invalid channel name %q", truncate(ch, 200))
+			return t, badRequest("Invalid channel name %q", truncate(ch, maxEcho))
 		}
 		if protocol.KindOf(ch) == protocol.Encrypted && len(t.channels) > 1 {
 			return t, badRequest("an encrypted channel (%s) must be triggered alone", ch)
@@ -206,7 +208,7 @@ func (s *Server) deliverPublish(p Publish) {
 	if s.cfg.Faults.IgnoreSocketExclusion {
 		except = ""
 	}
-	pm, err := websocket.NewPreparedMessage(websocket.TextMessage, protocol.EncodeEvent(p.Event, p.Channel, p.Data, ""))
+	pm, err := prepare(protocol.EncodeEvent(p.Event, p.Channel, p.Data, ""))
 	if err != nil {
 		return
 	}
@@ -355,7 +357,7 @@ func (s *Server) getChannels(r *http.Request, app *appState, _ []byte) (any, *ap
 func (s *Server) getChannel(r *http.Request, app *appState, _ []byte) (any, *apiError) {
 	name := r.PathValue("channel")
 	if !protocol.ValidServerChannelName(name) {
-		return nil, badRequest("Invalid channel name %q", truncate(name, 200))
+		return nil, badRequest("Invalid channel name %q", truncate(name, maxEcho))
 	}
 	attrs := infoAttrs(r)
 	out := map[string]any{}

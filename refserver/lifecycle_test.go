@@ -625,3 +625,56 @@ func TestShutdownDuringHandshakes(t *testing.T) {
 		hs.Close()
 	}
 }
+
+// TestSendQueueBoundedInBytes: a client that stops reading is closed with 4100 once the frames
+// waiting for it pass the byte budget, however few they are; /metrics shows the budget, what is
+// queued and each closed connection's peak.
+func TestSendQueueBoundedInBytes(t *testing.T) {
+	const budget = 64 << 10
+	ts := lcStartSmallFirstSendBuffer(t, func(c *Config) {
+		c.SendQueue = 1 << 20 // the frame bound is never the one reached here
+		c.SendQueueBytes = budget
+	})
+	d := websocket.Dialer{
+		HandshakeTimeout: wait,
+		NetDial: func(network, addr string) (net.Conn, error) {
+			nc, err := net.Dial(network, addr)
+			if tc, ok := nc.(*net.TCPConn); ok {
+				_ = tc.SetReadBuffer(2048)
+			}
+			return nc, err
+		},
+	}
+	stalled, _, err := d.Dial(ts.wsURL(testKey, "?protocol=7"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer stalled.Close()
+	_ = stalled.SetReadDeadline(time.Now().Add(wait))
+	if _, _, err := stalled.ReadMessage(); err != nil { // connection_established
+		t.Fatal(err)
+	}
+	if err := stalled.WriteMessage(websocket.TextMessage, []byte(`{"event":"pusher:subscribe","data":{"channel":"room"}}`)); err != nil {
+		t.Fatal(err)
+	}
+	if _, msg, err := stalled.ReadMessage(); err != nil || !strings.Contains(string(msg), protocol.EventSubscriptionSucceeded) {
+		t.Fatalf("subscribe: %s %v", msg, err)
+	}
+	// From here on it reads nothing. 100 events of 9 KB: far past its socket's buffers and the
+	// budget, in 100 frames where the frame bound is a million.
+	for i := 0; i < 100 && ts.Connections() == 1; i++ {
+		ts.trigger("room", "big", strings.Repeat("x", 9000))
+	}
+	biWaitConnections(t, ts, 0)
+	_, body := ts.rawAPI("GET", "/metrics", nil)
+	for _, want := range []string{
+		`pushcert_errors_total{code="4100"} 1`,
+		"pushcert_send_queue_budget_bytes 65536",
+		"pushcert_send_queue_bytes 0",
+		"pushcert_send_queue_peak_bytes_count 1",
+	} {
+		if !strings.Contains(body, want) {
+			t.Errorf("/metrics lacks %q", want)
+		}
+	}
+}

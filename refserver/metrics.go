@@ -19,6 +19,7 @@ type metrics struct {
 	httpEvents    prometheus.Counter
 	errors        *prometheus.CounterVec
 	httpRequests  *prometheus.CounterVec
+	sendQueuePeak prometheus.Histogram
 }
 
 func newMetrics() *metrics {
@@ -39,9 +40,22 @@ func newMetrics() *metrics {
 		httpRequests: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "pushcert_http_requests_total", Help: "HTTP API requests by endpoint and status."}, []string{"endpoint", "status"}),
 	}
-	m.reg.MustRegister(m.connections, m.subscriptions, m.messagesIn, m.messagesOut, m.httpEvents, m.errors, m.httpRequests,
+	m.sendQueuePeak = prometheus.NewHistogram(prometheus.HistogramOpts{
+		Name: "pushcert_send_queue_peak_bytes", Help: "Per closed connection: the most bytes of frames it had waiting to be written.",
+		Buckets: prometheus.ExponentialBuckets(1<<10, 4, 8)}) // 1 KiB .. 16 MiB
+	m.reg.MustRegister(m.connections, m.subscriptions, m.messagesIn, m.messagesOut, m.httpEvents, m.errors, m.httpRequests, m.sendQueuePeak,
 		prometheus.NewGoCollector(), prometheus.NewProcessCollector(prometheus.ProcessCollectorOpts{}))
 	return m
+}
+
+// sendQueues adds the server-wide figures of the send queues: the bytes waiting now, summed when
+// scraped (nothing on the delivery path), and each connection's budget.
+func (m *metrics) sendQueues(queued func() float64, budget int) {
+	m.reg.MustRegister(
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "pushcert_send_queue_bytes",
+			Help: "Bytes of frames waiting to be written, all connections together."}, queued),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "pushcert_send_queue_budget_bytes",
+			Help: "The bytes a connection may have waiting before it is closed with 4100."}, func() float64 { return float64(budget) }))
 }
 
 func (m *metrics) handler() http.Handler {

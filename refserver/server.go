@@ -58,6 +58,7 @@ func New(cfg Config) (*Server, error) {
 		st := newAppState(a)
 		s.byKey[a.Key], s.byID[a.ID] = st, st
 	}
+	s.metrics.sendQueues(s.queuedBytes, cfg.SendQueueBytes)
 	s.broker = cfg.Broker
 	if s.broker == nil {
 		s.broker = &localBroker{}

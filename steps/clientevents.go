@@ -19,6 +19,14 @@ func clientEventSteps(sc *godog.ScenarioContext) {
 		}
 		return c.Send(fmt.Sprintf(`{"event":%q,"channel":%q,"data":%s}`, event, w.Channel(channel), data))
 	})
+	sc.Step(`^"([^"]+)" triggers "([^"]+)" on "([^"]+)" with data that is not valid UTF-8$`, func(ctx context.Context, name, event, channel string) error {
+		w := world(ctx)
+		c, err := w.conn(name)
+		if err != nil {
+			return err
+		}
+		return c.Send(fmt.Sprintf(`{"event":%q,"channel":%q,"data":{"text":"%s"}}`, event, w.Channel(channel), notUTF8))
+	})
 	sc.Step(`^"([^"]+)" triggers "([^"]+)" on "([^"]+)" (\d+) times at once$`, func(ctx context.Context, name, event, channel string, n int) error {
 		w := world(ctx)
 		c, err := w.conn(name)

@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/cucumber/godog"
 
@@ -188,6 +189,16 @@ func connectionSteps(sc *godog.ScenarioContext) {
 			return err
 		}
 		return c.Send(text)
+	})
+	sc.Step(`^"([^"]+)" sends a text frame that is not valid UTF-8$`, func(ctx context.Context, name string) error {
+		c, err := world(ctx).conn(name)
+		if err != nil {
+			return err
+		}
+		return c.Send(`{"event":"pusher:ping","data":{"text":"` + notUTF8 + `"}}`)
+	})
+	sc.Step(`^"([^"]+)" receives nothing that is not valid UTF-8 `+within+`$`, func(ctx context.Context, name, secs string) error {
+		return refute(ctx, name, secs, "no text frame that is not valid UTF-8", func(f client.Frame) bool { return !utf8.ValidString(f.Raw) })
 	})
 	sc.Step(`^"([^"]+)" sends a binary frame$`, func(ctx context.Context, name string) error {
 		c, err := world(ctx).conn(name)
@@ -417,6 +428,10 @@ func expectEvent(ctx context.Context, name, event, channel, secs string) (client
 
 // refute waits and fails if a matching frame arrives. A connection that ends meanwhile
 // satisfies it (nothing more can arrive), and the close goes into the case's notes.
+// notUTF8 is text that is not UTF-8: a lone continuation byte, a truncated sequence and an
+// overlong encoding of "/".
+const notUTF8 = "caf\xc3 \x80 \xc0\xaf"
+
 func refute(ctx context.Context, name, secs, expected string, match func(client.Frame) bool) error {
 	w := world(ctx)
 	c, err := w.conn(name)

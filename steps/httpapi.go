@@ -35,6 +35,11 @@ func httpAPISteps(sc *godog.ScenarioContext) {
 		body, _ := json.Marshal(client.Event{Name: event, Data: strings.Repeat("x", n), Channels: []string{w.Channel(channel)}})
 		return apiRequest(ctx, "POST", "/events", string(body), "")
 	})
+	sc.Step(`^the app triggers "([^"]+)" on "([^"]+)" with data that is not valid UTF-8$`, func(ctx context.Context, event, channel string) error {
+		w := world(ctx)
+		body := fmt.Sprintf(`{"name":%q,"channels":[%q],"data":"{\"left\":\"%s\"}"}`, event, w.Channel(channel), notUTF8)
+		return apiRequest(ctx, "POST", "/events", body, "")
+	})
 	sc.Step(`^the app triggers "([^"]+)" on (\d+) channels$`, func(ctx context.Context, event string, n int) error {
 		w := world(ctx)
 		var chans []string

@@ -49,6 +49,7 @@ var killMatrix = map[string][]string{
 	"server:stale-cache":               {"CACHE-002"},
 	"server:no-signin-after-terminate": {"RECON-004"},
 	"server:first-channel-only":        {"PUB-010"},
+	"server:relay-invalid-utf8":        {"CONN-018", "CEV-009", "API-024"},
 
 	"proxy:established-data-object":                           {"CONN-001"},
 	"proxy:same-socket-id":                                    {"CONN-002", "RECON-002"},

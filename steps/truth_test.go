@@ -47,6 +47,7 @@ var truthCases = []truthCase{
 		pass: []string{"PUB-001", "PRIV-001", "PRES-001", "CACHE-001"}},
 	{server: "ack-foreign-user-channel", flag: []string{"USER-008"}, pass: []string{"USER-004", "USER-003"}},
 	{server: "leak-user-channel", flag: []string{"USER-004", "USER-008"}, pass: []string{"USER-003"}},
+	{server: "relay-invalid-utf8", flag: []string{"CONN-018", "CEV-009", "API-024"}, pass: []string{"CEV-001", "CONN-007"}},
 }
 
 // TestSuiteTruth proves each verdict true in both directions: for every misbehaviour a real

@@ -21,7 +21,8 @@ import (
 // run). Everything else that did not arrive is lost, refused publishes included: a server that
 // refuses publishes fails the run, with one exception: while --restart-at restarts the embedded
 // server (from the restart until the new process is up), nobody is owed an event the server
-// refused in that window, whether its receivers had seen their close yet or not. An event the
+// refused whose span met that window (sent during it, or waiting for an answer then), whether
+// its receivers had seen their close yet or not. An event the
 // generator could not send at all (a client event whose socket had ended, a publish its backlog
 // dropped) is not refused: it is excused like an accepted one. A
 // client's first reconnect-now close (4200-4299) read after the restart began is the restart's:
@@ -131,15 +132,15 @@ func (s *spans) touches(i int64, shard int, w window) bool {
 // refused says whether the server refused this shard's event i.
 func (s *spans) refused(i int64) bool { return s.of[i]&spanRefused != 0 }
 
-// refusedWithin says whether the server refused this shard's event i (or it was never sent)
-// within w.
+// refusedWithin says whether the server refused this shard's event i (or it was never sent),
+// and its span, from due to refused, met w.
 func (s *spans) refusedWithin(i int64, w window) bool {
 	v := s.of[i]
 	if v&spanFlags == 0 {
 		return false
 	}
-	at := s.p.Due(i).UnixNano() + answeredAfter(v)
-	return at >= w.from && at <= w.to
+	due := s.p.Due(i).UnixNano()
+	return due <= w.to && due+answeredAfter(v) >= w.from
 }
 
 // answeredAfter is how long after its due time, in ns, the server answered an event whose entry

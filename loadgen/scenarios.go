@@ -87,6 +87,9 @@ func (r *runner) restartAt(ctx context.Context, at time.Time) {
 		r.rec.Error("restart")
 		return
 	}
+	// The API's pooled connections went with the old process: a publish that took one would
+	// fail after the new one is up.
+	r.api.HTTP.CloseIdleConnections()
 	r.restartedUp.Store(time.Now().UnixNano())
 	r.restarted.Store(when)
 }

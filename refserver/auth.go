@@ -1,7 +1,9 @@
 package refserver
 
 import (
+	"bytes"
 	"fmt"
+	"slices"
 
 	"github.com/pushcert/pushcert/internal/protocol"
 )
@@ -48,8 +50,13 @@ func (c *conn) signin(m protocol.Message) {
 		return
 	}
 	if prev == u.ID {
+		same := slices.Equal(c.watchlist, watch) && bytes.Equal(c.userInfo, u.Info)
 		c.mu.Unlock()
 		a.mu.Unlock()
+		if !same { // never ignored in silence: the connection keeps what it signed in with
+			c.sendError(protocol.CodeUnauthorized, fmt.Sprintf("Invalid signin: connection is already signed in as %q with other user_info or watchlist; sign in on a new connection to change them", truncate(prev, maxEcho)), "")
+			return
+		}
 		c.enqueueFrame(protocol.EncodeSigninSuccess(d.UserData))
 		return
 	}

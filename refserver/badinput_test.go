@@ -136,6 +136,45 @@ func TestBadInput(t *testing.T) {
 			}
 			return c
 		}},
+		{name: "presence re-subscribe: a short error, no member list", run: func(t *testing.T, ts *testServer) *testClient {
+			c, other := ts.dial(), ts.dial()
+			other.join("presence-x", presenceData("u0", `"`+long(1000)+`"`))
+			cd := presenceData("u1", "")
+			c.join("presence-x", cd)
+			c.subscribe("presence-x", protocol.SignChannel(testKey, testSecret, c.socketID, "presence-x", cd), cd)
+			f := biNext(t, c)
+			if f.msg.Event != protocol.EventError || !strings.Contains(f.raw, "Existing subscription to channel presence-x") || len(f.raw) > 300 {
+				t.Fatalf("got %d bytes: %.300s; want a short pusher:error", len(f.raw), f.raw)
+			}
+			return c
+		}},
+		{name: "subscription limit per connection (3 here, 1000 by default)", cfg: func(c *Config) { c.MaxSubscriptions = 3 },
+			run: func(t *testing.T, ts *testServer) *testClient {
+				c := ts.dial()
+				for _, ch := range []string{"a", "b", "c"} {
+					c.subscribe(ch, "", "")
+					biWantEvent(t, c, protocol.EventSubscriptionSucceeded, ch)
+				}
+				c.subscribe("d", "", "")
+				biWantError(t, c, null, "Subscription limit reached: at most 3 channels per connection", "d")
+				c.send(`{"event":"pusher:unsubscribe","data":{"channel":"a"}}`)
+				c.subscribe("d", "", "")
+				biWantEvent(t, c, protocol.EventSubscriptionSucceeded, "d")
+				return c
+			}},
+		{name: "subscribe rate per connection (a burst of 2+1, then 1 a second, here)", cfg: func(c *Config) { c.MaxSubscriptions, c.SubscribeRate = 2, 1 },
+			run: func(t *testing.T, ts *testServer) *testClient {
+				c := ts.dial()
+				for _, ch := range []string{"a", "b", "a"} {
+					c.send(`{"event":"pusher:unsubscribe","data":{"channel":"a"}}`)
+					c.subscribe(ch, "", "")
+					biWantEvent(t, c, protocol.EventSubscriptionSucceeded, ch)
+				}
+				c.send(`{"event":"pusher:unsubscribe","data":{"channel":"a"}}`)
+				c.subscribe("a", "", "")
+				biWantError(t, c, null, "Too many subscribes: at most 1 a second", "a")
+				return c
+			}},
 		biPresence("presence channel_data without user_id", `{"user_info":{"name":"A"}}`, null, "Invalid presence channel_data: channel_data has no user_id"),
 		biPresence("presence user_id empty", `{"user_id":""}`, null, "Invalid presence channel_data: channel_data user_id is empty"),
 		biPresence("presence user_id an object", `{"user_id":{}}`, null, "Invalid presence channel_data: channel_data user_id must be a string or a number"),
@@ -301,6 +340,29 @@ func TestBadInput(t *testing.T) {
 			return c
 		}},
 		biFrame("signin data a number", `{"event":"pusher:signin","data":5}`, protocol.CodeUnauthorized, "Invalid signin: frame field has the wrong type", ""),
+		{name: "signed-in member without channel_data: user_info over the limit", run: func(t *testing.T, ts *testServer) *testClient {
+			c := ts.dial()
+			biSignin(t, c, `{"id":"u1","user_info":{"x":"`+long(1100)+`"}}`)
+			c.subscribe("presence-x", protocol.SignChannel(testKey, testSecret, c.socketID, "presence-x", ""), "")
+			biWantError(t, c, null, "Presence user_info is 1108 bytes, over the limit of 1024", "presence-x")
+			return c
+		}},
+		{name: "signed-in member without channel_data: id of 129 chars", run: func(t *testing.T, ts *testServer) *testClient {
+			c := ts.dial()
+			biSignin(t, c, `{"id":"`+long(129)+`"}`)
+			c.subscribe("presence-x", protocol.SignChannel(testKey, testSecret, c.socketID, "presence-x", ""), "")
+			biWantError(t, c, null, "the signed-in user id is longer than 128 characters", "presence-x")
+			return c
+		}},
+		{name: "signin again as the same user with another watchlist", run: func(t *testing.T, ts *testServer) *testClient {
+			c := ts.dial()
+			biSignin(t, c, `{"id":"u1","watchlist":["u2"]}`)
+			biWantEvent(t, c, "pusher_internal:watchlist_events", "")
+			ud := `{"id":"u1","watchlist":["u3"]}`
+			c.send(map[string]any{"event": protocol.EventSignin, "data": map[string]string{"user_data": ud, "auth": protocol.SignUser(testKey, testSecret, c.socketID, ud)}})
+			biWantError(t, c, protocol.CodeUnauthorized, `already signed in as "u1" with other user_info or watchlist`, "")
+			return c
+		}},
 		{name: "signin as a second user on one connection", run: func(t *testing.T, ts *testServer) *testClient {
 			c := ts.dial()
 			biSignin(t, c, `{"id":"u1"}`)
@@ -351,6 +413,17 @@ func TestBadInput(t *testing.T) {
 		biHTTP("API data of exactly 10 KiB accepted", "POST", "/apps/1/events", biEvent("pub", "e", long(10<<10)), 0, nil, 200, ""),
 		biHTTP("API 101 channels", "POST", "/apps/1/events", map[string]any{"name": "e", "data": "x", "channels": biChannels(101)}, 0, nil,
 			400, "101 channels, over the limit of 100"),
+		{name: "API publish naming a channel twice: delivered once", run: func(t *testing.T, ts *testServer) *testClient {
+			c := ts.dial()
+			c.subscribe("twice", "", "")
+			biWantEvent(t, c, protocol.EventSubscriptionSucceeded, "twice")
+			status, body := ts.api("POST", "/apps/1/events", map[string]any{"name": "e", "data": "x", "channels": []string{"twice", "twice"}}, nil)
+			if status != 200 {
+				t.Fatalf("publish: %d %s", status, body)
+			}
+			biWantEvent(t, c, "e", "twice")
+			return c // the pong checked next is its next frame: no second delivery
+		}},
 		biHTTP("API 100 channels accepted", "POST", "/apps/1/events", map[string]any{"name": "e", "data": "x", "channels": biChannels(100)}, 0, nil, 200, ""),
 		biHTTP("API batch of 11", "POST", "/apps/1/batch_events", map[string]any{"batch": biBatch(11)}, 0, nil,
 			400, "Cannot batch-send more than 10 events at once (got 11)"),

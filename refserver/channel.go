@@ -92,6 +92,9 @@ func (c *conn) subscribe(m protocol.Message) {
 		c.sendError(0, "Invalid subscribe: data.channel is required", "")
 		return
 	}
+	if !c.mayJoin(name) {
+		return
+	}
 	kind := c.srv.kindOf(name)
 	if kind == protocol.ServerToUser {
 		c.subscribeServerToUser(name)
@@ -117,7 +120,15 @@ func (c *conn) subscribe(m protocol.Message) {
 		user, info := c.userID, c.userInfo
 		c.mu.Unlock()
 		if user != "" {
-			c.join(name, &protocol.PresenceMember{UserID: user, UserInfo: info})
+			// The member is the signed-in user, held to the limits of every member.
+			switch {
+			case len(user) > protocol.MaxPresenceUserIDLength:
+				c.sendError(0, fmt.Sprintf("Invalid presence member: the signed-in user id is longer than %d characters", protocol.MaxPresenceUserIDLength), name)
+			case len(info) > c.app.MaxPresenceInfo:
+				c.sendError(0, fmt.Sprintf("Presence user_info is %d bytes, over the limit of %d", len(info), c.app.MaxPresenceInfo), name)
+			default:
+				c.join(name, &protocol.PresenceMember{UserID: user, UserInfo: info})
+			}
 			return
 		}
 	}
@@ -139,6 +150,30 @@ func (c *conn) subscribe(m protocol.Message) {
 	c.join(name, pres)
 }
 
+// mayJoin applies the per-connection bounds of subscribing, before any authorization or lock of
+// the app: a channel the connection is already subscribed to (answered cheaply, with no member
+// list), its number of channels, and the subscribe rate.
+func (c *conn) mayJoin(name string) bool {
+	cfg := c.srv.cfg
+	ch := c.app.lookup(name)
+	c.mu.Lock()
+	_, already := c.subs[ch]
+	n := len(c.subs)
+	c.mu.Unlock()
+	switch {
+	case ch != nil && already:
+		c.sendError(0, "Existing subscription to channel "+truncate(name, maxEcho), name)
+		return false
+	case n >= cfg.MaxSubscriptions:
+		c.sendError(0, fmt.Sprintf("Subscription limit reached: at most %d channels per connection; unsubscribe from one first", cfg.MaxSubscriptions), name)
+		return false
+	case !c.allowSubscribe():
+		c.sendError(0, fmt.Sprintf("Too many subscribes: at most %d a second; subscribe later", cfg.SubscribeRate), name)
+		return false
+	}
+	return true
+}
+
 // join adds c to the channel under the app and channel locks, so that the member list, the
 // success frame and member_added are consistent with every concurrent join and leave.
 func (c *conn) join(name string, pres *protocol.PresenceMember) {
@@ -148,8 +183,8 @@ func (c *conn) join(name string, pres *protocol.PresenceMember) {
 	ch := a.channelLocked(name)
 	ch.mu.Lock()
 	defer ch.mu.Unlock()
-	if _, already := ch.subs[c]; already {
-		c.enqueueFrame(protocol.EncodeSubscriptionSucceeded(name, ch.presenceData()))
+	if _, already := ch.subs[c]; already { // mayJoin saw it first, unless a publish raced
+		c.sendError(0, "Existing subscription to channel "+truncate(name, maxEcho), name)
 		return
 	}
 	uid := ""
@@ -176,7 +211,10 @@ func (c *conn) join(name string, pres *protocol.PresenceMember) {
 	ch.subs[c] = uid
 	c.srv.metrics.subscriptions.Inc()
 	c.mu.Lock()
-	c.subs = append(c.subs, ch)
+	if c.subs == nil {
+		c.subs = map[*channel]struct{}{}
+	}
+	c.subs[ch] = struct{}{}
 	if ch.kind.NeedsAuth() {
 		c.authed = true
 	}
@@ -216,12 +254,7 @@ func (c *conn) unsubscribe(m protocol.Message) {
 		return
 	}
 	c.mu.Lock()
-	for i, s := range c.subs {
-		if s == ch {
-			c.subs = append(c.subs[:i], c.subs[i+1:]...)
-			break
-		}
-	}
+	delete(c.subs, ch)
 	c.mu.Unlock()
 	a.leaveLocked(ch, c)
 }

@@ -18,6 +18,8 @@ const (
 	DefaultSendQueue          = 4096              // frames queued per connection before 4100
 	DefaultSendQueueBytes     = 2 << 20           // bytes of frames queued per connection before 4100
 	DefaultClientEventRate    = 10                // client events per second per connection
+	DefaultMaxSubscriptions   = 1000              // channels one connection may be subscribed to
+	DefaultSubscribeRate      = 100               // subscribes per second per connection, after a burst of MaxSubscriptions + this
 	DefaultMaxPresenceMembers = 100
 	DefaultMaxPresenceInfo    = 1024 // bytes of user_info per presence member
 	DefaultCacheTTL           = 30 * time.Minute
@@ -61,8 +63,13 @@ type Config struct {
 	MaxEventData    int
 	SendQueue       int
 	SendQueueBytes  int // a connection's send queue, in bytes of frames: over it, 4100
-	CacheTTL        time.Duration
-	WriteTimeout    time.Duration
+	// MaxSubscriptions bounds one connection's channels; SubscribeRate its subscribes a second
+	// once it has used a burst of MaxSubscriptions + SubscribeRate (a reconnecting client
+	// resubscribes at once).
+	MaxSubscriptions int
+	SubscribeRate    int
+	CacheTTL         time.Duration
+	WriteTimeout     time.Duration
 	// TimestampWindow bounds the HTTP API's auth_timestamp skew; 0 is 600 s, negative disables.
 	TimestampWindow time.Duration
 	Logger          *slog.Logger
@@ -89,6 +96,12 @@ func (c *Config) setDefaults() {
 	}
 	if c.MaxEventData == 0 {
 		c.MaxEventData = DefaultMaxEventData
+	}
+	if c.MaxSubscriptions == 0 {
+		c.MaxSubscriptions = DefaultMaxSubscriptions
+	}
+	if c.SubscribeRate == 0 {
+		c.SubscribeRate = DefaultSubscribeRate
 	}
 	if c.SendQueueBytes == 0 {
 		c.SendQueueBytes = DefaultSendQueueBytes
@@ -120,6 +133,14 @@ func (c *Config) setDefaults() {
 func (c Config) Validate() error {
 	if len(c.Apps) == 0 {
 		return errors.New("no app configured: give --app-id, --key and --secret, or a config file")
+	}
+	switch {
+	case c.ActivityTimeout < 0:
+		return fmt.Errorf("activity timeout %v: must be positive", c.ActivityTimeout)
+	case c.PongTimeout < 0:
+		return fmt.Errorf("pong timeout %v: must be positive", c.PongTimeout)
+	case c.SendQueue < 0 || c.SendQueueBytes < 0 || c.MaxSubscriptions < 0 || c.SubscribeRate < 0:
+		return errors.New("limits must not be negative")
 	}
 	ids, keys := map[string]bool{}, map[string]bool{}
 	for i, a := range c.Apps {

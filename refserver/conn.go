@@ -92,10 +92,11 @@ type conn struct {
 	pingSent atomic.Int64 // unix nanoseconds of the server ping awaiting any frame; 0 when none
 
 	mu        sync.Mutex // guards the fields below; taken after app and channel locks, never before
-	subs      []*channel
-	userID    string   // set by a successful sign-in
-	watchlist []string // the signed-in user's watchlist
-	userInfo  []byte   // the signed-in user's user_info
+	subs      map[*channel]struct{}
+	subLimit  *rate.Limiter // subscribes, made on the first one
+	userID    string        // set by a successful sign-in
+	watchlist []string      // the signed-in user's watchlist
+	userInfo  []byte        // the signed-in user's user_info
 	limiter   *rate.Limiter
 	authed    bool // signed in or subscribed to an authorized channel
 }

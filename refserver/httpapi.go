@@ -159,6 +159,7 @@ func (s *Server) validateTrigger(b triggerBody, batch bool) (trigger, *apiError)
 	case len(t.channels) > DefaultMaxChannelsPerPub:
 		return t, badRequest("%d channels, over the limit of %d", len(t.channels), DefaultMaxChannelsPerPub)
 	}
+	t.channels = unique(t.channels) // a channel named twice is delivered once
 	for _, ch := range t.channels {
 		if !protocol.ValidServerChannelName(ch) {
 			return t, badRequest("Invalid channel name %q", truncate(ch, maxEcho))
@@ -179,6 +180,19 @@ func (s *Server) validateTrigger(b triggerBody, batch bool) (trigger, *apiError)
 		}
 	}
 	return t, nil
+}
+
+// unique drops the repeats of names, keeping the first of each in order.
+func unique(names []string) []string {
+	seen := make(map[string]bool, len(names))
+	out := names[:0:0]
+	for _, n := range names {
+		if !seen[n] {
+			seen[n] = true
+			out = append(out, n)
+		}
+	}
+	return out
 }
 
 func (s *Server) publish(app *appState, t trigger) *apiError {

@@ -84,7 +84,7 @@ func (a *appState) removeConn(c *conn) {
 	c.subs = nil
 	user := c.userID
 	c.mu.Unlock()
-	for _, ch := range subs {
+	for ch := range subs {
 		a.leaveLocked(ch, c)
 	}
 	if user != "" {
@@ -131,6 +131,17 @@ func (a *appState) cached(name string, now time.Time) (cachedEvent, bool) {
 		return cachedEvent{}, false
 	}
 	return ev, ok
+}
+
+// dropExpired forgets the cached events that expired by now, channel subscribed or not.
+func (a *appState) dropExpired(now time.Time) {
+	a.cacheMu.Lock()
+	defer a.cacheMu.Unlock()
+	for name, ev := range a.cache {
+		if now.After(ev.expires) {
+			delete(a.cache, name)
+		}
+	}
 }
 
 // holds reports whether a cache channel has an unexpired event.

@@ -678,3 +678,28 @@ func TestSendQueueBoundedInBytes(t *testing.T) {
 		}
 	}
 }
+
+// TestExpiredCacheEventsAreForgotten: the events of cache channels nobody subscribes to are
+// forgotten once they expire, not kept until a subscriber asks.
+func TestExpiredCacheEventsAreForgotten(t *testing.T) {
+	ts := startServer(t, func(c *Config) { c.CacheTTL = 100 * time.Millisecond })
+	for i := range 50 {
+		ts.trigger(fmt.Sprintf("cache-x%d", i), "e", "x")
+	}
+	app := ts.byID[testAppID]
+	held := func() int {
+		app.cacheMu.Lock()
+		defer app.cacheMu.Unlock()
+		return len(app.cache)
+	}
+	if n := held(); n != 50 {
+		t.Fatalf("%d cache events held after the publishes, want 50", n)
+	}
+	deadline := time.Now().Add(3 * cacheSweep)
+	for held() > 0 {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d expired cache events still held after %v", held(), 3*cacheSweep)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}

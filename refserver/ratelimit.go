@@ -14,3 +14,15 @@ func (c *conn) allowClientEvent() bool {
 	}
 	return c.limiter.Allow()
 }
+
+// allowSubscribe spends one token of the connection's subscribe bucket: a burst of
+// MaxSubscriptions + SubscribeRate (a reconnecting client resubscribes to everything at once,
+// and may still change channels), then SubscribeRate a second.
+func (c *conn) allowSubscribe() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.subLimit == nil {
+		c.subLimit = rate.NewLimiter(rate.Limit(c.srv.cfg.SubscribeRate), c.srv.cfg.MaxSubscriptions+c.srv.cfg.SubscribeRate)
+	}
+	return c.subLimit.Allow()
+}

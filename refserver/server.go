@@ -248,9 +248,12 @@ func refuse(ws *websocket.Conn, code int, msg string) {
 	_ = ws.Close()
 }
 
+// cacheSweep is how often the cache events that expired are forgotten.
+const cacheSweep = time.Second
+
 // sweep pings connections that have been silent for their activity timeout and closes with
 // 4201 those that stay silent for the pong timeout after the ping. One goroutine for all
-// connections, instead of a timer each.
+// connections, instead of a timer each. It forgets expired cache events too.
 func (s *Server) sweep() {
 	interval := min(s.cfg.ActivityTimeout, s.cfg.PongTimeout) / 4
 	interval = max(interval, 50*time.Millisecond)
@@ -261,10 +264,16 @@ func (s *Server) sweep() {
 	}
 	t := time.NewTicker(interval)
 	defer t.Stop()
+	cache := time.NewTicker(cacheSweep)
+	defer cache.Stop()
 	for {
 		select {
 		case <-s.stop:
 			return
+		case <-cache.C:
+			for _, a := range s.byID {
+				a.dropExpired(s.cfg.Now())
+			}
 		case now := <-t.C:
 			for _, a := range s.byID {
 				idle := a.activityTimeout(s.cfg)

@@ -703,3 +703,56 @@ func TestExpiredCacheEventsAreForgotten(t *testing.T) {
 		time.Sleep(50 * time.Millisecond)
 	}
 }
+
+// TestShutdownCutsASlowReader: Shutdown after a grace period that a slow reader overruns (it
+// reads 9 KB every 90 ms, and a megabyte is queued for it; no single write ever times out)
+// closes that connection and returns nil soon after the grace period, instead of an error.
+func TestShutdownCutsASlowReader(t *testing.T) {
+	ts := lcStartSmallFirstSendBuffer(t, func(*Config) {})
+	d := websocket.Dialer{
+		HandshakeTimeout: wait,
+		NetDial: func(network, addr string) (net.Conn, error) {
+			nc, err := net.Dial(network, addr)
+			if tc, ok := nc.(*net.TCPConn); ok {
+				_ = tc.SetReadBuffer(2048)
+			}
+			return nc, err
+		},
+	}
+	slow, _, err := d.Dial(ts.wsURL(testKey, "?protocol=7"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer slow.Close()
+	_ = slow.SetReadDeadline(time.Now().Add(time.Minute))
+	if _, _, err := slow.ReadMessage(); err != nil { // connection_established
+		t.Fatal(err)
+	}
+	if err := slow.WriteMessage(websocket.TextMessage, []byte(`{"event":"pusher:subscribe","data":{"channel":"room"}}`)); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := slow.ReadMessage(); err != nil {
+		t.Fatal(err)
+	}
+	go func() {
+		for {
+			time.Sleep(90 * time.Millisecond)
+			if _, _, err := slow.ReadMessage(); err != nil {
+				return
+			}
+		}
+	}()
+	for range 120 { // about 1 MB: 10 s of its reading, under the 2 MiB budget
+		ts.trigger("room", "big", strings.Repeat("x", 9000))
+	}
+	const grace = time.Second
+	ctx, cancel := context.WithTimeout(context.Background(), grace)
+	defer cancel()
+	start := time.Now()
+	if err := ts.Shutdown(ctx); err != nil {
+		t.Fatalf("Shutdown: %v after %v, want nil once the slow reader is cut", err, time.Since(start).Round(time.Millisecond))
+	}
+	if took := time.Since(start); took < grace {
+		t.Errorf("Shutdown returned after %v, before the %v grace period: the slow reader was not slow", took, grace)
+	}
+}

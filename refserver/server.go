@@ -102,9 +102,11 @@ func (s *Server) Connections() int {
 	return n
 }
 
-// Shutdown closes every client connection with 4200 (reconnect now) and waits for their
-// goroutines until ctx ends. In-flight HTTP requests belong to the http.Server, which the
-// caller shuts down first.
+// Shutdown closes every client connection with 4200 (reconnect now) after the frames it was
+// owed, and waits for their goroutines until ctx ends; then the connections still writing (slow
+// readers) are closed within a few seconds, the rest of their queues cut, and Shutdown returns
+// nil unless one stays open. In-flight HTTP requests belong to the http.Server, which the caller
+// shuts down beside it.
 func (s *Server) Shutdown(ctx context.Context) error {
 	s.admitMu.Lock()
 	s.closing.Store(true)
@@ -121,7 +123,21 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	select {
 	case <-done:
 	case <-ctx.Done():
-		err = ctx.Err()
+		// The grace period is over: a connection still writing what it was owed (a client
+		// that reads slowly) gets its close now, within closeGrace, the rest of its queue cut.
+		left := 0
+		for _, a := range s.byID {
+			for _, c := range a.allConns() {
+				c.raw.abort()
+				left++
+			}
+		}
+		s.cfg.Logger.Warn("grace period over: closing the connections still writing", "connections", left)
+		select {
+		case <-done:
+		case <-time.After(3 * closeGrace):
+			err = fmt.Errorf("%d connections did not close: %w", left, ctx.Err())
+		}
 	}
 	if cerr := s.broker.Close(); err == nil {
 		err = cerr

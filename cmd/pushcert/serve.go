@@ -8,7 +8,6 @@ import (
 	"io"
 	"log/slog"
 	"net"
-	"net/http"
 	"os"
 	"strings"
 	"time"
@@ -119,7 +118,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	}
 	printBanner(stdout, ln.Addr().String(), cfg.Apps, cert != nil)
 	// Failed TLS handshakes and the like go to the log at debug level.
-	hs := &http.Server{Handler: srv, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(logger.Handler(), slog.LevelDebug)}
+	hs := srv.HTTPServer(slog.NewLogLogger(logger.Handler(), slog.LevelDebug))
 	served := make(chan error, 1)
 	go func() { served <- hs.Serve(ln) }()
 	select {
@@ -135,6 +134,10 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	go func() { httpDone <- hs.Shutdown(sctx) }()
 	wsErr := srv.Shutdown(sctx)
 	httpErr := <-httpDone
+	if errors.Is(httpErr, context.DeadlineExceeded) {
+		logger.Warn("grace period over: cutting the HTTP requests still running")
+		httpErr = hs.Close()
+	}
 	if err := errors.Join(wsErr, httpErr); err != nil {
 		fmt.Fprintln(stderr, "pushcert serve: shutdown:", err)
 		return exitFail

@@ -205,7 +205,7 @@ func serve(addr string, cfg refserver.Config, cert *tls.Certificate) (func(), st
 		ln = tls.NewListener(ln, &tls.Config{Certificates: []tls.Certificate{*cert}})
 	}
 	// The server's own log of failed TLS handshakes and the like is not the caller's concern.
-	hs := &http.Server{Handler: srv, ReadHeaderTimeout: 10 * time.Second, ErrorLog: log.New(io.Discard, "", 0)}
+	hs := srv.HTTPServer(log.New(io.Discard, "", 0))
 	go hs.Serve(ln)
 	return func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)

@@ -50,8 +50,8 @@ func TestBadInput(t *testing.T) {
 		biFrame("channel is an object", `{"event":"client-x","channel":{},"data":{}}`, null, "Invalid message format: frame field has the wrong type: channel must be a string", ""),
 
 		// pusher:subscribe with data of the wrong type or shape.
-		biFrame("subscribe data a number", `{"event":"pusher:subscribe","data":42}`, null, "Invalid subscribe: frame field has the wrong type: data: json: cannot unmarshal number", ""),
-		biFrame("subscribe data an invalid JSON string", `{"event":"pusher:subscribe","data":"{\"channel\":"}`, null, "Invalid subscribe: frame field has the wrong type: data: unexpected end of JSON input", ""),
+		biFrame("subscribe data a number", `{"event":"pusher:subscribe","data":42}`, null, "Invalid subscribe: frame field has the wrong type: data: the value must be an object, not a number", ""),
+		biFrame("subscribe data an invalid JSON string", `{"event":"pusher:subscribe","data":"{\"channel\":"}`, null, "Invalid subscribe: frame field has the wrong type: data: not valid JSON: it ends too soon", ""),
 		biFrame("subscribe data missing", `{"event":"pusher:subscribe"}`, null, "Invalid subscribe: frame field has the wrong type: data is missing", ""),
 		biFrame("subscribe channel a number", `{"event":"pusher:subscribe","data":{"channel":7}}`, null, "Invalid subscribe: frame field has the wrong type: channel must be a string", ""),
 		biFrame("subscribe auth a number", `{"event":"pusher:subscribe","data":{"channel":"private-x","auth":7}}`, null, "Invalid subscribe: frame field has the wrong type: auth must be a string", ""),
@@ -429,6 +429,11 @@ func TestBadInput(t *testing.T) {
 			400, "Cannot batch-send more than 10 events at once (got 11)"),
 		biHTTP("API batch item with channels", "POST", "/apps/1/batch_events", map[string]any{"batch": []any{map[string]any{"name": "e", "data": "x", "channels": []string{"a"}}}}, 0, nil,
 			400, "batch[0]: a batch event takes one channel, not channels"),
+		biHTTP("API channels as a string", "POST", "/apps/1/events", `{"name":"e","channels":"pub","data":"x"}`, 0, nil,
+			400, "Request body is not valid JSON: channels must be an array, not a string"),
+		biHTTP("API batch as an object", "POST", "/apps/1/batch_events", `{"batch":{"a":1}}`, 0, nil,
+			400, "Request body is not valid JSON: batch must be an array, not an object"),
+		biFrame("signin data an array", `{"event":"pusher:signin","data":[1]}`, protocol.CodeUnauthorized, "Invalid signin: frame field has the wrong type: data: the value must be an object, not an array", ""),
 		biHTTP("API malformed JSON body", "POST", "/apps/1/events", `{"name":"e",`, 0, nil, 400, "Request body is not valid JSON"),
 		biHTTP("API empty body", "POST", "/apps/1/events", nil, 0, nil, 400, "Request body is empty"),
 		biHTTP("API data as a JSON object", "POST", "/apps/1/events", `{"name":"e","channels":["pub"],"data":{"a":1}}`, 0, nil,
@@ -528,6 +533,7 @@ func biWantError(t testing.TB, c *testClient, code int, phrase, channel string) 
 	if !strings.Contains(d.Message, phrase) {
 		t.Errorf("message: got %q, want it to contain %q", d.Message, phrase)
 	}
+	biSpeaksJSON(t, d.Message)
 	if f.msg.Channel != channel {
 		t.Errorf("channel: got %q, want %q", f.msg.Channel, channel)
 	}
@@ -686,8 +692,19 @@ func biHTTP(name, method, path string, body any, skew time.Duration, tamper func
 }
 
 // biCheckHTTP asserts the status and, for errors, a JSON body {"error": ...} containing phrase.
+// biSpeaksJSON fails when an error told to a client names Go's types instead of its JSON.
+func biSpeaksJSON(t testing.TB, msg string) {
+	t.Helper()
+	for _, goWord := range []string{"Go value", "Go struct", "json: ", "refserver.", "protocol.", "RawMessage"} {
+		if strings.Contains(msg, goWord) {
+			t.Errorf("message %q speaks of Go (%q), not of what the client sent", msg, goWord)
+		}
+	}
+}
+
 func biCheckHTTP(t testing.TB, got int, body string, status int, phrase string) {
 	t.Helper()
+	biSpeaksJSON(t, body)
 	if got != status {
 		t.Fatalf("status: got %d %s, want %d", got, body, status)
 	}

@@ -120,7 +120,7 @@ func decodeJSON(body []byte, v any) *apiError {
 		return badRequest("Request body is empty: a JSON object is required")
 	}
 	if err := json.Unmarshal(body, v); err != nil {
-		return badRequest("Request body is not valid JSON: %v", err)
+		return badRequest("Request body is not valid JSON: %s", protocol.DescribeJSON(err))
 	}
 	return nil
 }
@@ -138,7 +138,7 @@ func (s *Server) validateTrigger(b triggerBody, batch bool) (trigger, *apiError)
 		return t, badRequest("data must be a string (JSON-encode objects before sending)")
 	}
 	if err := json.Unmarshal(b.Data, &t.data); err != nil {
-		return t, badRequest("data: %v", err)
+		return t, badRequest("data: %s", protocol.DescribeJSON(err))
 	}
 	if len(t.data) > s.cfg.MaxEventData {
 		return t, &apiError{http.StatusRequestEntityTooLarge, fmt.Sprintf("data is %d bytes, over the limit of %d", len(t.data), s.cfg.MaxEventData)}

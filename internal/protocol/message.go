@@ -128,7 +128,7 @@ func (m Message) DataBytes() ([]byte, error) {
 	if m.Data[0] == '"' {
 		var s string
 		if err := json.Unmarshal(m.Data, &s); err != nil {
-			return nil, fmt.Errorf("%w: data: %v", ErrFieldType, err)
+			return nil, fmt.Errorf("%w: data: %s", ErrFieldType, DescribeJSON(err))
 		}
 		return []byte(s), nil
 	}
@@ -148,7 +148,7 @@ func (m Message) DecodeData(v any) error {
 		return fmt.Errorf("%w: data is missing", ErrFieldType)
 	}
 	if err := json.Unmarshal(b, v); err != nil {
-		return fmt.Errorf("%w: data: %v", ErrFieldType, err)
+		return fmt.Errorf("%w: data: %s", ErrFieldType, DescribeJSON(err))
 	}
 	return nil
 }
@@ -226,7 +226,7 @@ func ParseChannelData(channelData string) (PresenceMember, error) {
 		UserInfo json.RawMessage `json:"user_info"`
 	}
 	if err := json.Unmarshal([]byte(channelData), &raw); err != nil {
-		return PresenceMember{}, fmt.Errorf("channel_data is not a JSON object: %w", err)
+		return PresenceMember{}, fmt.Errorf("channel_data is not a JSON object: %s", DescribeJSON(err))
 	}
 	if isNull(raw.UserID) {
 		return PresenceMember{}, errors.New("channel_data has no user_id")
@@ -267,7 +267,7 @@ func ParseUserData(userData string) (UserData, error) {
 		Watchlist []string        `json:"watchlist"`
 	}
 	if err := json.Unmarshal([]byte(userData), &raw); err != nil {
-		return UserData{}, fmt.Errorf("user_data is not a JSON object with a string watchlist: %w", err)
+		return UserData{}, fmt.Errorf("user_data is not a JSON object with a string watchlist: %s", DescribeJSON(err))
 	}
 	id, err := optionalString(raw.ID, "id")
 	if err != nil || id == "" {

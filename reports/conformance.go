@@ -25,12 +25,22 @@ const (
 	OutcomeInfo         Outcome = "INFO"          // an @info case that ran: behaviour the spec leaves open
 	OutcomeNotSupported Outcome = "NOT-SUPPORTED" // needs a capability the target did not declare
 	OutcomeSkipped      Outcome = "SKIPPED"       // not run: needs control of the server the run was not given
+	OutcomeInterrupted  Outcome = "INTERRUPTED"   // not finished: the run was interrupted (Ctrl-C, SIGTERM)
 	OutcomeNotSelected  Outcome = "NOT-SELECTED"  // left out by the run's case selectors
 )
 
 // Outcomes returns every outcome in display order.
 func Outcomes() []Outcome {
-	return []Outcome{OutcomePass, OutcomeFail, OutcomeNonStrict, OutcomeInfo, OutcomeNotSupported, OutcomeSkipped, OutcomeNotSelected}
+	return []Outcome{OutcomePass, OutcomeFail, OutcomeNonStrict, OutcomeInfo, OutcomeNotSupported, OutcomeSkipped, OutcomeInterrupted, OutcomeNotSelected}
+}
+
+// shownOutcomes are the outcomes a rendering of s lists: every one, less INTERRUPTED when the
+// run was not interrupted.
+func shownOutcomes(s Summary) []Outcome {
+	if s.ByOutcome[OutcomeInterrupted] > 0 {
+		return Outcomes()
+	}
+	return slices.DeleteFunc(Outcomes(), func(o Outcome) bool { return o == OutcomeInterrupted })
 }
 
 // Valid reports whether o is one of the defined outcomes.
@@ -244,11 +254,21 @@ func (c *Conformance) Summarize() {
 
 func conformant(cases []Case, strict bool) bool {
 	for _, k := range cases {
-		if k.Outcome == OutcomeFail || (strict && k.Outcome == OutcomeNonStrict) {
+		if k.Outcome == OutcomeFail || k.Outcome == OutcomeInterrupted || (strict && k.Outcome == OutcomeNonStrict) {
 			return false
 		}
 	}
 	return true
+}
+
+// interrupted reports whether the run was cut short before every case finished.
+func interrupted(cases []Case) bool {
+	for _, k := range cases {
+		if k.Outcome == OutcomeInterrupted {
+			return true
+		}
+	}
+	return false
 }
 
 // Exit codes of `pushcert check` that the report decides. Usage errors (2) and an unreachable
@@ -256,12 +276,16 @@ func conformant(cases []Case, strict bool) bool {
 const (
 	ExitConformant    = 0
 	ExitNotConformant = 1
+	ExitInterrupted   = 130 // as a shell reports a command ended by Ctrl-C
 )
 
 // ExitCode returns ExitConformant when every MUST passed (and, with Strict, every SHOULD too),
 // else ExitNotConformant. It looks at the cases, not at a possibly stale Summary. A run judged
 // against a baseline passes when it has no new failure and no stale entry.
 func (c *Conformance) ExitCode() int {
+	if interrupted(c.Cases) {
+		return ExitInterrupted
+	}
 	if b := c.Baseline; b != nil {
 		if len(b.New) == 0 && len(b.Stale) == 0 {
 			return ExitConformant
@@ -468,7 +492,10 @@ func nonNilNested[K comparable](m map[K]map[Outcome]int) map[K]map[Outcome]int {
 func verdict(c *Conformance) string {
 	s := c.Summary
 	head := "CONFORMANT"
-	if !s.Conformant {
+	switch {
+	case s.ByOutcome[OutcomeInterrupted] > 0: // no verdict on a run cut short
+		head = "INTERRUPTED"
+	case !s.Conformant:
 		head = "NOT CONFORMANT"
 	}
 	if c.Strict {
@@ -492,6 +519,9 @@ func verdict(c *Conformance) string {
 	if n := s.ByOutcome[OutcomeSkipped]; n > 0 {
 		parts = append(parts, fmt.Sprintf("%d skipped", n))
 	}
+	if n := s.ByOutcome[OutcomeInterrupted]; n > 0 {
+		parts = append(parts, fmt.Sprintf("%d interrupted", n))
+	}
 	if n := s.ByOutcome[OutcomeNotSelected]; n > 0 {
 		parts = append(parts, fmt.Sprintf("%d not selected", n))
 	}
@@ -503,7 +533,7 @@ func verdict(c *Conformance) string {
 // presence, user-auth". It is empty when every case ran.
 func scope(c *Conformance) string {
 	s := c.Summary
-	ran := s.Total - s.ByOutcome[OutcomeNotSupported] - s.ByOutcome[OutcomeSkipped] - s.ByOutcome[OutcomeNotSelected]
+	ran := s.Total - s.ByOutcome[OutcomeNotSupported] - s.ByOutcome[OutcomeSkipped] - s.ByOutcome[OutcomeInterrupted] - s.ByOutcome[OutcomeNotSelected]
 	if ran == s.Total {
 		return ""
 	}

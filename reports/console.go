@@ -228,7 +228,7 @@ func (p consolePrinter) block(label, v string) {
 func (p consolePrinter) table(c *Conformance) {
 	p.line("")
 	p.line(p.paint(ansiBold, "Summary"))
-	outs := Outcomes()
+	outs := shownOutcomes(c.Summary)
 	head := fmt.Sprintf("  %-7s", "level")
 	for _, o := range outs {
 		head += "  " + fmt.Sprintf("%*s", len(o), o)

@@ -86,6 +86,8 @@ func outcomeLabel(o Outcome) string {
 		return "Not supported"
 	case OutcomeSkipped:
 		return "Skipped"
+	case OutcomeInterrupted:
+		return "Interrupted"
 	case OutcomeNotSelected:
 		return "Not selected"
 	}
@@ -179,7 +181,7 @@ func newHTMLReport(n *Conformance) htmlReport {
 		Verdict:    verdict(n),
 		Conformant: s.Conformant,
 		Duration:   formatMS(n.DurationMS),
-		Outcomes:   Outcomes(),
+		Outcomes:   shownOutcomes(s),
 	}
 	// The head may hold a scope with colons of its own; the counts follow the last ": ".
 	if i := strings.LastIndex(r.Verdict, ": "); i >= 0 {
@@ -191,7 +193,7 @@ func newHTMLReport(n *Conformance) htmlReport {
 	}
 	r.Donut = donut(s.ByOutcome, s.Total)
 	for _, l := range Levels() {
-		r.LevelRows = append(r.LevelRows, newCountRow(levelLabel(l), s.ByLevel[l]))
+		r.LevelRows = append(r.LevelRows, newCountRow(levelLabel(l), s.ByLevel[l], r.Outcomes))
 	}
 	caps := make([]string, 0, len(s.ByCapability))
 	for cp := range s.ByCapability {
@@ -204,7 +206,7 @@ func newHTMLReport(n *Conformance) htmlReport {
 		caps = append([]string{CoreCapability}, caps...)
 	}
 	for _, cp := range caps {
-		row := newCountRow(cp, s.ByCapability[cp])
+		row := newCountRow(cp, s.ByCapability[cp], r.Outcomes)
 		row.Declared = cp == CoreCapability || slices.Contains(n.Capabilities, cp)
 		if !row.Declared {
 			r.Undeclared = append(r.Undeclared, cp)
@@ -212,10 +214,10 @@ func newHTMLReport(n *Conformance) htmlReport {
 		r.CapRows = append(r.CapRows, row)
 	}
 	for _, a := range areas(n.Areas, n.Cases) {
-		ha := htmlArea{Name: a.Name, Anchor: anchor(a.Name), Row: newCountRow(a.Name, s.ByArea[a.Name])}
+		ha := htmlArea{Name: a.Name, Anchor: anchor(a.Name), Row: newCountRow(a.Name, s.ByArea[a.Name], r.Outcomes)}
 		for _, k := range a.Cases {
 			hc := htmlCase{Case: k, Duration: formatMS(k.DurationMS)}
-			if k.DurationMS == 0 && (k.Outcome == OutcomeNotSupported || k.Outcome == OutcomeSkipped || k.Outcome == OutcomeNotSelected) {
+			if k.DurationMS == 0 && (k.Outcome == OutcomeNotSupported || k.Outcome == OutcomeSkipped || k.Outcome == OutcomeInterrupted || k.Outcome == OutcomeNotSelected) {
 				hc.Duration = "—"
 			}
 			hc.Details = k.Expected != "" || k.Actual != "" || len(k.Observed) > 0 || len(k.Wire) > 0 || hasStepDetail(k.Steps)
@@ -317,9 +319,9 @@ func displayName(c *Conformance) string {
 	return name
 }
 
-func newCountRow(name string, counts map[Outcome]int) countRow {
+func newCountRow(name string, counts map[Outcome]int, outs []Outcome) countRow {
 	row := countRow{Name: name}
-	for _, o := range Outcomes() {
+	for _, o := range outs {
 		row.Counts = append(row.Counts, counts[o])
 		row.Total += counts[o]
 	}

@@ -107,7 +107,7 @@ func WriteJUnit(w io.Writer, c *Conformance) error {
 				s.Failures++
 			case k.Outcome == OutcomeNonStrict:
 				jc.SystemOut = &junitText{xmlText("NON-STRICT: a SHOULD is not met; conformant outside strict mode.\n\n" + evidence(k))}
-			case k.Outcome == OutcomeNotSupported || k.Outcome == OutcomeSkipped || k.Outcome == OutcomeNotSelected:
+			case k.Outcome == OutcomeNotSupported || k.Outcome == OutcomeSkipped || k.Outcome == OutcomeInterrupted || k.Outcome == OutcomeNotSelected:
 				msg := k.Message
 				if msg == "" {
 					msg = string(k.Outcome)

@@ -56,6 +56,9 @@ func newMatrix(reports []*Conformance) (*matrix, error) {
 		return nil, errors.New("reports: matrix needs at least one report")
 	}
 	m := &matrix{Outcomes: Outcomes()}
+	if !slices.ContainsFunc(reports, func(r *Conformance) bool { return r != nil && interrupted(r.Cases) }) {
+		m.Outcomes = slices.DeleteFunc(m.Outcomes, func(o Outcome) bool { return o == OutcomeInterrupted })
+	}
 	type caseInfo struct {
 		Case
 		outcomes map[int]matrixCell

@@ -78,6 +78,7 @@ func TestExitCode(t *testing.T) {
 		{"must fails, strict", mk(true, must(OutcomeFail)), 1},
 		{"not supported and skipped", mk(true, must(OutcomeNotSupported), should(OutcomeSkipped)), 0},
 		{"info only, strict", mk(true, info), 0},
+		{"interrupted", mk(false, must(OutcomePass), should(OutcomeInterrupted)), 130},
 		{"fixture", fixtureReport(), 1},
 	}
 	for _, tt := range tests {
@@ -601,6 +602,7 @@ func TestVerdictNamesItsScope(t *testing.T) {
 		{"everything ran", []string{"presence"}, cases(OutcomePass, OutcomePass), "CONFORMANT: 2 passed"},
 		{"nothing declared", nil, cases(OutcomePass, OutcomeNotSupported), "CONFORMANT (core only, 1 of 2 cases run; undeclared: presence): 1 passed"},
 		{"selected", []string{"presence"}, cases(OutcomePass, OutcomeNotSelected), "CONFORMANT (1 of 2 cases run): 1 passed"},
+		{"interrupted", []string{"presence"}, cases(OutcomePass, OutcomeInterrupted), "INTERRUPTED (1 of 2 cases run): 1 passed, 0 failed (must), 0 non-strict (should), 1 interrupted"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			c := &Conformance{Capabilities: tc.caps, Cases: tc.cs}

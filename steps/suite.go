@@ -45,8 +45,12 @@ const (
 	Info         Outcome = "INFO"
 	NotSupported Outcome = "NOT-SUPPORTED"
 	Skipped      Outcome = "SKIPPED"
+	Interrupted  Outcome = "INTERRUPTED"
 	NotSelected  Outcome = "NOT-SELECTED"
 )
+
+// interruptedMsg is the message of a case the run's end cut short.
+const interruptedMsg = "the run was interrupted before this case finished"
 
 // StepResult is one step of a case as it ran.
 type StepResult struct {
@@ -88,6 +92,7 @@ func Selected(c features.Case, include, exclude []string) bool {
 // Run plays the selected cases against the target and returns one result per case of the
 // catalogue, in catalogue order. An error means the suite itself could not run.
 func Run(ctx context.Context, opts Options) ([]Result, error) {
+	runCtx := ctx // ended by Ctrl-C or SIGTERM: what it cuts short is interrupted, not failed
 	if opts.TimeoutFactor <= 0 {
 		opts.TimeoutFactor = 1
 	}
@@ -189,6 +194,10 @@ func Run(ctx context.Context, opts Options) ([]Result, error) {
 				r.Outcome, r.Message = Skipped, w.skipped
 				return ctx, nil
 			}
+			if err != nil && runCtx.Err() != nil {
+				r.Outcome, r.Message = Interrupted, interruptedMsg
+				return ctx, nil
+			}
 			finish(r, err)
 			return ctx, nil
 		})
@@ -222,7 +231,10 @@ func Run(ctx context.Context, opts Options) ([]Result, error) {
 	out := make([]Result, 0, len(cases))
 	for _, c := range cases {
 		r := results[c.ID]
-		if r.Outcome == "" {
+		switch {
+		case r.Outcome == "" && runCtx.Err() != nil:
+			r.Outcome, r.Message = Interrupted, interruptedMsg
+		case r.Outcome == "":
 			r.Outcome, r.Message = Skipped, "the scenario did not finish"
 		}
 		out = append(out, *r)

@@ -2,7 +2,9 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"encoding/json"
+	"errors"
 	"net"
 	"os"
 	"os/exec"
@@ -11,6 +13,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/pushcert/pushcert/reports"
 )
 
 type outcomeFile struct {
@@ -175,5 +179,42 @@ func TestCheckPreflight(t *testing.T) {
 	code, out, _ = runCmd("check", "CONN-", "PRES-001", "--target", "ws://"+addr, "--api-url", "http://"+addr, "--app-id", "v", "--key", "k", "--secret", "s")
 	if code != exitOK || !strings.Contains(out, "undeclared: presence") || !strings.Contains(out, "not selected") {
 		t.Errorf("no --supports: exit %d; the verdict must name what was not run:\n%s", code, out)
+	}
+}
+
+// TestCheckInterrupted: Ctrl-C in the middle of a run reports the cases it cut short as
+// INTERRUPTED, not as failures, gives no verdict on the server, writes the reports, and exits 130.
+func TestCheckInterrupted(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs the suite as a process")
+	}
+	bin, dir := buildBinary(t), t.TempDir()
+	cmd := exec.Command(bin, "check", "--out", dir)
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(1500 * time.Millisecond)
+	_ = cmd.Process.Signal(os.Interrupt)
+	err := cmd.Wait()
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) || ee.ExitCode() != reports.ExitInterrupted {
+		t.Fatalf("exit %v, want %d\n%s", err, reports.ExitInterrupted, out.String())
+	}
+	if !strings.Contains(out.String(), "\nINTERRUPTED (") {
+		t.Errorf("the verdict does not say the run was interrupted:\n%s", out.String())
+	}
+	f, err := os.Open(filepath.Join(dir, "report.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	rep, err := reports.ReadJSON(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := rep.Summary.ByOutcome[reports.OutcomeInterrupted]; n == 0 || rep.Summary.ByOutcome[reports.OutcomeFail] != 0 {
+		t.Errorf("report: %d interrupted, %d failed; want cases interrupted and none failed for it", n, rep.Summary.ByOutcome[reports.OutcomeFail])
 	}
 }

@@ -37,10 +37,21 @@ type Entry struct {
 	Text string    `json:"text"`
 }
 
-// WireLog records the frames of one or more connections, in order. It is safe for concurrent use.
+// What the client keeps of what a server sends: a server that sends too much fails its case, it
+// does not exhaust the suite's memory or its reports.
+const (
+	MaxFrame      = 1 << 20  // a message over it ends the connection (1009)
+	MaxPending    = 16 << 20 // bytes of frames received and not taken yet; over it, the connection ends
+	maxEntryText  = 4 << 10  // of one wire log entry
+	maxLogEntries = 2000     // of one wire log; later entries are counted, not kept
+)
+
+// WireLog records the frames of one or more connections, in order, up to maxLogEntries entries
+// of maxEntryText each. It is safe for concurrent use.
 type WireLog struct {
 	mu      sync.Mutex
 	entries []Entry
+	dropped int // entries past maxLogEntries
 }
 
 // Add appends an entry.
@@ -48,8 +59,15 @@ func (l *WireLog) Add(conn string, dir Direction, text string) {
 	if l == nil {
 		return
 	}
+	if len(text) > maxEntryText {
+		text = fmt.Sprintf("%s... (%d bytes)", strings.ToValidUTF8(text[:maxEntryText], ""), len(text))
+	}
 	l.mu.Lock()
-	l.entries = append(l.entries, Entry{At: time.Now(), Conn: conn, Dir: dir, Text: text})
+	if len(l.entries) < maxLogEntries {
+		l.entries = append(l.entries, Entry{At: time.Now(), Conn: conn, Dir: dir, Text: text})
+	} else {
+		l.dropped++
+	}
 	l.mu.Unlock()
 }
 
@@ -74,6 +92,11 @@ func (l *WireLog) String() string {
 	for _, e := range es {
 		fmt.Fprintf(&b, "%8.3fs %-10s %s %s\n", e.At.Sub(t0).Seconds(), e.Conn, e.Dir, e.Text)
 	}
+	l.mu.Lock()
+	if l.dropped > 0 {
+		fmt.Fprintf(&b, "(%d more frames, not kept)\n", l.dropped)
+	}
+	l.mu.Unlock()
 	return b.String()
 }
 
@@ -105,6 +128,7 @@ type Conn struct {
 
 	mu        sync.Mutex
 	pending   []Frame       // received and not yet taken by an expectation
+	held      int           // their bytes, bounded by MaxPending
 	notify    chan struct{} // closed and replaced whenever pending grows or the connection ends
 	closed    bool
 	local     bool // the suite closed the connection itself
@@ -118,6 +142,12 @@ type Conn struct {
 
 // ErrClosed is returned when the connection ended while waiting.
 var ErrClosed = errors.New("connection closed")
+
+// What the client ends a connection for: a server that sends too much.
+var (
+	ErrOversized = fmt.Errorf("the server sent a message over %d bytes: the suite ended the connection (1009)", MaxFrame)
+	ErrFlooded   = fmt.Errorf("the server sent over %d bytes that no step asked for: the suite ended the connection", MaxPending)
+)
 
 // CloseError tells that the server closed the connection, with its code.
 type CloseError struct {
@@ -147,6 +177,7 @@ func DialRaw(ctx context.Context, url string, opts Options) (*Conn, error) {
 	if name == "" {
 		name = "client"
 	}
+	ws.SetReadLimit(MaxFrame)
 	c := &Conn{ws: ws, name: name, log: opts.Log, notify: make(chan struct{})}
 	go c.readLoop()
 	return c, nil
@@ -190,6 +221,9 @@ func (c *Conn) Name() string { return c.name }
 func (c *Conn) readLoop() {
 	for {
 		_, data, err := c.ws.ReadMessage()
+		if errors.Is(err, websocket.ErrReadLimit) {
+			err = ErrOversized
+		}
 		if err != nil {
 			c.mu.Lock()
 			c.closed = true
@@ -210,9 +244,19 @@ func (c *Conn) readLoop() {
 		c.log.Add(c.name, In, f.Raw)
 		c.mu.Lock()
 		c.pending = append(c.pending, f)
+		c.held += len(f.Raw)
+		flooded := c.held > MaxPending
+		if flooded {
+			c.closed, c.readErr, c.pending, c.held = true, ErrFlooded, nil, 0
+			c.log.Add(c.name, In, "connection ended: "+ErrFlooded.Error())
+		}
 		close(c.notify)
 		c.notify = make(chan struct{})
 		c.mu.Unlock()
+		if flooded {
+			c.ws.Close()
+			return
+		}
 	}
 }
 
@@ -288,6 +332,7 @@ func (c *Conn) Expect(ctx context.Context, match func(Frame) bool) (Frame, error
 		for i, f := range c.pending {
 			if match(f) {
 				c.pending = append(c.pending[:i:i], c.pending[i+1:]...)
+				c.held -= len(f.Raw)
 				c.mu.Unlock()
 				return f, nil
 			}
@@ -375,7 +420,7 @@ func (c *Conn) closeErrLocked() error {
 	if c.closeCode != 0 {
 		return &CloseError{Code: c.closeCode, Text: c.closeText}
 	}
-	return fmt.Errorf("%w: %v", ErrClosed, c.readErr)
+	return fmt.Errorf("%w: %w", ErrClosed, c.readErr)
 }
 
 // Close closes the socket without a close handshake, as a dropped network or a killed tab does.

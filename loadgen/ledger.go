@@ -27,6 +27,10 @@ type ledger struct {
 	// being up; restarted says whether it did.
 	restart   window
 	restarted bool
+	// cut, when not 0, is when the run was interrupted (Unix ns): no event due after it is owed,
+	// nor one of this shard's (shard) that its timetable never sent.
+	cut       int64
+	shard     int
 	receivers []receiver
 }
 
@@ -93,6 +97,9 @@ func (l ledger) count(rc receiver, arrivals bool) (owed, arrived int64) {
 func (l ledger) owes(i int64, rc receiver) (int, bool) {
 	pos := int(i % int64(len(l.senders)))
 	s := l.senders[pos]
+	if l.cut != 0 && (l.events.p.Due(i).UnixNano() > l.cut || (s.shard == l.shard && l.events.of[i] == spanUnknown)) {
+		return s.shard, false
+	}
 	return s.shard, s.sent && pos != rc.self
 }
 

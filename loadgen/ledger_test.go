@@ -73,6 +73,14 @@ func TestSettle(t *testing.T) {
 		{"refused while away: lost", ledger{events: spansWith(1, false, nil, map[int64]outcome{20: refused, 21: unsent}), senders: one,
 			receivers: []receiver{{self: -1, got: got(20, 21), away: []window{{from: ns(1950), to: ns(2150)}}}}},
 			tally{Owed: 100, NotOwed: 1, Expected: 99, Arrived: 98, Lost: 1}},
+		{"interrupted at 5 s: nothing due after it is owed", ledger{events: plain, senders: one, cut: ns(5000), receivers: []receiver{{self: -1, got: got(20, 60, 70)}}},
+			tally{Owed: 51, Expected: 51, Arrived: 50, Lost: 1}},
+		{"interrupted: an event of this shard never sent is not owed", ledger{events: func() *spans {
+			sp := spansWith(1, false, nil, nil)
+			sp.of[48], sp.of[49] = spanUnknown, spanUnknown // the timetable lagged and was stopped
+			return sp
+		}(), senders: one, cut: ns(5000), receivers: []receiver{{self: -1, got: got(48, 49)}}},
+			tally{Owed: 49, Expected: 49, Arrived: 49}},
 		{"arrived while away: still counted", ledger{events: plain, senders: one, receivers: []receiver{{self: -1, got: got(), away: []window{{from: ns(1950), to: ns(2150)}}}}},
 			tally{Owed: 100, Expected: 100, Arrived: 100}},
 		{"a slow answer reaches the away window", ledger{events: spansWith(1, false, map[int64]time.Time{10: at(2500)}, nil), senders: one,

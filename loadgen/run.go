@@ -90,6 +90,9 @@ type runner struct {
 	pollers  []*poller    // read the clients' sockets, one per processor
 	// restarted is when restartAt restarted the server (Unix ns), 0 if it did not.
 	restarted atomic.Int64
+	// cut is when the caller ended the run early (Unix ns; Ctrl-C, SIGTERM): what was due after
+	// it is owed to no one. 0: the run was not interrupted.
+	cut atomic.Int64
 	// restartedUp is when the restarted server was up again (Unix ns).
 	restartedUp atomic.Int64
 	// redials bounds the reconnections in progress by what the timetables bear.
@@ -130,6 +133,7 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	}
 	r := newRunner(ctx, cfg)
 	defer r.endLife()
+	defer context.AfterFunc(ctx, r.interrupt)()
 	stop, err := r.start()
 	if err != nil {
 		return nil, err
@@ -302,6 +306,9 @@ func (r *runner) steady(ctx context.Context, m *measures) {
 		}
 	}
 	senders.Wait()
+	if ctx.Err() != nil {
+		r.interrupt() // in case the AfterFunc has not run yet: the timetables stopped by now
+	}
 	var owed int64
 	for _, l := range r.ledgers(false) {
 		owed += l.owed()
@@ -314,7 +321,8 @@ func (r *runner) steady(ctx context.Context, m *measures) {
 // them, before the run closes anything (a close of ours would drop them for the server).
 func (r *runner) drain(ctx context.Context, m *measures) {
 	r.setPhase("drain")
-	waitDrain(ctx, r, r.cfg.Drain)
+	// An interrupted run still waits, the drain at most, for what was on its way.
+	waitDrain(context.WithoutCancel(ctx), r, r.cfg.Drain)
 	if r.silent {
 		m.checks = append(m.checks, r.silentCheck(ctx))
 	}
@@ -343,6 +351,9 @@ func (r *runner) awaitBack(ctx context.Context) int {
 		time.Sleep(50 * time.Millisecond)
 	}
 }
+
+// interrupt records that the run was ended early, once.
+func (r *runner) interrupt() { r.cut.CompareAndSwap(0, time.Now().UnixNano()) }
 
 // closeAll ends every connection, waits until nothing reads any more, and settles the ledgers.
 func (r *runner) closeAll(m *measures) {
@@ -376,6 +387,11 @@ func (r *runner) summary(ctx context.Context, m *measures) *reports.LoadSummary 
 	}
 	if r.churn || r.priv {
 		s.Checks = append(s.Checks, r.ghostCheck(ctx))
+	}
+	if cut := r.cut.Load(); cut != 0 {
+		s.Interrupted = true
+		s.Invalid = append(s.Invalid, fmt.Sprintf("interrupted %.1f s into the run (Ctrl-C or SIGTERM): what was due after it is not counted",
+			time.Unix(0, cut).Sub(m.started).Seconds()))
 	}
 	s.Generator = r.generatorCost(m, s)
 	if b, reasons := saturation(s.Generator, cfg.Target.InProcess, runtime.GOMAXPROCS(0)); b != "" {
@@ -563,6 +579,7 @@ func (r *runner) startApp() (func(), error) {
 // ledger.owed, while the readers still run); with it, call it once the readers are done.
 func (r *runner) ledgers(facts bool) []ledger {
 	restart, restarted := r.restartWindow()
+	cut := r.cut.Load()
 	var out []ledger
 	for _, rm := range r.rooms {
 		var seatRx, availRx []receiver
@@ -584,11 +601,11 @@ func (r *runner) ledgers(facts bool) []ledger {
 				// Members of other shards are taken as connected (their shard reports otherwise).
 				senders[pos] = sender{shard: idx % r.cfg.Shards, sent: !mine || s.alive}
 			}
-			out = append(out, ledger{events: sp, senders: senders, restart: restart, restarted: restarted, receivers: seatRx})
+			out = append(out, ledger{events: sp, senders: senders, restart: restart, restarted: restarted, cut: cut, shard: r.cfg.Shard, receivers: seatRx})
 		}
 		if sp := rm.availSpansP.Load(); r.avail && sp != nil {
 			out = append(out, ledger{events: sp, senders: []sender{{shard: rm.idx % r.cfg.Shards, sent: true}},
-				restart: restart, restarted: restarted, receivers: availRx})
+				restart: restart, restarted: restarted, cut: cut, shard: r.cfg.Shard, receivers: availRx})
 		}
 	}
 	return out

@@ -115,8 +115,11 @@ func (r *runner) restartWindow() (window, bool) {
 // events in the order the plan made them (concurrent requests could overtake each other, and the
 // reordering would be blamed on the server).
 type publisher struct {
-	queue chan published
-	done  chan struct{}
+	queue  chan published
+	done   chan struct{}
+	ctx    context.Context // ended a drain after the timetable
+	cancel context.CancelFunc
+	drain  time.Duration
 }
 
 // published is an event of a timetable on its way to the HTTP API.
@@ -128,12 +131,14 @@ type published struct {
 }
 
 func (r *runner) newPublisher(hint int) *publisher {
-	p := &publisher{queue: make(chan published, r.cfg.MaxInFlight), done: make(chan struct{})}
+	p := &publisher{queue: make(chan published, r.cfg.MaxInFlight), done: make(chan struct{}), drain: r.cfg.Drain}
+	// Not the run's life: an interrupted run still gives what it sent its drain.
+	p.ctx, p.cancel = context.WithCancel(context.WithoutCancel(r.life))
 	go func() {
 		defer close(p.done)
 		for pe := range p.queue {
 			start := time.Now()
-			_, err := r.api.Trigger(context.Background(), pe.ev)
+			_, err := r.api.Trigger(p.ctx, pe.ev)
 			now := time.Now()
 			r.rec.Record(MetricTrigger, now.Sub(start), hint)
 			if err != nil {
@@ -160,8 +165,13 @@ func (p *publisher) publish(r *runner, pe published) {
 	}
 }
 
-// close waits for the queued publishes.
+// close waits for the queued publishes for the drain at most: an HTTP API that stops answering
+// costs the run its drain, not a request timeout per queued publish. What is still queued then
+// fails at once (and counts as refused).
 func (p *publisher) close() {
+	stop := time.AfterFunc(p.drain, p.cancel)
 	close(p.queue)
 	<-p.done
+	stop.Stop()
+	p.cancel()
 }

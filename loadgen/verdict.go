@@ -20,6 +20,8 @@ const (
 	ChecksFailed
 	// ThresholdsFailed: a threshold gate failed.
 	ThresholdsFailed
+	// Interrupted: Ctrl-C or SIGTERM ended the run early; it comes before everything else.
+	Interrupted
 )
 
 // Judge adds the thresholds' checks to s and says what the run comes to.
@@ -33,6 +35,8 @@ func Judge(s *reports.LoadSummary, ths []Threshold) Verdict {
 		s.Plan.Thresholds = append(s.Plan.Thresholds, th.Expr)
 	}
 	switch {
+	case s.Interrupted:
+		return Interrupted
 	case !s.Valid:
 		return Invalid
 	case checksFailed:

@@ -47,8 +47,10 @@ type LoadSummary struct {
 	Generator Generator        `json:"generator"`
 	Checks    []Check          `json:"checks,omitempty"` // thresholds, seat-map agreement, ghost members
 	Valid     bool             `json:"valid"`
-	Invalid   []string         `json:"invalid,omitempty"` // why the run does not count (generator saturated, ...)
-	Shards    int              `json:"shards"`            // how many runs were merged into this one
+	Invalid   []string         `json:"invalid,omitempty"` // why the run does not count (generator saturated, interrupted, ...)
+	// Interrupted: Ctrl-C or SIGTERM ended the run early (it is INVALID too, saying when).
+	Interrupted bool `json:"interrupted,omitempty"`
+	Shards      int  `json:"shards"` // how many runs were merged into this one
 }
 
 // LoadPlan is what the run was asked to do.

@@ -126,7 +126,8 @@ func runLoad(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "pushcert load:", err)
 		return exitFail
 	}
-	return map[loadgen.Verdict]int{loadgen.Passed: exitOK, loadgen.Invalid: exitInvalid, loadgen.ChecksFailed: exitFail, loadgen.ThresholdsFailed: exitThreshold}[verdict]
+	return map[loadgen.Verdict]int{loadgen.Passed: exitOK, loadgen.Invalid: exitInvalid, loadgen.ChecksFailed: exitFail, loadgen.ThresholdsFailed: exitThreshold,
+		loadgen.Interrupted: reports.ExitInterrupted}[verdict]
 }
 
 // plan turns the flags into the run's configuration and thresholds, or says what is wrong with

@@ -1,6 +1,8 @@
 package main
 
 import (
+	"bytes"
+	"context"
 	"encoding/json"
 	"os"
 	"os/exec"
@@ -280,5 +282,33 @@ func TestLoadRefusesABadPlanAtOnce(t *testing.T) {
 		if code != exitUsage || !strings.Contains(errs, tc.want) || out != "" {
 			t.Errorf("%q: exit %d, stderr %q, stdout %d bytes; want exit %d saying %q, and no run", tc.args, code, errs, len(out), exitUsage, tc.want)
 		}
+	}
+}
+
+// TestLoadInterrupted: Ctrl-C (the context's end here, as main's signal handler does) stops a
+// run within seconds; the summary is written, says it was interrupted and counts only what was
+// due before, and the exit code is 130.
+func TestLoadInterrupted(t *testing.T) {
+	dir := t.TempDir()
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+	defer cancel()
+	start := time.Now()
+	var out, errs bytes.Buffer
+	code := run(ctx, []string{"load", "--scenario", "seats,availability", "--clients", "40", "--rooms", "2", "--rate", "10",
+		"--duration", "30s", "--ramp", "300ms", "--quiet", "--out", dir}, &out, &errs)
+	if took := time.Since(start); took > 20*time.Second {
+		t.Errorf("the interrupted run took %v", took.Round(time.Millisecond))
+	}
+	if code != reports.ExitInterrupted {
+		t.Fatalf("exit %d, want %d\n%s\n%s", code, reports.ExitInterrupted, out.String(), errs.String())
+	}
+	s := loadSummary(t, filepath.Join(dir, "summary.json"))
+	if !s.Interrupted || s.Valid || !strings.Contains(strings.Join(s.Invalid, " "), "interrupted") {
+		t.Errorf("summary: interrupted %v, valid %v, invalid %q; want an interrupted, invalid run saying so", s.Interrupted, s.Valid, s.Invalid)
+	}
+	// What was due before the interruption was owed and arrived; the rest of the 30 s plan is
+	// owed to no one.
+	if d := s.Delivery; d.Expected == 0 || d.Lost != 0 {
+		t.Errorf("delivery %+v: want what was due before the interruption, all of it arrived", d)
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -57,6 +58,9 @@ func (a *API) Do(ctx context.Context, method, path string, query url.Values, bod
 	return a.DoRaw(ctx, method, full+"?"+q.Encode(), b)
 }
 
+// ErrSwitchingProtocols is an HTTP API that answered 101: it is no HTTP API.
+var ErrSwitchingProtocols = errors.New("the HTTP API answered 101 Switching Protocols: is the API URL a WebSocket endpoint?")
+
 // DoRaw sends a request exactly as given (path with its query), for tampered or unsigned ones.
 func (a *API) DoRaw(ctx context.Context, method, pathQuery string, body []byte) (Response, error) {
 	req, err := http.NewRequestWithContext(ctx, method, strings.TrimSuffix(a.BaseURL, "/")+pathQuery, bytes.NewReader(body))
@@ -77,6 +81,11 @@ func (a *API) DoRaw(ctx context.Context, method, pathQuery string, body []byte) 
 		return Response{}, fmt.Errorf("%s %s: %w", method, pathQuery, err)
 	}
 	defer resp.Body.Close()
+	if resp.StatusCode == http.StatusSwitchingProtocols {
+		// Its body is the connection itself: a read would wait for as long as the server holds it.
+		a.Log.Add("http", In, "101 Switching Protocols")
+		return Response{}, fmt.Errorf("%s %s: %w", method, pathQuery, ErrSwitchingProtocols)
+	}
 	rb, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
 	if err != nil {
 		return Response{}, err

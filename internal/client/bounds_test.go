@@ -84,3 +84,27 @@ func TestBoundedAgainstAHostileServer(t *testing.T) {
 		t.Errorf("the wire log does not count what it dropped")
 	}
 }
+
+// TestAPISwitchingProtocols: an HTTP API that answers 101 and holds the connection is an error
+// at once, not a read that waits for as long as the server likes.
+func TestAPISwitchingProtocols(t *testing.T) {
+	held := make(chan struct{})
+	hs := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Connection", "Upgrade")
+		w.Header().Set("Upgrade", "websocket")
+		w.WriteHeader(http.StatusSwitchingProtocols)
+		w.(http.Flusher).Flush()
+		select {
+		case <-held:
+		case <-time.After(30 * time.Second):
+		}
+	}))
+	defer hs.Close()
+	defer close(held)
+	api := &API{BaseURL: hs.URL, AppID: "1", Key: "k", Secret: "s", HTTP: &http.Client{}}
+	start := time.Now()
+	_, err := api.Trigger(context.Background(), Event{Name: "e", Data: "x", Channels: []string{"c"}})
+	if !errors.Is(err, ErrSwitchingProtocols) || time.Since(start) > 10*time.Second {
+		t.Errorf("after %v: %v, want %v at once", time.Since(start).Round(time.Millisecond), err, ErrSwitchingProtocols)
+	}
+}

@@ -138,5 +138,8 @@ func preflightSecret(ctx context.Context, t *Target) error {
 	case 404:
 		return &ConfigError{Msg: fmt.Sprintf("the HTTP API answered 404 to POST /apps/%s/events: check --app-id and --api-url", t.AppID)}
 	}
+	if r.Status >= 500 { // every case would fail on it: the server is not working
+		return fmt.Errorf("the HTTP API at %s answered %d to a signed publish (%s): it is not working", t.APIURL, r.Status, strings.TrimSpace(string(r.Body)))
+	}
 	return nil
 }

@@ -2,11 +2,23 @@ package main
 
 import (
 	"bufio"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/gorilla/websocket"
+
+	"github.com/pushcert/pushcert/internal/protocol"
+	"github.com/pushcert/pushcert/reports"
 )
 
 // hostileServer listens on a loopback port and treats each connection with serve until the test
@@ -82,5 +94,63 @@ func TestHostileTargets(t *testing.T) {
 				t.Errorf("%s, %s: exit %d after %v, want %d within %v\nstderr %s\nstdout %.500s", tc.name, verb, code, took.Round(time.Millisecond), tc.code, tc.bound, errs, out)
 			}
 		}
+	}
+}
+
+// TestNoCasePassesWithoutTheServer runs the suite against a server that completes the handshake,
+// sends connection_established and then does nothing (its HTTP API answers 200 {} to
+// anything). The cases that pass are exactly those about what it does: its handshake, its
+// socket ids, a connection left open after bad input, an API that accepts. Any other PASS would
+// be a case that passes without the server taking part.
+func TestNoCasePassesWithoutTheServer(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs the whole suite")
+	}
+	up := websocket.Upgrader{CheckOrigin: func(*http.Request) bool { return true }}
+	var n atomic.Int64
+	hs := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !strings.HasPrefix(r.URL.Path, "/app/") {
+			w.Header().Set("Content-Type", "application/json")
+			io.WriteString(w, "{}")
+			return
+		}
+		ws, err := up.Upgrade(w, r, nil)
+		if err != nil {
+			return
+		}
+		defer ws.Close()
+		id := n.Add(1)
+		est := protocol.EncodeInternal(protocol.EventConnectionEstablished, "", protocol.ConnectionEstablished{SocketID: fmt.Sprintf("%d.%d", id, id), ActivityTimeout: 120})
+		_ = ws.WriteMessage(websocket.TextMessage, est)
+		for {
+			if _, _, err := ws.ReadMessage(); err != nil {
+				return
+			}
+		}
+	}))
+	defer hs.Close()
+	dir := t.TempDir()
+	runCmd("check", "--target", "ws"+strings.TrimPrefix(hs.URL, "http"), "--api-url", hs.URL, "--app-id", "1", "--key", "k", "--secret", "s",
+		"--supports", "all", "--concurrency", "24", "--json", filepath.Join(dir, "report.json"))
+	f, err := os.Open(filepath.Join(dir, "report.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	rep, err := reports.ReadJSON(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var passed []string
+	for _, k := range rep.Cases {
+		if k.Outcome == reports.OutcomePass {
+			passed = append(passed, k.ID)
+		}
+	}
+	want := []string{"CONN-001", "CONN-002", "CONN-008", "CONN-009", "CONN-010", "API-001", "API-006", "API-008", "API-021"}
+	slices.Sort(passed)
+	slices.Sort(want)
+	if !slices.Equal(passed, want) {
+		t.Errorf("against a server that does nothing, these passed: %v; want only %v", passed, want)
 	}
 }

@@ -174,16 +174,17 @@ func (c *conn) mayJoin(name string) bool {
 	return true
 }
 
-// join adds c to the channel under the app and channel locks, so that the member list, the
-// success frame and member_added are consistent with every concurrent join and leave.
+// join adds c to the channel under the channel's lock, so that the member list, the success
+// frame and member_added are consistent with every concurrent join and leave; the app's lock is
+// held only until c is in the channel (finding or making it, and dropping a full channel's).
 func (c *conn) join(name string, pres *protocol.PresenceMember) {
 	a := c.app
 	a.mu.Lock()
-	defer a.mu.Unlock()
 	ch := a.channelLocked(name)
 	ch.mu.Lock()
 	defer ch.mu.Unlock()
-	if _, already := ch.subs[c]; already { // mayJoin saw it first, unless a publish raced
+	if _, already := ch.subs[c]; already { // mayJoin answers this first; kept for safety
+		a.mu.Unlock()
 		c.sendError(0, "Existing subscription to channel "+truncate(name, maxEcho), name)
 		return
 	}
@@ -194,10 +195,11 @@ func (c *conn) join(name string, pres *protocol.PresenceMember) {
 		m := ch.members[uid]
 		if m == nil {
 			if len(ch.members) >= a.MaxPresenceMembers {
-				c.sendError(protocol.CodeOverCapacity, fmt.Sprintf("Presence channel is full: %d members", a.MaxPresenceMembers), name)
 				if len(ch.subs) == 0 {
 					delete(a.channels, name)
 				}
+				a.mu.Unlock()
+				c.sendError(protocol.CodeOverCapacity, fmt.Sprintf("Presence channel is full: %d members", a.MaxPresenceMembers), name)
 				return
 			}
 			m = &member{info: pres.UserInfo}
@@ -209,6 +211,10 @@ func (c *conn) join(name string, pres *protocol.PresenceMember) {
 		m.conns++
 	}
 	ch.subs[c] = uid
+	// The channel has a subscriber now: nothing drops it from the app while ch.mu is held. The
+	// app's lock goes; the member list is encoded and the frames queued under the channel's
+	// alone, so that other channels' lookups do not wait for it.
+	a.mu.Unlock()
 	c.srv.metrics.subscriptions.Inc()
 	c.mu.Lock()
 	if c.subs == nil {

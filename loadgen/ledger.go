@@ -93,11 +93,22 @@ func (l ledger) count(rc receiver, arrivals bool) (owed, arrived int64) {
 	return owed, arrived
 }
 
+// cutOff says whether event i, sent by shard, falls after an interruption: due after the cut,
+// or, of this shard, never sent; of another shard, due within otherShardSpan of the cut (shards
+// interrupted a moment apart stop their timetables at different times).
+func (l ledger) cutOff(i int64, shard int) bool {
+	due := l.events.p.Due(i).UnixNano()
+	if shard == l.shard {
+		return due > l.cut || l.events.of[i] == spanUnknown
+	}
+	return due > l.cut-otherShardSpan.Nanoseconds()
+}
+
 // owes says whether the plan owes event i to rc, and which shard sent it.
 func (l ledger) owes(i int64, rc receiver) (int, bool) {
 	pos := int(i % int64(len(l.senders)))
 	s := l.senders[pos]
-	if l.cut != 0 && (l.events.p.Due(i).UnixNano() > l.cut || (s.shard == l.shard && l.events.of[i] == spanUnknown)) {
+	if l.cut != 0 && l.cutOff(i, s.shard) {
 		return s.shard, false
 	}
 	return s.shard, s.sent && pos != rc.self

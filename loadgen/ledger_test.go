@@ -81,6 +81,9 @@ func TestSettle(t *testing.T) {
 			return sp
 		}(), senders: one, cut: ns(5000), receivers: []receiver{{self: -1, got: got(48, 49)}}},
 			tally{Owed: 49, Expected: 49, Arrived: 49}},
+		{"interrupted: another shard's events due within a second of the cut are not owed", ledger{events: twoShards(true),
+			senders: []sender{{0, true}, {1, true}}, cut: ns(5000), receivers: []receiver{{self: -1, got: got()}}},
+			tally{Owed: 46, Expected: 46, Arrived: 46}},
 		{"arrived while away: still counted", ledger{events: plain, senders: one, receivers: []receiver{{self: -1, got: got(), away: []window{{from: ns(1950), to: ns(2150)}}}}},
 			tally{Owed: 100, Expected: 100, Arrived: 100}},
 		{"a slow answer reaches the away window", ledger{events: spansWith(1, false, map[int64]time.Time{10: at(2500)}, nil), senders: one,

@@ -21,8 +21,9 @@ import (
 // run). Everything else that did not arrive is lost, refused publishes included: a server that
 // refuses publishes fails the run, with one exception: while --restart-at restarts the embedded
 // server (from the restart until the new process is up), nobody is owed an event the server
-// refused whose span met that window (sent during it, or waiting for an answer then), whether
-// its receivers had seen their close yet or not. An event the
+// refused whose span, from its due time to the refusal, met that window, whether its receivers
+// had seen their close yet or not. The generator keeps no send time: a publish due before the
+// restart but sent once the new server was up, and refused by it, is excused too. An event the
 // generator could not send at all (a client event whose socket had ended, a publish its backlog
 // dropped) is not refused: it is excused like an accepted one. A
 // client's first reconnect-now close (4200-4299) read after the restart began is the restart's:

@@ -377,7 +377,9 @@ func (r *runner) summary(ctx context.Context, m *measures) *reports.LoadSummary 
 	cfg := r.cfg
 	s := r.summarize(m.started, m.finished, m.steadyFrom, m.steadyTo, plannedCount(cfg), m.connected, m.tally)
 	s.SteadyAt = m.steadyAt
-	s.Checks = append(s.Checks, endCheck(m.away, m.connected))
+	if r.cut.Load() == 0 { // an interrupted run stopped reconnecting: its end says nothing
+		s.Checks = append(s.Checks, endCheck(m.away, m.connected))
+	}
 	s.Checks = append(s.Checks, m.checks...)
 	if !cfg.StartAt.IsZero() {
 		s.Checks = append(s.Checks, startCheck(m.late))

@@ -17,24 +17,27 @@ type httpLimits struct {
 	// or idle between two): past it a new one is closed at once, so that they cannot take the
 	// file descriptors of the WebSocket clients.
 	conns int
-	// idleConns bounds the keep-alive connections idle at once: past it the one that just went
-	// idle is closed (a client opens another when it needs one).
+	// idleConns bounds the keep-alive connections idle at once: past it the one idle the longest
+	// is closed. Clients reuse the connection they used last, so it is the one least likely to
+	// be taken for a request meanwhile (a POST is not retried on a connection closed under it).
 	idleConns int
 }
 
+// The caps stand above what one client pool holds (the load generator's API pool is 256) and a
+// reconnect storm's concurrent upgrades (4,096 at most from one generator).
 var defaultHTTPLimits = httpLimits{readHeader: 10 * time.Second, read: 30 * time.Second, write: 30 * time.Second,
-	idle: 60 * time.Second, conns: 1024, idleConns: 256}
+	idle: 60 * time.Second, conns: 8192, idleConns: 1024}
 
 // HTTPServer returns an http.Server serving s with the bounds of defaultHTTPLimits: 10 s for
-// the headers, 30 s for a request and its answer, 60 s idle between requests, 1,024 connections
-// that are not WebSocket yet, 256 of them idle. errorLog takes net/http's own messages (failed
+// the headers, 30 s for a request and its answer, 60 s idle between requests, 8,192 connections
+// that are not WebSocket yet, 1,024 of them idle. errorLog takes net/http's own messages (failed
 // TLS handshakes and the like); nil is the standard logger.
 func (s *Server) HTTPServer(errorLog *log.Logger) *http.Server {
 	return s.httpServer(errorLog, defaultHTTPLimits)
 }
 
 func (s *Server) httpServer(errorLog *log.Logger, l httpLimits) *http.Server {
-	g := &httpConns{limits: l, idle: map[net.Conn]bool{}, open: map[net.Conn]bool{}}
+	g := &httpConns{limits: l, idle: map[net.Conn]time.Time{}, open: map[net.Conn]bool{}}
 	return &http.Server{
 		Handler:           s,
 		ReadHeaderTimeout: l.readHeader,
@@ -50,8 +53,8 @@ func (s *Server) httpServer(errorLog *log.Logger, l httpLimits) *http.Server {
 type httpConns struct {
 	limits httpLimits
 	mu     sync.Mutex
-	open   map[net.Conn]bool // not upgraded, not closed
-	idle   map[net.Conn]bool // of those, idle between requests
+	open   map[net.Conn]bool      // not upgraded, not closed
+	idle   map[net.Conn]time.Time // of those, idle between requests, since when
 }
 
 func (g *httpConns) track(c net.Conn, state http.ConnState) {
@@ -60,18 +63,24 @@ func (g *httpConns) track(c net.Conn, state http.ConnState) {
 	switch state {
 	case http.StateNew:
 		if len(g.open) >= g.limits.conns {
-			c.Close()
+			go c.Close() // not under g.mu: a TLS close writes
 			return
 		}
 		g.open[c] = true
 	case http.StateActive:
 		delete(g.idle, c)
 	case http.StateIdle:
-		if len(g.idle) >= g.limits.idleConns {
-			c.Close()
-			return
+		g.idle[c] = time.Now()
+		if len(g.idle) > g.limits.idleConns {
+			oldest := c
+			for o, since := range g.idle {
+				if since.Before(g.idle[oldest]) {
+					oldest = o
+				}
+			}
+			delete(g.idle, oldest)
+			go oldest.Close()
 		}
-		g.idle[c] = true
 	case http.StateHijacked, http.StateClosed:
 		delete(g.open, c)
 		delete(g.idle, c)

@@ -98,11 +98,16 @@ func TestHTTPConnectionsBounded(t *testing.T) {
 		c.Close()
 	}
 
-	// Once they are gone, a WebSocket client gets in, and idles past the 1 s read timeout.
-	time.Sleep(200 * time.Millisecond)
-	ws, _, err := websocket.DefaultDialer.Dial("ws://"+addr+"/app/"+testKey+"?protocol=7", nil)
-	if err != nil {
-		t.Fatal(err)
+	// Once the server has seen them go, a WebSocket client gets in, and idles past the 1 s read
+	// timeout.
+	var ws *websocket.Conn
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		if ws, _, err = websocket.DefaultDialer.Dial("ws://"+addr+"/app/"+testKey+"?protocol=7", nil); err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal(err)
+		}
 	}
 	defer ws.Close()
 	if _, _, err := ws.ReadMessage(); err != nil { // connection_established

@@ -136,7 +136,11 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		select {
 		case <-done:
 		case <-time.After(3 * closeGrace):
-			err = fmt.Errorf("%d connections did not close: %w", left, ctx.Err())
+			open := 0
+			for _, a := range s.byID {
+				open += len(a.allConns())
+			}
+			err = fmt.Errorf("%d connections did not close: %w", open, ctx.Err())
 		}
 	}
 	if cerr := s.broker.Close(); err == nil {

@@ -474,18 +474,24 @@ func summaryEqual(a, b Summary) bool {
 		reflect.DeepEqual(nonNilNested(a.ByArea), nonNilNested(b.ByArea))
 }
 
+// nonNil is m without its zero counts: a report written before an outcome existed (no
+// INTERRUPTED key) reads the same as one that counts it 0.
 func nonNil[K comparable](m map[K]int) map[K]int {
-	if m == nil {
-		return map[K]int{}
+	out := map[K]int{}
+	for k, n := range m {
+		if n != 0 {
+			out[k] = n
+		}
 	}
-	return m
+	return out
 }
 
 func nonNilNested[K comparable](m map[K]map[Outcome]int) map[K]map[Outcome]int {
-	if m == nil {
-		return map[K]map[Outcome]int{}
+	out := map[K]map[Outcome]int{}
+	for k, inner := range m {
+		out[k] = nonNil(inner)
 	}
-	return m
+	return out
 }
 
 // verdict is the one-line conclusion shared by the console and HTML renderings.

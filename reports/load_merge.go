@@ -111,6 +111,7 @@ func MergeLoad(parts []*LoadSummary) (*LoadSummary, error) {
 		if !p.Valid {
 			out.Valid = false
 		}
+		out.Interrupted = out.Interrupted || p.Interrupted
 		for _, r := range p.Invalid {
 			r = "shard " + strconv.Itoa(i) + ": " + r
 			if !slices.Contains(out.Invalid, r) {

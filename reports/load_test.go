@@ -189,10 +189,14 @@ func TestMergeLoadCounters(t *testing.T) {
 	b.Generator = Generator{CPUSeconds: 30, CPUPercent: 48, MaxRSSKiB: 3000, KiBPerClient: 15, CPUPerMessageUS: 3, LagP99US: 50, LagMaxUS: 2000, Saturated: true}
 	b.Checks = []Check{{Name: "reach == 100%", Pass: true}}
 	b.Shards = 2 // itself a merge of two
+	b.Interrupted = true
 
 	m, err := MergeLoad([]*LoadSummary{a, b})
 	if err != nil {
 		t.Fatal(err)
+	}
+	if !m.Interrupted {
+		t.Errorf("a merge with an interrupted shard is not marked interrupted")
 	}
 	// 985 unique + 2000 of 3000: 15 lost.
 	if want := (Delivery{Expected: 3000, Received: 2990, Lost: 15, Duplicates: 5, OutOfOrder: 3, Reach: 2985.0 / 3000, Reconnects: 10, NotOwed: 42}); m.Delivery != want {

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"regexp"
 	"strings"
 	"testing"
@@ -611,5 +612,18 @@ func TestVerdictNamesItsScope(t *testing.T) {
 				t.Errorf("got %q, want it to start with %q", got, tc.want)
 			}
 		})
+	}
+}
+
+// TestReadsReportsOfEarlierVersions: a report written before the INTERRUPTED outcome existed
+// (its summary has no INTERRUPTED count) still reads.
+func TestReadsReportsOfEarlierVersions(t *testing.T) {
+	f, err := os.Open("testdata/conformance-before-interrupted.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if _, err := ReadJSON(f); err != nil {
+		t.Errorf("a report of the previous release: %v", err)
 	}
 }

@@ -69,6 +69,7 @@ func (p *serverProcess) start(ctx context.Context) error {
 	cmd := exec.Command(exe, p.args...)
 	cmd.Env = append(os.Environ(), childEnv+"=serve")
 	cmd.Stdout, cmd.Stderr = io.Discard, p.out
+	ownGroup(cmd)
 	if err := cmd.Start(); err != nil {
 		return fmt.Errorf("start the embedded server: %w", err)
 	}

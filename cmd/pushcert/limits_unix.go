@@ -5,6 +5,7 @@ package main
 import (
 	"fmt"
 	"os"
+	"os/exec"
 	"syscall"
 )
 
@@ -47,3 +48,8 @@ func peakRSSKiB(st *os.ProcessState) int64 {
 
 // setTo stores v in a limit field, whose type is uint64 on Linux and darwin and int64 on the BSDs.
 func setTo[T int64 | uint64](field *T, v uint64) { *field = T(v) }
+
+// ownGroup puts a child in a process group of its own: a terminal's Ctrl-C, sent to the whole
+// foreground group, then reaches load alone, which ends its run in order instead of finding its
+// embedded server already gone.
+func ownGroup(cmd *exec.Cmd) { cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true} }

@@ -56,6 +56,10 @@ func TestBoundedAgainstAHostileServer(t *testing.T) {
 	if !strings.Contains(log.String(), "over 1048576 bytes") {
 		t.Errorf("the wire log does not say why:\n%s", log.String())
 	}
+	// The suite ended that connection, not the server: "receives nothing" is not met by it.
+	if err := c.Refute(ctx, 100*time.Millisecond, never); err == nil {
+		t.Errorf("Refute after the suite cut the connection: nil, want an error")
+	}
 
 	flood := hostile(t, func(ws *websocket.Conn) {
 		frame := []byte(`{"event":"x","data":"` + strings.Repeat("x", MaxFrame-100) + `"}`)

@@ -228,6 +228,7 @@ func (c *Conn) readLoop() {
 			c.mu.Lock()
 			c.closed = true
 			c.readErr = err
+			c.local = c.local || errors.Is(err, ErrOversized) // the suite ended it: no refusal by the server
 			var ce *websocket.CloseError
 			if errors.As(err, &ce) {
 				c.closeCode, c.closeText = ce.Code, ce.Text
@@ -247,7 +248,7 @@ func (c *Conn) readLoop() {
 		c.held += len(f.Raw)
 		flooded := c.held > MaxPending
 		if flooded {
-			c.closed, c.readErr, c.pending, c.held = true, ErrFlooded, nil, 0
+			c.closed, c.local, c.readErr, c.pending, c.held = true, true, ErrFlooded, nil, 0
 			c.log.Add(c.name, In, "connection ended: "+ErrFlooded.Error())
 		}
 		close(c.notify)

@@ -3,7 +3,6 @@ package loadgen
 import (
 	"bufio"
 	"fmt"
-	"net"
 	"sync"
 	"testing"
 
@@ -14,20 +13,7 @@ import (
 // leaving it to a goroutine of the outbox's, reach the peer whole and each goroutine's in the
 // order it put them; the close put last goes after all of them, and every done is told.
 func TestOutboxKeepsOrder(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	conn, err := net.Dial("tcp", ln.Addr().String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	peer, err := ln.Accept()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer peer.Close()
+	conn, peer := tcpPair(t)
 	w := &wire{conn: conn, tcp: conn}
 
 	const writers, each = 4, 500

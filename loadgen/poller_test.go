@@ -27,26 +27,31 @@ func attached(t *testing.T) (*lclient, net.Conn, *Recorder) {
 // attachTo gives r's poller one more ephemeral client, as attached does.
 func attachTo(t *testing.T, r *runner) (*lclient, net.Conn) {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	conn, err := net.Dial("tcp", ln.Addr().String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	peer, err := ln.Accept()
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { peer.Close() })
+	conn, peer := tcpPair(t)
 	c := newClient(r, 0, 0, nil, "")
 	c.ephemeral, c.w = true, &wire{conn: conn, tcp: conn}
 	if err := c.attach(); err != nil {
 		t.Fatal(err)
 	}
 	return c, peer
+}
+
+// tcpPair is a loopback TCP connection's two ends, the server's closed when the test ends.
+func tcpPair(t *testing.T) (conn, peer net.Conn) {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	if conn, err = net.Dial("tcp", ln.Addr().String()); err != nil {
+		t.Fatal(err)
+	}
+	if peer, err = ln.Accept(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { peer.Close() })
+	return conn, peer
 }
 
 // pongFrom reads the pusher:pong a client owes after a pusher:ping, within d.

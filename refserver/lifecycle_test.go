@@ -179,34 +179,8 @@ func TestSlowConsumerDisconnected(t *testing.T) {
 
 	// The stalled client, the server's first connection (see lcStartSmallFirstSendBuffer): a
 	// tiny receive buffer, and it stops reading once subscribed.
-	d := websocket.Dialer{
-		HandshakeTimeout: wait,
-		NetDial: func(network, addr string) (net.Conn, error) {
-			nc, err := net.Dial(network, addr)
-			if err != nil {
-				return nil, err
-			}
-			if tc, ok := nc.(*net.TCPConn); ok {
-				_ = tc.SetReadBuffer(2048)
-			}
-			return nc, nil
-		},
-	}
-	stalled, _, err := d.Dial(ts.wsURL(testKey, "?protocol=7"), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	stalled := lcDialStalled(t, ts)
 	defer stalled.Close()
-	_ = stalled.SetReadDeadline(time.Now().Add(wait))
-	if _, _, err := stalled.ReadMessage(); err != nil { // connection_established
-		t.Fatal(err)
-	}
-	if err := stalled.WriteMessage(websocket.TextMessage, []byte(`{"event":"pusher:subscribe","data":{"channel":"room"}}`)); err != nil {
-		t.Fatal(err)
-	}
-	if _, msg, err := stalled.ReadMessage(); err != nil || !strings.Contains(string(msg), protocol.EventSubscriptionSucceeded) {
-		t.Fatalf("stalled client subscribe: %s %v", msg, err)
-	}
 	// From here on the stalled client reads nothing.
 
 	// Healthy clients count the events they receive in order; an error stops the count.
@@ -635,31 +609,8 @@ func TestSendQueueBoundedInBytes(t *testing.T) {
 		c.SendQueue = 1 << 20 // the frame bound is never the one reached here
 		c.SendQueueBytes = budget
 	})
-	d := websocket.Dialer{
-		HandshakeTimeout: wait,
-		NetDial: func(network, addr string) (net.Conn, error) {
-			nc, err := net.Dial(network, addr)
-			if tc, ok := nc.(*net.TCPConn); ok {
-				_ = tc.SetReadBuffer(2048)
-			}
-			return nc, err
-		},
-	}
-	stalled, _, err := d.Dial(ts.wsURL(testKey, "?protocol=7"), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	stalled := lcDialStalled(t, ts)
 	defer stalled.Close()
-	_ = stalled.SetReadDeadline(time.Now().Add(wait))
-	if _, _, err := stalled.ReadMessage(); err != nil { // connection_established
-		t.Fatal(err)
-	}
-	if err := stalled.WriteMessage(websocket.TextMessage, []byte(`{"event":"pusher:subscribe","data":{"channel":"room"}}`)); err != nil {
-		t.Fatal(err)
-	}
-	if _, msg, err := stalled.ReadMessage(); err != nil || !strings.Contains(string(msg), protocol.EventSubscriptionSucceeded) {
-		t.Fatalf("subscribe: %s %v", msg, err)
-	}
 	// From here on it reads nothing. 100 events of 9 KB: far past its socket's buffers and the
 	// budget, in 100 frames where the frame bound is a million.
 	for i := 0; i < 100 && ts.Connections() == 1; i++ {
@@ -709,31 +660,8 @@ func TestExpiredCacheEventsAreForgotten(t *testing.T) {
 // closes that connection and returns nil soon after the grace period, instead of an error.
 func TestShutdownCutsASlowReader(t *testing.T) {
 	ts := lcStartSmallFirstSendBuffer(t, func(*Config) {})
-	d := websocket.Dialer{
-		HandshakeTimeout: wait,
-		NetDial: func(network, addr string) (net.Conn, error) {
-			nc, err := net.Dial(network, addr)
-			if tc, ok := nc.(*net.TCPConn); ok {
-				_ = tc.SetReadBuffer(2048)
-			}
-			return nc, err
-		},
-	}
-	slow, _, err := d.Dial(ts.wsURL(testKey, "?protocol=7"), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	slow := lcDialStalled(t, ts)
 	defer slow.Close()
-	_ = slow.SetReadDeadline(time.Now().Add(time.Minute))
-	if _, _, err := slow.ReadMessage(); err != nil { // connection_established
-		t.Fatal(err)
-	}
-	if err := slow.WriteMessage(websocket.TextMessage, []byte(`{"event":"pusher:subscribe","data":{"channel":"room"}}`)); err != nil {
-		t.Fatal(err)
-	}
-	if _, _, err := slow.ReadMessage(); err != nil {
-		t.Fatal(err)
-	}
 	go func() {
 		for {
 			time.Sleep(90 * time.Millisecond)
@@ -755,4 +683,36 @@ func TestShutdownCutsASlowReader(t *testing.T) {
 	if took := time.Since(start); took < grace {
 		t.Errorf("Shutdown returned after %v, before the %v grace period: the slow reader was not slow", took, grace)
 	}
+}
+
+// lcDialStalled connects a client with a 2 KiB receive buffer, subscribed to "room": a client
+// that can be made to read slowly, or not at all, once this returns. The test closes it.
+func lcDialStalled(t *testing.T, ts *testServer) *websocket.Conn {
+	t.Helper()
+	d := websocket.Dialer{
+		HandshakeTimeout: wait,
+		NetDial: func(network, addr string) (net.Conn, error) {
+			nc, err := net.Dial(network, addr)
+			if tc, ok := nc.(*net.TCPConn); ok {
+				_ = tc.SetReadBuffer(2048)
+			}
+			return nc, err
+		},
+	}
+	ws, _, err := d.Dial(ts.wsURL(testKey, "?protocol=7"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = ws.SetReadDeadline(time.Now().Add(wait))
+	if _, _, err := ws.ReadMessage(); err != nil { // connection_established
+		t.Fatal(err)
+	}
+	if err := ws.WriteMessage(websocket.TextMessage, []byte(`{"event":"pusher:subscribe","data":{"channel":"room"}}`)); err != nil {
+		t.Fatal(err)
+	}
+	if _, msg, err := ws.ReadMessage(); err != nil || !strings.Contains(string(msg), protocol.EventSubscriptionSucceeded) {
+		t.Fatalf("subscribe: %s %v", msg, err)
+	}
+	_ = ws.SetReadDeadline(time.Time{})
+	return ws
 }

@@ -205,7 +205,16 @@ func TestCheckInterrupted(t *testing.T) {
 	if !strings.Contains(out.String(), "\nINTERRUPTED (") {
 		t.Errorf("the verdict does not say the run was interrupted:\n%s", out.String())
 	}
-	f, err := os.Open(filepath.Join(dir, "report.json"))
+	rep := readReport(t, filepath.Join(dir, "report.json"))
+	if n := rep.Summary.ByOutcome[reports.OutcomeInterrupted]; n == 0 || rep.Summary.ByOutcome[reports.OutcomeFail] != 0 {
+		t.Errorf("report: %d interrupted, %d failed; want cases interrupted and none failed for it", n, rep.Summary.ByOutcome[reports.OutcomeFail])
+	}
+}
+
+// readReport reads a conformance report the run wrote.
+func readReport(t *testing.T, path string) *reports.Conformance {
+	t.Helper()
+	f, err := os.Open(path)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -214,7 +223,5 @@ func TestCheckInterrupted(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if n := rep.Summary.ByOutcome[reports.OutcomeInterrupted]; n == 0 || rep.Summary.ByOutcome[reports.OutcomeFail] != 0 {
-		t.Errorf("report: %d interrupted, %d failed; want cases interrupted and none failed for it", n, rep.Summary.ByOutcome[reports.OutcomeFail])
-	}
+	return rep
 }

@@ -7,7 +7,6 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -132,15 +131,7 @@ func TestNoCasePassesWithoutTheServer(t *testing.T) {
 	dir := t.TempDir()
 	runCmd("check", "--target", "ws"+strings.TrimPrefix(hs.URL, "http"), "--api-url", hs.URL, "--app-id", "1", "--key", "k", "--secret", "s",
 		"--supports", "all", "--concurrency", "24", "--json", filepath.Join(dir, "report.json"))
-	f, err := os.Open(filepath.Join(dir, "report.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	rep, err := reports.ReadJSON(f)
-	if err != nil {
-		t.Fatal(err)
-	}
+	rep := readReport(t, filepath.Join(dir, "report.json"))
 	var passed []string
 	for _, k := range rep.Cases {
 		if k.Outcome == reports.OutcomePass {

@@ -2,6 +2,8 @@ package main
 
 import (
 	"bufio"
+	"crypto/sha1"
+	"encoding/base64"
 	"fmt"
 	"io"
 	"net"
@@ -52,6 +54,24 @@ func answer(reply string) func(c net.Conn) {
 	}
 }
 
+// upgradeThen completes a WebSocket handshake on c, sends connection_established, and then the
+// raw bytes of after: frames no server may send.
+func upgradeThen(after []byte) func(c net.Conn) {
+	return func(c net.Conn) {
+		req, err := http.ReadRequest(bufio.NewReader(c))
+		if err != nil {
+			return
+		}
+		h := sha1.Sum([]byte(req.Header.Get("Sec-WebSocket-Key") + "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"))
+		fmt.Fprintf(c, "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: %s\r\n\r\n",
+			base64.StdEncoding.EncodeToString(h[:]))
+		est := protocol.EncodeInternal(protocol.EventConnectionEstablished, "", protocol.ConnectionEstablished{SocketID: "1.1", ActivityTimeout: 120})
+		c.Write(append([]byte{0x81, byte(len(est))}, est...)) // one unmasked text frame (under 126 bytes)
+		c.Write(after)
+		time.Sleep(time.Minute)
+	}
+}
+
 // TestHostileTargets: check and load against servers that are not Pusher servers, or broken
 // ones, end within their bound with the documented exit code and one line saying why; nothing
 // reaches a case or a timetable.
@@ -63,27 +83,33 @@ func TestHostileTargets(t *testing.T) {
 	for _, tc := range []struct {
 		name    string
 		serve   func(c net.Conn)
-		apiOnly bool // the WebSocket side is a real server; the API is hostile
+		hostile string // the hostile side: "both", "api" (the WebSocket side is a real server's) or "ws" (the API is)
 		code    int
 		bound   time.Duration
 	}{
-		{"silent (accepts, answers nothing)", func(c net.Conn) { time.Sleep(time.Minute) }, false, exitUnreachable, 30 * time.Second},
-		{"immediate close", func(c net.Conn) {}, false, exitUnreachable, 10 * time.Second},
-		{"garbage instead of HTTP", func(c net.Conn) { io.WriteString(c, "\x00\xffgarbage\r\n\r\n") }, false, exitUnreachable, 10 * time.Second},
-		{"HTTP 500", answer("HTTP/1.1 500 Internal Server Error\r\nContent-Length: 0\r\n\r\n"), false, exitUnreachable, 10 * time.Second},
-		{"HTTP API answers 500", answer("HTTP/1.1 500 Internal Server Error\r\nContent-Length: 0\r\n\r\n"), true, exitUnreachable, 10 * time.Second},
-		{"HTTP API answers 101", answer("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n"), true, exitUnreachable, 10 * time.Second},
-		{"HTTP API hangs", func(c net.Conn) { time.Sleep(time.Minute) }, true, exitUnreachable, 40 * time.Second},
+		{"silent (accepts, answers nothing)", func(c net.Conn) { time.Sleep(time.Minute) }, "both", exitUnreachable, 30 * time.Second},
+		{"immediate close", func(c net.Conn) {}, "both", exitUnreachable, 10 * time.Second},
+		{"garbage instead of HTTP", func(c net.Conn) { io.WriteString(c, "\x00\xffgarbage\r\n\r\n") }, "both", exitUnreachable, 10 * time.Second},
+		// After a good handshake: a masked frame with reserved bits and an opcode that does not
+		// exist. The preflight gets its connection_established; the run must still end.
+		{"garbage frames after the handshake", upgradeThen([]byte{0xff, 0xff, 0xde, 0xad, 0xbe, 0xef, 1, 2, 3}), "ws", exitFail, 60 * time.Second},
+		{"HTTP 500", answer("HTTP/1.1 500 Internal Server Error\r\nContent-Length: 0\r\n\r\n"), "both", exitUnreachable, 10 * time.Second},
+		{"HTTP API answers 500", answer("HTTP/1.1 500 Internal Server Error\r\nContent-Length: 0\r\n\r\n"), "api", exitUnreachable, 10 * time.Second},
+		{"HTTP API answers 101", answer("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n"), "api", exitUnreachable, 10 * time.Second},
+		{"HTTP API hangs", func(c net.Conn) { time.Sleep(time.Minute) }, "api", exitUnreachable, 40 * time.Second},
 	} {
 		addr := hostileServer(t, tc.serve)
 		ws, api := "ws://"+addr, "http://"+addr
-		if tc.apiOnly {
+		switch tc.hostile {
+		case "api":
 			ws = "ws://" + real
+		case "ws":
+			api = "http://" + real
 		}
 		for _, verb := range []string{"check", "load"} {
-			args := []string{verb, "--target", ws, "--api-url", api, "--app-id", "1", "--key", "k", "--secret", "s", "--quiet"}
-			if verb == "check" {
-				args = args[:len(args)-1]
+			args := []string{verb, "--target", ws, "--api-url", api, "--app-id", "1", "--key", "k", "--secret", "s"}
+			if verb == "load" {
+				args = append(args, "--quiet", "--clients", "20", "--duration", "1s", "--ramp", "200ms")
 			}
 			start := time.Now()
 			code, out, errs := runCmd(args...)

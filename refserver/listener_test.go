@@ -2,12 +2,14 @@ package refserver
 
 import (
 	"bufio"
+	"bytes"
 	"errors"
 	"io"
 	"log"
 	"net"
 	"net/http"
 	"os"
+	"sync"
 	"testing"
 	"time"
 
@@ -121,4 +123,56 @@ func TestHTTPConnectionsBounded(t *testing.T) {
 	if _, msg, err := ws.ReadMessage(); err != nil || string(msg) != `{"event":"pusher:pong","data":{}}` {
 		t.Fatalf("after 1.5 s idle: %s %v, want pusher:pong", msg, err)
 	}
+}
+
+// TestPipelinedUpgradeDroppedQuietly: an upgrade request with bytes pipelined behind it is
+// dropped, and net/http logs nothing about it (it logged two lines a request).
+func TestPipelinedUpgradeDroppedQuietly(t *testing.T) {
+	srv, err := New(Config{Apps: []App{{ID: testAppID, Key: testKey, Secret: testSecret}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { srv.Shutdown(t.Context()) })
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var logged lockedBuffer
+	hs := srv.httpServer(log.New(&logged, "", 0), defaultHTTPLimits)
+	go hs.Serve(ln)
+	t.Cleanup(func() { hs.Close() })
+	for range 3 {
+		c, err := net.Dial("tcp", ln.Addr().String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		io.WriteString(c, "GET /app/"+testKey+"?protocol=7 HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"+
+			"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\nGARBAGE")
+		if !closedByServer(c, 5*time.Second) {
+			t.Errorf("a pipelined upgrade was kept open")
+		}
+		c.Close()
+	}
+	time.Sleep(100 * time.Millisecond)
+	if s := logged.String(); s != "" {
+		t.Errorf("net/http logged:\n%s", s)
+	}
+}
+
+// lockedBuffer is a bytes.Buffer a logger may write from other goroutines.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
 }

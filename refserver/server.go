@@ -152,7 +152,24 @@ func (s *Server) Shutdown(ctx context.Context) error {
 // hijackWriter hands gorilla a batchConn instead of the raw socket, so writes can be coalesced.
 type hijackWriter struct {
 	http.ResponseWriter
-	raw *batchConn
+	raw      *batchConn
+	hijacked bool // the socket is taken: answers gorilla writes after a refused hijack go nowhere
+}
+
+// WriteHeader and Write are gorilla's HTTP error after a hijack it was refused (a client that
+// sent data before the handshake completed): the socket is closed already, and net/http would
+// log two lines for each such request.
+func (h *hijackWriter) WriteHeader(code int) {
+	if !h.hijacked {
+		h.ResponseWriter.WriteHeader(code)
+	}
+}
+
+func (h *hijackWriter) Write(b []byte) (int, error) {
+	if h.hijacked {
+		return 0, net.ErrClosed
+	}
+	return h.ResponseWriter.Write(b)
 }
 
 func (h *hijackWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
@@ -164,6 +181,7 @@ func (h *hijackWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 	if err != nil {
 		return nil, nil, err
 	}
+	h.hijacked = true
 	if brw.Reader.Buffered() > 0 {
 		nc.Close()
 		return nil, nil, errors.New("client sent data before the handshake completed")

@@ -279,7 +279,7 @@ func (c *conn) clientEvent(m protocol.Message) {
 	}
 	switch {
 	case name == "":
-		c.sendError(0, "Client event "+truncate(m.Event, maxEcho)+" has no channel", "")
+		c.sendError(0, "Client event "+truncate(m.Event, maxEcho)+" has no channel: give the private or presence channel it is for", "")
 		return
 	case len(m.Event) > protocol.MaxEventNameLength:
 		c.sendError(0, fmt.Sprintf("Event name is longer than %d characters", protocol.MaxEventNameLength), name)
@@ -296,7 +296,7 @@ func (c *conn) clientEvent(m protocol.Message) {
 		ch.mu.RUnlock()
 	}
 	if !member && (ch == nil || !c.srv.cfg.Faults.RelayNonMemberEvents) {
-		c.sendError(protocol.CodeUnauthorized, "The client is not subscribed to "+truncate(name, maxEcho), name)
+		c.sendError(protocol.CodeUnauthorized, "The client is not subscribed to "+truncate(name, maxEcho)+": subscribe before sending client events on it", name)
 		return
 	}
 	if len(m.Data) > c.srv.cfg.MaxEventData {

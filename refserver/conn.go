@@ -412,7 +412,7 @@ func (c *conn) handle(frame []byte) {
 	default:
 		switch {
 		case isReserved(m.Event):
-			c.sendError(0, "Unsupported event: "+truncate(m.Event, maxEcho), m.Channel)
+			c.sendError(0, "Unsupported event: "+truncate(m.Event, maxEcho)+": a client sends pusher:ping, pusher:pong, pusher:subscribe, pusher:unsubscribe, pusher:signin or client- events", m.Channel)
 		case strings.HasPrefix(m.Event, protocol.ClientEventPrefix) || c.srv.cfg.Faults.RelayUnprefixedEvents:
 			c.clientEvent(m)
 		default:

@@ -79,7 +79,7 @@ func (s *Server) serveAPI(r *http.Request, h apiHandler) (any, *apiError) {
 		return nil, &apiError{http.StatusUnauthorized, authMessage(err)}
 	}
 	if app.Disabled {
-		return nil, &apiError{http.StatusForbidden, "Application disabled"}
+		return nil, &apiError{http.StatusForbidden, "Application disabled: enable it in the server's configuration"}
 	}
 	if !utf8.Valid(body) && !s.cfg.Faults.RelayInvalidUTF8 {
 		return nil, badRequest("Request body is not valid UTF-8: JSON text, its names and data included, must be UTF-8")
@@ -162,7 +162,7 @@ func (s *Server) validateTrigger(b triggerBody, batch bool) (trigger, *apiError)
 	t.channels = unique(t.channels) // a channel named twice is delivered once
 	for _, ch := range t.channels {
 		if !protocol.ValidServerChannelName(ch) {
-			return t, badRequest("Invalid channel name %q", truncate(ch, maxEcho))
+			return t, badRequest("Invalid channel name %q: 1 to %d characters of A-Z a-z 0-9 _ - = @ , . ;", truncate(ch, maxEcho), protocol.MaxChannelNameLength)
 		}
 		if protocol.KindOf(ch) == protocol.Encrypted && len(t.channels) > 1 {
 			return t, badRequest("an encrypted channel (%s) must be triggered alone", ch)

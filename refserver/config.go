@@ -81,34 +81,25 @@ type Config struct {
 	Faults Faults
 }
 
+// orDefault sets *p to v when it is the zero value.
+func orDefault[T comparable](p *T, v T) {
+	var zero T
+	if *p == zero {
+		*p = v
+	}
+}
+
 func (c *Config) setDefaults() {
-	def := func(d *time.Duration, v time.Duration) {
-		if *d == 0 {
-			*d = v
-		}
-	}
-	def(&c.ActivityTimeout, DefaultActivityTimeout)
-	def(&c.PongTimeout, DefaultPongTimeout)
-	def(&c.CacheTTL, DefaultCacheTTL)
-	def(&c.WriteTimeout, DefaultWriteTimeout)
-	if c.MaxMessageBytes == 0 {
-		c.MaxMessageBytes = DefaultMaxMessageBytes
-	}
-	if c.MaxEventData == 0 {
-		c.MaxEventData = DefaultMaxEventData
-	}
-	if c.MaxSubscriptions == 0 {
-		c.MaxSubscriptions = DefaultMaxSubscriptions
-	}
-	if c.SubscribeRate == 0 {
-		c.SubscribeRate = DefaultSubscribeRate
-	}
-	if c.SendQueueBytes == 0 {
-		c.SendQueueBytes = DefaultSendQueueBytes
-	}
-	if c.SendQueue == 0 {
-		c.SendQueue = DefaultSendQueue
-	}
+	orDefault(&c.ActivityTimeout, DefaultActivityTimeout)
+	orDefault(&c.PongTimeout, DefaultPongTimeout)
+	orDefault(&c.CacheTTL, DefaultCacheTTL)
+	orDefault(&c.WriteTimeout, DefaultWriteTimeout)
+	orDefault(&c.MaxMessageBytes, DefaultMaxMessageBytes)
+	orDefault(&c.MaxEventData, DefaultMaxEventData)
+	orDefault(&c.MaxSubscriptions, DefaultMaxSubscriptions)
+	orDefault(&c.SubscribeRate, DefaultSubscribeRate)
+	orDefault(&c.SendQueueBytes, DefaultSendQueueBytes)
+	orDefault(&c.SendQueue, DefaultSendQueue)
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -117,15 +108,9 @@ func (c *Config) setDefaults() {
 	}
 	for i := range c.Apps {
 		a := &c.Apps[i]
-		if a.MaxPresenceMembers == 0 {
-			a.MaxPresenceMembers = DefaultMaxPresenceMembers
-		}
-		if a.MaxPresenceInfo == 0 {
-			a.MaxPresenceInfo = DefaultMaxPresenceInfo
-		}
-		if a.ClientEventRate == 0 {
-			a.ClientEventRate = DefaultClientEventRate
-		}
+		orDefault(&a.MaxPresenceMembers, DefaultMaxPresenceMembers)
+		orDefault(&a.MaxPresenceInfo, DefaultMaxPresenceInfo)
+		orDefault(&a.ClientEventRate, DefaultClientEventRate)
 	}
 }
 

@@ -184,6 +184,9 @@ func (s *Server) validateTrigger(b triggerBody, batch bool) (trigger, *apiError)
 
 // unique drops the repeats of names, keeping the first of each in order.
 func unique(names []string) []string {
+	if len(names) < 2 { // the common publish: nothing to drop, nothing to allocate
+		return names
+	}
 	seen := make(map[string]bool, len(names))
 	out := names[:0:0]
 	for _, n := range names {

@@ -69,7 +69,7 @@ func TestHTTPConnectionsBounded(t *testing.T) {
 	}
 	open := 0
 	for _, c := range idle {
-		if !closedByServer(c, 300*time.Millisecond) {
+		if !closedByServer(c, time.Second) { // a busy machine may be slow to close the others
 			open++
 		}
 		c.Close()

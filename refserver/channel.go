@@ -63,10 +63,14 @@ func (ch *channel) remove(c *conn) {
 		return
 	}
 	m.conns--
+	if c.srv.cfg.Faults.PerConnectionMemberHooks && m.conns > 0 {
+		c.app.hooks.emit(protocol.WebhookEvent{Name: protocol.HookMemberRemoved, Channel: ch.name, UserID: uid})
+	}
 	if m.conns > 0 {
 		return
 	}
 	delete(ch.members, uid)
+	c.app.hooks.emit(protocol.WebhookEvent{Name: protocol.HookMemberRemoved, Channel: ch.name, UserID: uid})
 	if c.srv.cfg.Faults.NoMemberRemoved {
 		return
 	}
@@ -211,6 +215,12 @@ func (c *conn) join(name string, pres *protocol.PresenceMember) {
 		m.conns++
 	}
 	ch.subs[c] = uid
+	if len(ch.subs) == 1 || c.srv.cfg.Faults.PerConnectionOccupancy {
+		a.hooks.emit(protocol.WebhookEvent{Name: protocol.HookChannelOccupied, Channel: name})
+	}
+	if added != nil || (pres != nil && c.srv.cfg.Faults.PerConnectionMemberHooks) {
+		a.hooks.emit(protocol.WebhookEvent{Name: protocol.HookMemberAdded, Channel: name, UserID: uid})
+	}
 	// The channel has a subscriber now: nothing drops it from the app while ch.mu is held. The
 	// app's lock goes; the member list is encoded and the frames queued under the channel's
 	// alone, so that other channels' lookups do not wait for it.
@@ -241,6 +251,7 @@ func (c *conn) join(name string, pres *protocol.PresenceMember) {
 			c.enqueueFrame(protocol.EncodeEvent(ev.event, name, ev.data, ""))
 		} else {
 			c.enqueueFrame(protocol.EncodeCacheMiss(name))
+			a.hooks.emit(protocol.WebhookEvent{Name: protocol.HookCacheMiss, Channel: name})
 		}
 	}
 }
@@ -317,6 +328,20 @@ func (c *conn) clientEvent(m protocol.Message) {
 	}
 	n := ch.broadcast(c.srv, pm, except)
 	c.srv.metrics.messagesOut.Add(float64(n))
+	c.app.hooks.emit(protocol.WebhookEvent{Name: protocol.HookClientEvent, Channel: name, Event: m.Event,
+		Data: hookData(m), SocketID: c.socketID, UserID: uid})
+}
+
+// hookData is a client event's data as a webhook carries it: a string, the JSON text of an
+// object the client sent.
+func hookData(m protocol.Message) string {
+	if m.DataIsString() {
+		var s string
+		if json.Unmarshal(m.Data, &s) == nil {
+			return s
+		}
+	}
+	return string(m.Data)
 }
 
 // maxEcho bounds how much of a client's input an error quotes back: a client must not make

@@ -49,6 +49,8 @@ type App struct {
 	// EncryptionMasterKey is the base64 32-byte master key the backend uses for encrypted
 	// channels. The server never decrypts; it is kept so `pushcert sign` can derive shared secrets.
 	EncryptionMasterKey string `json:"encryption_master_key,omitempty"`
+	// Webhooks are the URLs the app's webhooks are posted to (webhooks.go).
+	Webhooks []Webhook `json:"webhooks,omitempty"`
 }
 
 // ClientEventsEnabled reports whether the app accepts client events.
@@ -79,6 +81,19 @@ type Config struct {
 	Now func() time.Time
 	// Faults break the protocol on purpose (faults.go); the zero value is a correct server.
 	Faults Faults
+	// Webhook timing (webhooks.go has the delivery contract): events are batched for
+	// WebhookBatch (negative: one request per event), channel_vacated and member_removed held for
+	// WebhookDebounce (negative: not held), an unacknowledged batch retried after
+	// WebhookRetryFirst, doubling, for WebhookRetryFor; WebhookTimeout bounds one request and
+	// WebhookQueue the events waiting per URL.
+	WebhookBatch, WebhookDebounce, WebhookRetryFor, WebhookRetryFirst, WebhookTimeout time.Duration
+	WebhookQueue                                                                      int
+}
+
+// hookTiming is the webhook timing with the defaults applied.
+func (c Config) hookTiming() hookTiming {
+	return hookTiming{batch: c.WebhookBatch, debounce: c.WebhookDebounce, retryFor: c.WebhookRetryFor,
+		retryFirst: c.WebhookRetryFirst, timeout: c.WebhookTimeout, queue: c.WebhookQueue}
 }
 
 // orDefault sets *p to v when it is the zero value.
@@ -100,6 +115,12 @@ func (c *Config) setDefaults() {
 	orDefault(&c.SubscribeRate, DefaultSubscribeRate)
 	orDefault(&c.SendQueueBytes, DefaultSendQueueBytes)
 	orDefault(&c.SendQueue, DefaultSendQueue)
+	orDefault(&c.WebhookBatch, DefaultWebhookBatch)
+	orDefault(&c.WebhookDebounce, DefaultWebhookDebounce)
+	orDefault(&c.WebhookRetryFor, DefaultWebhookRetryFor)
+	orDefault(&c.WebhookRetryFirst, DefaultWebhookRetryFirst)
+	orDefault(&c.WebhookTimeout, DefaultWebhookTimeout)
+	orDefault(&c.WebhookQueue, DefaultWebhookQueue)
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -126,6 +147,8 @@ func (c Config) Validate() error {
 		return fmt.Errorf("pong timeout %v: must be positive", c.PongTimeout)
 	case c.SendQueue < 0 || c.SendQueueBytes < 0 || c.MaxSubscriptions < 0 || c.SubscribeRate < 0:
 		return errors.New("limits must not be negative")
+	case c.WebhookRetryFor < 0 || c.WebhookRetryFirst < 0 || c.WebhookTimeout < 0 || c.WebhookQueue < 0:
+		return errors.New("webhook retry time, first retry, timeout and queue must not be negative")
 	}
 	ids, keys := map[string]bool{}, map[string]bool{}
 	for i, a := range c.Apps {
@@ -141,6 +164,11 @@ func (c Config) Validate() error {
 		ids[a.ID], keys[a.Key] = true, true
 		if a.MaxConnections < 0 || a.MaxPresenceMembers < 0 || a.MaxPresenceInfo < 0 || a.ClientEventRate < 0 {
 			return fmt.Errorf("app %q: limits must not be negative", a.ID)
+		}
+		for _, w := range a.Webhooks {
+			if err := validWebhook(w); err != nil {
+				return fmt.Errorf("app %q: %w", a.ID, err)
+			}
 		}
 	}
 	return nil
@@ -176,7 +204,13 @@ type FileConfig struct {
 	Addr            string   `json:"addr,omitempty"`
 	ActivityTimeout Duration `json:"activity_timeout,omitempty"`
 	PongTimeout     Duration `json:"pong_timeout,omitempty"`
-	Apps            []App    `json:"apps"`
+	// Webhook timing for every app (Config has their meaning); zero is the default.
+	WebhookBatch      Duration `json:"webhook_batch,omitempty"`
+	WebhookDebounce   Duration `json:"webhook_debounce,omitempty"`
+	WebhookRetryFor   Duration `json:"webhook_retry_for,omitempty"`
+	WebhookRetryFirst Duration `json:"webhook_retry_first,omitempty"`
+	WebhookTimeout    Duration `json:"webhook_timeout,omitempty"`
+	Apps              []App    `json:"apps"`
 }
 
 // LoadFile reads a JSON config file; unknown fields are errors, to catch typos.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -44,6 +45,13 @@ type Faults struct {
 	FirstChannelOnly       bool    // a publish to several channels reaches only the first
 	NoSigninAfterTerminate bool    // a user whose connections were terminated can never sign in again
 	RelayInvalidUTF8       bool    // text frames are not checked for UTF-8: a client event's bytes are relayed as they came
+	// Webhook faults.
+	UnsignedWebhooks         bool   // webhook requests carry no X-Pusher-Signature
+	PerConnectionOccupancy   bool   // channel_occupied on every subscribe and channel_vacated on every leave, as a server counting connections
+	PerConnectionMemberHooks bool   // member_added and member_removed webhooks for every connection of a user
+	NoWebhookRetry           bool   // a batch not acknowledged is dropped, silently
+	DropWebhook              string // webhooks of this event name are never sent
+	MisroutedWebhooks        bool   // every app's webhooks go to the first app's URLs, signed with its own secret
 	// Delivery faults for validating load measurements: a fraction of deliveries held back by
 	// exactly DelayBy, or queued twice.
 	DelayDeliveries     float64
@@ -208,6 +216,18 @@ var faultNames = map[string]func(*Faults, string) error{
 	"first-channel-only":        func(f *Faults, _ string) error { f.FirstChannelOnly = true; return nil },
 	"no-signin-after-terminate": func(f *Faults, _ string) error { f.NoSigninAfterTerminate = true; return nil },
 	"relay-invalid-utf8":        func(f *Faults, _ string) error { f.RelayInvalidUTF8 = true; return nil },
+	"unsigned-webhooks":         func(f *Faults, _ string) error { f.UnsignedWebhooks = true; return nil },
+	"per-connection-occupancy":  func(f *Faults, _ string) error { f.PerConnectionOccupancy = true; return nil },
+	"per-connection-members":    func(f *Faults, _ string) error { f.PerConnectionMemberHooks = true; return nil },
+	"no-webhook-retry":          func(f *Faults, _ string) error { f.NoWebhookRetry = true; return nil },
+	"misrouted-webhooks":        func(f *Faults, _ string) error { f.MisroutedWebhooks = true; return nil },
+	"drop-webhook": func(f *Faults, v string) error {
+		if !slices.Contains(protocol.HookNames, v) {
+			return fmt.Errorf("drop-webhook=%s: want a webhook event name (%s)", v, strings.Join(protocol.HookNames, ", "))
+		}
+		f.DropWebhook = v
+		return nil
+	},
 	"delay-deliveries": func(f *Faults, v string) error {
 		frac, by, ok := strings.Cut(v, ":")
 		p, err1 := strconv.ParseFloat(frac, 64)

@@ -22,6 +22,8 @@ type appState struct {
 
 	cacheMu sync.Mutex
 	cache   map[string]cachedEvent // last HTTP API event of each cache channel
+
+	hooks *hooks // nil without webhooks
 }
 
 type cachedEvent struct {
@@ -102,14 +104,19 @@ func (a *appState) channelLocked(name string) *channel {
 	return ch
 }
 
-// leaveLocked removes c from ch and drops ch when it is empty; a.mu must be held for writing.
+// leaveLocked removes c from ch and drops ch when it is empty, with channel_vacated; a.mu must
+// be held for writing.
 func (a *appState) leaveLocked(ch *channel, c *conn) {
 	ch.mu.Lock()
+	_, was := ch.subs[c]
 	ch.remove(c)
 	empty := len(ch.subs) == 0
 	ch.mu.Unlock()
 	if empty {
 		delete(a.channels, ch.name)
+	}
+	if was && (empty || c.srv.cfg.Faults.PerConnectionOccupancy) {
+		a.hooks.emit(protocol.WebhookEvent{Name: protocol.HookChannelVacated, Channel: ch.name})
 	}
 }
 

@@ -20,6 +20,9 @@ type metrics struct {
 	errors        *prometheus.CounterVec
 	httpRequests  *prometheus.CounterVec
 	sendQueuePeak prometheus.Histogram
+
+	webhooksSent, webhooksFailed, webhooksRetried prometheus.Counter
+	webhookDrops                                  *prometheus.CounterVec
 }
 
 func newMetrics() *metrics {
@@ -43,6 +46,15 @@ func newMetrics() *metrics {
 	m.sendQueuePeak = prometheus.NewHistogram(prometheus.HistogramOpts{
 		Name: "pushcert_send_queue_peak_bytes", Help: "Per closed connection: the most bytes of frames it had waiting to be written.",
 		Buckets: prometheus.ExponentialBuckets(1<<10, 4, 8)}) // 1 KiB .. 16 MiB
+	m.webhooksSent = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "pushcert_webhooks_sent_total", Help: "Webhook requests acknowledged with a 2xx answer."})
+	m.webhooksFailed = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "pushcert_webhooks_failed_total", Help: "Webhook requests answered with a non-2xx status or not answered in time."})
+	m.webhooksRetried = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "pushcert_webhooks_retried_total", Help: "Webhook requests that were a retry of a batch not acknowledged before."})
+	m.webhookDrops = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "pushcert_webhook_events_dropped_total", Help: "Webhook events that will never be sent, by reason (queue_full, retry_expired, shutdown)."}, []string{"reason"})
+	m.reg.MustRegister(m.webhooksSent, m.webhooksFailed, m.webhooksRetried, m.webhookDrops)
 	m.reg.MustRegister(m.connections, m.subscriptions, m.messagesIn, m.messagesOut, m.httpEvents, m.errors, m.httpRequests, m.sendQueuePeak,
 		prometheus.NewGoCollector(), prometheus.NewProcessCollector(prometheus.ProcessCollectorOpts{}))
 	return m

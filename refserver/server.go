@@ -54,8 +54,14 @@ func New(cfg Config) (*Server, error) {
 		metrics: newMetrics(),
 		stop:    make(chan struct{}),
 	}
+	hookClient := &http.Client{Transport: &http.Transport{Proxy: http.ProxyFromEnvironment, MaxIdleConnsPerHost: 2}}
 	for _, a := range cfg.Apps {
 		st := newAppState(a)
+		urls := a.Webhooks
+		if cfg.Faults.MisroutedWebhooks {
+			urls = cfg.Apps[0].Webhooks
+		}
+		st.hooks = newHooks(a, urls, cfg.hookTiming(), hookClient, cfg.Logger, s.metrics, cfg.Faults)
 		s.byKey[a.Key], s.byID[a.ID] = st, st
 	}
 	s.metrics.sendQueues(s.queuedBytes, cfg.SendQueueBytes)
@@ -142,6 +148,9 @@ func (s *Server) Shutdown(ctx context.Context) error {
 			}
 			err = fmt.Errorf("%d connections did not close: %w", open, ctx.Err())
 		}
+	}
+	for _, a := range s.byID {
+		a.hooks.close(ctx)
 	}
 	if cerr := s.broker.Close(); err == nil {
 		err = cerr

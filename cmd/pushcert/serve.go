@@ -49,6 +49,9 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	pong := fs.Duration("pong-timeout", refserver.DefaultPongTimeout, "wait for any frame after a server ping before closing with 4201")
 	tlsCert := fs.String("tls-cert", os.Getenv("PUSHCERT_TLS_CERT"), "serve wss:// and https:// with this PEM certificate (chain); needs --tls-key; env PUSHCERT_TLS_CERT")
 	tlsKey := fs.String("tls-key", os.Getenv("PUSHCERT_TLS_KEY"), "the PEM private key of --tls-cert; env PUSHCERT_TLS_KEY")
+	webhookURLs := fs.StringArray("webhook-url", nil, "post the webhooks of the app of --app-id or --demo to this URL (repeatable); a config file gives each app its own")
+	debounce := fs.Duration("webhook-debounce", refserver.DefaultWebhookDebounce, "hold channel_vacated and member_removed webhooks this long; a reconnect within it cancels both; 0 sends at once")
+	retryFor := fs.Duration("webhook-retry-for", refserver.DefaultWebhookRetryFor, "retry a webhook batch not acknowledged with 2xx this long, waiting 1s, 2s, 4s ... (at most 1m) between attempts")
 	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
 	faults := fs.StringArray("fault", nil, "break the protocol on purpose, to see the conformance suite fail (repeatable): "+strings.Join(refserver.FaultNames(), ", "))
 	if code := parseFlags(fs, args, stdout, stderr); code >= 0 {
@@ -70,7 +73,11 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	if limit, err := raiseFileLimit(serveFiles); err != nil {
 		logger.Info("open file limit", "limit", limit, "note", err.Error())
 	}
-	cfg := refserver.Config{ActivityTimeout: *activity, PongTimeout: *pong, Logger: logger}
+	cfg := refserver.Config{ActivityTimeout: *activity, PongTimeout: *pong, Logger: logger,
+		WebhookDebounce: *debounce, WebhookRetryFor: *retryFor}
+	if *debounce == 0 {
+		cfg.WebhookDebounce = -1 // the Config's zero is the default
+	}
 	for _, f := range *faults {
 		if err := refserver.ParseFault(&cfg.Faults, f); err != nil {
 			fmt.Fprintln(stderr, "pushcert serve: --fault:", err)
@@ -94,6 +101,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		if fc.PongTimeout > 0 && !fs.Changed("pong-timeout") {
 			cfg.PongTimeout = time.Duration(fc.PongTimeout)
 		}
+		fileWebhookTiming(&cfg, fc, fs.Changed)
 	}
 	if *demo {
 		app.ID, app.Key, app.Secret = demoAppID, demoKey, demoSecret
@@ -101,7 +109,13 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	if app.ID != "" || app.Key != "" || app.Secret != "" {
 		app.ClientEvents = clientEvents
 		app.UserAuthTimeout = refserver.Duration(*userAuthTimeout)
+		for _, u := range *webhookURLs {
+			app.Webhooks = append(app.Webhooks, refserver.Webhook{URL: u})
+		}
 		cfg.Apps = append(cfg.Apps, app)
+	} else if len(*webhookURLs) > 0 {
+		fmt.Fprintln(stderr, "pushcert serve: --webhook-url is for the app of --app-id, --key and --secret (or --demo); in a config file, give each app its \"webhooks\"")
+		return exitUsage
 	}
 	srv, err := refserver.New(cfg)
 	if err != nil {
@@ -156,6 +170,13 @@ func printBanner(w io.Writer, addr string, apps []refserver.App, secure bool) {
 		fmt.Fprintf(w, "  app %s  key %s  secret %s\n", a.ID, a.Key, a.Secret)
 		fmt.Fprintf(w, "    WebSocket  %s://%s/app/%s?protocol=7\n", ws, addr, a.Key)
 		fmt.Fprintf(w, "    HTTP API   %s://%s/apps/%s/events\n", http, addr, a.ID)
+		for _, h := range a.Webhooks {
+			fmt.Fprintf(w, "    webhooks   %s", h.URL)
+			if len(h.EventTypes) > 0 {
+				fmt.Fprintf(w, " (%s)", strings.Join(h.EventTypes, ", "))
+			}
+			fmt.Fprintln(w)
+		}
 	}
 	fmt.Fprintf(w, "  health     %s://%s/up\n  metrics    %s://%s/metrics\n", http, addr, http, addr)
 }
@@ -185,4 +206,17 @@ func envOr(name, def string) string {
 		return v
 	}
 	return def
+}
+
+// fileWebhookTiming takes the config file's webhook timing where no flag set it.
+func fileWebhookTiming(cfg *refserver.Config, fc refserver.FileConfig, changed func(string) bool) {
+	if fc.WebhookDebounce != 0 && !changed("webhook-debounce") {
+		cfg.WebhookDebounce = time.Duration(fc.WebhookDebounce)
+	}
+	if fc.WebhookRetryFor != 0 && !changed("webhook-retry-for") {
+		cfg.WebhookRetryFor = time.Duration(fc.WebhookRetryFor)
+	}
+	cfg.WebhookBatch = time.Duration(fc.WebhookBatch)
+	cfg.WebhookRetryFirst = time.Duration(fc.WebhookRetryFirst)
+	cfg.WebhookTimeout = time.Duration(fc.WebhookTimeout)
 }

@@ -193,3 +193,45 @@ func FuzzParseChannelData(f *testing.F) {
 		}
 	})
 }
+
+func FuzzParseWebhook(f *testing.F) {
+	for _, s := range []string{
+		`{"time_ms":1327078148132,"events":[{"name":"channel_occupied","channel":"test_channel"}]}`,
+		`{"time_ms":1,"events":[{"name":"member_added","channel":"presence-x","user_id":42}]}`,
+		`{"time_ms":1,"events":[{"name":"client_event","channel":"private-x","event":"client-a","data":"{}","socket_id":"1.2","user_id":"7"}]}`,
+		`{"time_ms":1,"events":[{"name":"subscription_count","channel":"x","subscription_count":3}]}`,
+		`{"time_ms":"1","events":[]}`,
+		`{"time_ms":1.5,"events":[]}`,
+		`{"time_ms":1,"events":{}}`,
+		`{"time_ms":1,"events":[{"name":""}]}`,
+		`{"time_ms":1,"events":[{"name":"x","data":{}}]}`,
+		`{"time_ms":1,"events":[null]}`,
+		`{"events":[]}`,
+		`[]`,
+		"\xff",
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, body []byte) {
+		w, err := ParseWebhook(body)
+		if err != nil {
+			if !errors.Is(err, ErrWebhookShape) {
+				t.Fatalf("error wraps no sentinel: %v", err)
+			}
+			return
+		}
+		if w.TimeMs <= 0 {
+			t.Fatalf("accepted time_ms %d", w.TimeMs)
+		}
+		for _, ev := range w.Events {
+			if ev.Name == "" {
+				t.Fatal("accepted an event without a name")
+			}
+		}
+		// What parses re-encodes to a body that parses to the same value.
+		again, err := ParseWebhook(EncodeWebhook(w.TimeMs, w.Events))
+		if err != nil || again.TimeMs != w.TimeMs || len(again.Events) != len(w.Events) {
+			t.Fatalf("round trip: %v %+v", err, again)
+		}
+	})
+}

@@ -29,6 +29,7 @@ var Sections = map[string]string{
 	"5.5":  "GET /apps/{app_id}/channels (Pusher REST API)",
 	"5.6":  "GET /apps/{app_id}/channels/{channel_name} (Pusher REST API)",
 	"5.7":  "GET /apps/{app_id}/channels/{channel_name}/users (Pusher REST API)",
+	"6":    "Webhooks (Pusher webhooks)",
 	"seed": "The ticketing application's real-time plan, testing checklist",
 }
 

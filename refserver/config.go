@@ -210,6 +210,7 @@ type FileConfig struct {
 	WebhookRetryFor   Duration `json:"webhook_retry_for,omitempty"`
 	WebhookRetryFirst Duration `json:"webhook_retry_first,omitempty"`
 	WebhookTimeout    Duration `json:"webhook_timeout,omitempty"`
+	WebhookQueue      int      `json:"webhook_queue,omitempty"`
 	Apps              []App    `json:"apps"`
 }
 

@@ -52,6 +52,8 @@ type Faults struct {
 	NoWebhookRetry           bool   // a batch not acknowledged is dropped, silently
 	DropWebhook              string // webhooks of this event name are never sent
 	MisroutedWebhooks        bool   // every app's webhooks go to the first app's URLs, signed with its own secret
+	WebhookTimeSeconds       bool   // time_ms is in seconds
+	NoWebhookDebounce        bool   // channel_vacated and member_removed are sent at once, never cancelled by a return
 	// Delivery faults for validating load measurements: a fraction of deliveries held back by
 	// exactly DelayBy, or queued twice.
 	DelayDeliveries     float64
@@ -221,6 +223,8 @@ var faultNames = map[string]func(*Faults, string) error{
 	"per-connection-members":    func(f *Faults, _ string) error { f.PerConnectionMemberHooks = true; return nil },
 	"no-webhook-retry":          func(f *Faults, _ string) error { f.NoWebhookRetry = true; return nil },
 	"misrouted-webhooks":        func(f *Faults, _ string) error { f.MisroutedWebhooks = true; return nil },
+	"webhook-time-seconds":      func(f *Faults, _ string) error { f.WebhookTimeSeconds = true; return nil },
+	"no-webhook-debounce":       func(f *Faults, _ string) error { f.NoWebhookDebounce = true; return nil },
 	"drop-webhook": func(f *Faults, v string) error {
 		if !slices.Contains(protocol.HookNames, v) {
 			return fmt.Errorf("drop-webhook=%s: want a webhook event name (%s)", v, strings.Join(protocol.HookNames, ", "))

@@ -122,7 +122,7 @@ func (h *hooks) emit(ev protocol.WebhookEvent) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	held := ev.Name == protocol.HookChannelVacated || ev.Name == protocol.HookMemberRemoved
-	if held && h.timing.debounce > 0 && !h.closed {
+	if held && h.timing.debounce > 0 && !h.closed && !h.faults.NoWebhookDebounce {
 		k := heldKey{ev.Name, ev.Channel, ev.UserID}
 		e := &heldEvent{ev: ev}
 		e.timer = time.AfterFunc(h.timing.debounce, func() { h.release(k, e) })
@@ -179,6 +179,9 @@ func (h *hooks) flushLocked() {
 		return
 	}
 	now := time.Now().UnixMilli()
+	if h.faults.WebhookTimeSeconds {
+		now /= 1000
+	}
 	for _, s := range h.senders {
 		evs := h.batch
 		if len(s.EventTypes) > 0 {

@@ -29,6 +29,7 @@ func registerSteps(sc *godog.ScenarioContext) {
 	reconnectSteps(sc)
 	burstSteps(sc)
 	ticketingSteps(sc)
+	webhookSteps(sc)
 }
 
 const within = `within (\d+(?:\.\d+)?)s`

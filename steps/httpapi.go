@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net/http"
 	"net/url"
 	"strconv"
 	"strings"
@@ -96,6 +97,9 @@ func httpAPISteps(sc *godog.ScenarioContext) {
 			return mismatch(fmt.Sprintf("HTTP %d with exactly %s", status, compact(want)), "HTTP %d %s", r.Status, r.Body)
 		}
 		return nil
+	})
+	sc.Step(`^the API reads "([^"]+)" unoccupied `+within+`$`, func(ctx context.Context, channel, secs string) error {
+		return awaitUnoccupied(ctx, world(ctx), channel, seconds(secs))
 	})
 	sc.Step(`^the API answers a client error$`, func(ctx context.Context) error {
 		r, err := lastResponse(ctx)
@@ -239,5 +243,35 @@ func contains(g, w any) bool {
 		a, _ := json.Marshal(g)
 		b, _ := json.Marshal(w)
 		return string(a) == string(b)
+	}
+}
+
+// awaitUnoccupied asks GET /channels/{channel} until it reads occupied false: the server has
+// taken in that the channel's last subscriber left.
+func awaitUnoccupied(ctx context.Context, w *World, channel string, d time.Duration) error {
+	path := "/channels/" + w.Channel(channel)
+	deadline := time.Now().Add(w.wait(d))
+	var last string
+	for {
+		r, err := w.API.Do(ctx, http.MethodGet, path, nil, nil)
+		var info struct {
+			Occupied *bool `json:"occupied"`
+		}
+		switch {
+		case err != nil:
+			last = err.Error()
+		case r.Status == http.StatusOK && json.Unmarshal(r.Body, &info) == nil && info.Occupied != nil && !*info.Occupied:
+			return nil
+		default:
+			last = fmt.Sprintf("HTTP %d %s", r.Status, r.Body)
+		}
+		if time.Now().After(deadline) {
+			return mismatch(fmt.Sprintf(`GET %s reading {"occupied":false}`, path), "%s after %v", last, w.wait(d))
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(50 * time.Millisecond):
+		}
 	}
 }

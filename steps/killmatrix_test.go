@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"maps"
 	"path/filepath"
 	"slices"
 	"sort"
@@ -14,6 +15,7 @@ import (
 	"github.com/pushcert/pushcert/features"
 	"github.com/pushcert/pushcert/internal/faultproxy"
 	"github.com/pushcert/pushcert/internal/target"
+	"github.com/pushcert/pushcert/internal/webhook"
 	"github.com/pushcert/pushcert/refserver"
 )
 
@@ -23,33 +25,46 @@ import (
 // on the wire. Every MUST and SHOULD case of the catalogue is in at least one row, and every
 // fault of both kinds has a row.
 var killMatrix = map[string][]string{
-	"server:accept-any-channel-auth":   {"PRIV-002", "PRIV-003", "PRIV-004", "PRIV-005", "PRES-007", "ENC-001"},
-	"server:echo-client-events":        {"CEV-001"},
-	"server:duplicate-member-added":    {"TABS-002"},
-	"server:no-member-removed":         {"PRES-004", "PRES-005", "TABS-003", "RECON-003", "RECON-005"},
-	"server:drop-deliveries":           {"PUB-011"},
-	"server:duplicate-deliveries":      {"PUB-011"},
-	"server:ignore-socket-exclusion":   {"API-012", "SHOP-006"},
-	"server:skip-timestamp-window":     {"API-003", "API-004"},
-	"server:no-pong":                   {"CONN-007"},
-	"server:no-idle-close":             {"CONN-011"},
-	"server:leak-private-events":       {"PRIV-006"},
-	"server:no-client-event-limit":     {"RATE-001"},
-	"server:skip-body-md5":             {"API-005"},
-	"server:public-client-events":      {"CEV-004"},
-	"server:unanchored-prefixes":       {"PUB-009", "PUB-012", "PUB-013", "PUB-014", "PUB-015", "PUB-016", "PUB-017"},
-	"server:ack-foreign-user-channel":  {"USER-008"},
-	"server:leak-user-channel":         {"USER-004", "USER-008"},
-	"server:hyphenless-prefixes":       {"PRIV-007"},
-	"server:leak-all-events":           {"PUB-005", "SHOP-003", "SHOP-008", "SHOP-010"},
-	"server:typed-user-ids":            {"PRES-010"},
-	"server:relay-non-member-events":   {"CEV-003"},
-	"server:relay-unprefixed-events":   {"CEV-005"},
-	"server:ignore-client-events-off":  {"CEV-008"},
-	"server:stale-cache":               {"CACHE-002"},
-	"server:no-signin-after-terminate": {"RECON-004"},
-	"server:first-channel-only":        {"PUB-010"},
-	"server:relay-invalid-utf8":        {"CONN-018", "CEV-009", "API-024"},
+	"server:accept-any-channel-auth":       {"PRIV-002", "PRIV-003", "PRIV-004", "PRIV-005", "PRES-007", "ENC-001"},
+	"server:echo-client-events":            {"CEV-001"},
+	"server:duplicate-member-added":        {"TABS-002"},
+	"server:no-member-removed":             {"PRES-004", "PRES-005", "TABS-003", "RECON-003", "RECON-005"},
+	"server:drop-deliveries":               {"PUB-011"},
+	"server:duplicate-deliveries":          {"PUB-011"},
+	"server:ignore-socket-exclusion":       {"API-012", "SHOP-006"},
+	"server:skip-timestamp-window":         {"API-003", "API-004"},
+	"server:no-pong":                       {"CONN-007"},
+	"server:no-idle-close":                 {"CONN-011"},
+	"server:leak-private-events":           {"PRIV-006"},
+	"server:no-client-event-limit":         {"RATE-001"},
+	"server:skip-body-md5":                 {"API-005"},
+	"server:public-client-events":          {"CEV-004"},
+	"server:unanchored-prefixes":           {"PUB-009", "PUB-012", "PUB-013", "PUB-014", "PUB-015", "PUB-016", "PUB-017"},
+	"server:ack-foreign-user-channel":      {"USER-008"},
+	"server:leak-user-channel":             {"USER-004", "USER-008"},
+	"server:hyphenless-prefixes":           {"PRIV-007"},
+	"server:leak-all-events":               {"PUB-005", "SHOP-003", "SHOP-008", "SHOP-010"},
+	"server:typed-user-ids":                {"PRES-010"},
+	"server:relay-non-member-events":       {"CEV-003"},
+	"server:relay-unprefixed-events":       {"CEV-005"},
+	"server:ignore-client-events-off":      {"CEV-008"},
+	"server:stale-cache":                   {"CACHE-002"},
+	"server:no-signin-after-terminate":     {"RECON-004"},
+	"server:first-channel-only":            {"PUB-010"},
+	"server:relay-invalid-utf8":            {"CONN-018", "CEV-009", "API-024"},
+	"server:drop-webhook=channel_occupied": {"HOOK-001"},
+	"server:drop-webhook=channel_vacated":  {"HOOK-002"},
+	"server:drop-webhook=member_added":     {"HOOK-004"},
+	"server:drop-webhook=member_removed":   {"HOOK-005"},
+	"server:drop-webhook=client_event":     {"HOOK-006"},
+	"server:drop-webhook=cache_miss":       {"HOOK-007"},
+	"server:per-connection-occupancy":      {"HOOK-001", "HOOK-003"},
+	"server:per-connection-members":        {"HOOK-004", "HOOK-005"},
+	"server:unsigned-webhooks":             {"HOOK-008"},
+	"server:webhook-time-seconds":          {"HOOK-009"},
+	"server:no-webhook-retry":              {"HOOK-010"},
+	"server:misrouted-webhooks":            {"HOOK-011"},
+	"server:no-webhook-debounce":           {"HOOK-012"},
 
 	"proxy:established-data-object":                           {"CONN-001"},
 	"proxy:same-socket-id":                                    {"CONN-002", "RECON-002"},
@@ -116,8 +131,8 @@ func TestKillMatrix(t *testing.T) {
 	for _, spec := range faults {
 		ids := killMatrix[spec]
 		t.Run(spec, func(t *testing.T) {
-			tg, profile := killTarget(t, spec)
-			results, err := Run(context.Background(), Options{Target: tg, Profile: profile, Capabilities: AllCapabilities, Include: ids,
+			tg, profile, rcv := killTarget(t, spec)
+			results, err := Run(context.Background(), Options{Target: tg, Profile: profile, Webhooks: rcv, Capabilities: AllCapabilities, Include: ids,
 				Concurrency: 8, TimeoutFactor: testTimeoutFactor(), Output: io.Discard})
 			if err != nil {
 				t.Fatal(err)
@@ -154,7 +169,10 @@ func TestKillMatrix(t *testing.T) {
 		t.Errorf("no fault kills these MUST and SHOULD cases: %v", survivors)
 	}
 	for _, name := range refserver.FaultNames() {
-		if !slices.Contains(refserver.TimingFaults, name) && killMatrix["server:"+name] == nil {
+		rows := slices.ContainsFunc(slices.Collect(maps.Keys(killMatrix)), func(k string) bool {
+			return k == "server:"+name || strings.HasPrefix(k, "server:"+name+"=")
+		})
+		if !slices.Contains(refserver.TimingFaults, name) && !rows {
 			t.Errorf("server fault %s has no row in the kill matrix", name)
 		}
 	}
@@ -195,11 +213,16 @@ func matrixText(cases []features.Case, killed map[string][]string, faults int) s
 	return b.String()
 }
 
-// killTarget starts the reference server with the apps of deploy/profile/serve.json and the
-// spec's server fault, or correct behind the spec's proxy fault, and returns it with the
-// profile describing its extra apps.
-func killTarget(t *testing.T, spec string) (*target.Target, *target.Profile) {
+// killTarget starts the reference server with the apps of deploy/profile/serve.json, each
+// posting its webhooks to a receiver, and the spec's server fault, or correct behind the spec's
+// proxy fault, and returns it with the profile describing its extra apps and the receiver.
+func killTarget(t *testing.T, spec string) (*target.Target, *target.Profile, *webhook.Receiver) {
 	t.Helper()
+	rcv, err := webhook.Listen("127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { rcv.Close() })
 	deploy := filepath.Join("..", "deploy", "profile")
 	fc, err := refserver.LoadFile(filepath.Join(deploy, "serve.json"))
 	if err != nil {
@@ -211,6 +234,9 @@ func killTarget(t *testing.T, spec string) (*target.Target, *target.Profile) {
 	}
 	profile.RestartCmd = "" // the run restarts the server it started, in place
 	cfg := refserver.Config{Apps: fc.Apps, ActivityTimeout: time.Duration(fc.ActivityTimeout), PongTimeout: time.Duration(fc.PongTimeout)}
+	for i := range cfg.Apps {
+		cfg.Apps[i].Webhooks = []refserver.Webhook{{URL: rcv.URL(cfg.Apps[i].ID)}}
+	}
 	kind, name, _ := strings.Cut(spec, ":")
 	if kind == "server" {
 		if err := refserver.ParseFault(&cfg.Faults, name); err != nil {
@@ -223,9 +249,9 @@ func killTarget(t *testing.T, spec string) (*target.Target, *target.Profile) {
 	}
 	t.Cleanup(stop)
 	if kind == "server" {
-		return tg, profile
+		return tg, profile, rcv
 	}
-	return viaFault(t, tg, name), profile
+	return viaFault(t, tg, name), profile, rcv
 }
 
 // flaggedAtSubject reports whether a case failed (FAIL or NON-STRICT) at a step of its subject,

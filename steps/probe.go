@@ -11,6 +11,7 @@ import (
 	"github.com/pushcert/pushcert/internal/client"
 	"github.com/pushcert/pushcert/internal/protocol"
 	"github.com/pushcert/pushcert/internal/target"
+	"github.com/pushcert/pushcert/internal/webhook"
 )
 
 // probeWait bounds each probe's wait for the server's answer.
@@ -30,8 +31,9 @@ type ProbeResult struct {
 // not run, and the run's output lists every probe, to pin or correct. Rate limits are declared
 // with client events (the 10 a second limit is part of them, §3), never probed apart, so a
 // server without a limit fails RATE-001 instead of escaping it. The HTTP API is always
-// declared: the suite publishes through it.
-func Probe(ctx context.Context, t *target.Target) []ProbeResult {
+// declared: the suite publishes through it. Webhooks are probed only with the suite's
+// receiver (rcv): a channel_occupied for a channel the probe subscribed to.
+func Probe(ctx context.Context, t *target.Target, rcv *webhook.Receiver) []ProbeResult {
 	b := make([]byte, 4)
 	_, _ = rand.Read(b)
 	p := prober{t: t, id: hex.EncodeToString(b)}
@@ -57,8 +59,18 @@ func Probe(ctx context.Context, t *target.Target) []ProbeResult {
 			out = append(out, ProbeResult{Capability: "rate-limits", Found: true, Why: "with client-events: their limit is part of them"})
 		}
 	}
-	return out
+	if rcv == nil {
+		return append(out, ProbeResult{Capability: "webhooks", Why: "not probed: give --webhook-listen and point the server's webhooks at it"})
+	}
+	r := ProbeResult{Capability: "webhooks", Found: p.webhooks(ctx, rcv), Why: "the receiver got channel_occupied for the probe's channel"}
+	if !r.Found {
+		r.Why = "not found: no channel_occupied for the probe's channel reached the receiver within " + hookProbeWait.String()
+	}
+	return append(out, r)
 }
+
+// hookProbeWait bounds the wait for the probe's webhook, which a server may batch.
+const hookProbeWait = 5 * time.Second
 
 type prober struct {
 	t  *target.Target
@@ -213,4 +225,23 @@ func (p prober) encrypted(ctx context.Context) bool {
 	}
 	defer c.Close()
 	return p.subscribed(ctx, c, "private-encrypted-probe-"+p.id, "")
+}
+
+func (p prober) webhooks(ctx context.Context, rcv *webhook.Receiver) bool {
+	c, err := p.dial(ctx)
+	if err != nil {
+		return false
+	}
+	defer c.Close()
+	ch := "hook-probe-" + p.id
+	if !p.subscribed(ctx, c, ch, "") {
+		return false
+	}
+	wctx, cancel := context.WithTimeout(ctx, hookProbeWait)
+	defer cancel()
+	return rcv.Wait(wctx, func(reqs []webhook.Request) bool {
+		return len(webhook.Events(reqs, func(e protocol.WebhookEvent) bool {
+			return e.Name == protocol.HookChannelOccupied && e.Channel == ch
+		})) > 0
+	})
 }

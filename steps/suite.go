@@ -16,6 +16,7 @@ import (
 	"github.com/pushcert/pushcert/features"
 	"github.com/pushcert/pushcert/internal/client"
 	"github.com/pushcert/pushcert/internal/target"
+	"github.com/pushcert/pushcert/internal/webhook"
 )
 
 // Options select and shape a run of the suite.
@@ -33,6 +34,9 @@ type Options struct {
 	Output        io.Writer
 	Format        string // godog formatters, e.g. "progress" or "cucumber:out/cucumber.json"
 	Strict        bool
+	// Webhooks is the suite's webhook receiver, which the server posts the app's webhooks to;
+	// nil skips the webhook cases.
+	Webhooks *webhook.Receiver
 }
 
 // Outcome of one case, as design.md defines the vocabulary.
@@ -75,7 +79,7 @@ type Result struct {
 }
 
 // AllCapabilities are those the reference server implements.
-var AllCapabilities = []string{"presence", "client-events", "user-auth", "cache-channels", "encrypted", "http-api", "rate-limits", "watchlist", "terminate"}
+var AllCapabilities = []string{"presence", "client-events", "user-auth", "cache-channels", "encrypted", "http-api", "rate-limits", "watchlist", "terminate", "webhooks"}
 
 // Selected reports whether a case is chosen by include and exclude selectors.
 func Selected(c features.Case, include, exclude []string) bool {

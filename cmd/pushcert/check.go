@@ -15,6 +15,7 @@ import (
 
 	"github.com/pushcert/pushcert/features"
 	"github.com/pushcert/pushcert/internal/target"
+	"github.com/pushcert/pushcert/internal/webhook"
 	"github.com/pushcert/pushcert/refserver"
 	"github.com/pushcert/pushcert/reports"
 	"github.com/pushcert/pushcert/steps"
@@ -51,6 +52,7 @@ func runCheck(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	writeBase := fs.String("write-baseline", "", "write every FAIL and NON-STRICT case of this run to a baseline file, for --expected-failures")
 	verbose := fs.BoolP("verbose", "v", false, "print every failure's wire log")
 	color := fs.Bool("color", isTerminal(stdout), "color the console summary")
+	hookListen := fs.String("webhook-listen", "", "run the webhook receiver on this address (host:port) for the webhook cases; the target posts app ID's webhooks to http://ADDR/hooks/ID (embedded: on a free loopback port)")
 	if code := parseFlags(fs, args, stdout, stderr); code >= 0 {
 		return code
 	}
@@ -77,7 +79,19 @@ func runCheck(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	if *cucumberOut != "" {
 		opts.Format = "cucumber:" + *cucumberOut
 	}
-	tg, stop, code := resolveTarget(ctx, "check", t, refserver.App{}, stderr)
+	rcv, code := startReceiver(*hookListen, t.embedded(), stderr)
+	if code >= 0 {
+		return code
+	}
+	if rcv != nil {
+		defer rcv.Close()
+		opts.Webhooks = rcv
+	}
+	var app refserver.App
+	if rcv != nil && t.embedded() {
+		app.Webhooks = []refserver.Webhook{{URL: rcv.URL(target.EmbeddedAppID)}}
+	}
+	tg, stop, code := resolveTarget(ctx, "check", t, app, stderr)
 	if code >= 0 {
 		return code
 	}
@@ -113,7 +127,7 @@ func runCheck(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 			opts.Capabilities = steps.AllCapabilities
 		case len(*supports) == 1 && (*supports)[0] == "auto":
 			opts.Capabilities = nil
-			for _, r := range steps.Probe(ctx, tg) {
+			for _, r := range steps.Probe(ctx, tg, rcv) {
 				fmt.Fprintf(stderr, "  %-15s %s\n", r.Capability, r.Why)
 				if r.Found {
 					opts.Capabilities = append(opts.Capabilities, r.Capability)
@@ -283,4 +297,21 @@ func isTerminal(w io.Writer) bool {
 	}
 	st, err := f.Stat()
 	return err == nil && st.Mode()&os.ModeCharDevice != 0
+}
+
+// startReceiver starts the suite's webhook receiver on addr, or on a free loopback port for the
+// embedded target; none for another target without --webhook-listen (its webhook cases skip).
+func startReceiver(addr string, embedded bool, stderr io.Writer) (*webhook.Receiver, int) {
+	if addr == "" && !embedded {
+		return nil, -1
+	}
+	if addr == "" {
+		addr = "127.0.0.1:0"
+	}
+	rcv, err := webhook.Listen(addr)
+	if err != nil {
+		fmt.Fprintln(stderr, "pushcert check: --webhook-listen:", err)
+		return nil, exitUsage
+	}
+	return rcv, -1
 }

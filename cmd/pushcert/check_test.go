@@ -43,8 +43,8 @@ func readOutcomes(t *testing.T, path string) map[string]string {
 
 // TestCheckExternalMatchesEmbedded is the vendor's recipe: a separately started `pushcert serve`
 // (deploy/profile/start.sh, with the apps of deploy/profile/serve.json) checked through --target
-// with the server profile and a restart command gives the verdicts of the embedded run, case by
-// case, the cases that need control of the server included.
+// with the server profile, a restart command and the suite's webhook receiver gives the verdicts
+// of the embedded run, case by case, the cases that need control of the server included.
 func TestCheckExternalMatchesEmbedded(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs the suite twice")
@@ -56,7 +56,8 @@ func TestCheckExternalMatchesEmbedded(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	env := append(os.Environ(), "PUSHCERT_BIN="+bin, "PUSHCERT_ADDR="+addr, "PUSHCERT_PROFILE_DIR="+dir)
+	hooks := freeAddr(t)
+	env := append(os.Environ(), "PUSHCERT_BIN="+bin, "PUSHCERT_ADDR="+addr, "PUSHCERT_PROFILE_DIR="+dir, "PUSHCERT_WEBHOOK_ADDR="+hooks)
 	start := exec.Command("sh", filepath.Join(deploy, "start.sh"))
 	start.Env = env
 	if out, err := start.CombinedOutput(); err != nil {
@@ -83,10 +84,10 @@ func TestCheckExternalMatchesEmbedded(t *testing.T) {
 		t.Fatalf("embedded check: exit %d\n%s\n%s", code, out, errs)
 	}
 	external := filepath.Join(dir, "external.json")
-	restart := "PUSHCERT_BIN=" + bin + " PUSHCERT_ADDR=" + addr + " PUSHCERT_PROFILE_DIR=" + dir + " sh " + filepath.Join(deploy, "restart.sh")
+	restart := "PUSHCERT_BIN=" + bin + " PUSHCERT_ADDR=" + addr + " PUSHCERT_PROFILE_DIR=" + dir + " PUSHCERT_WEBHOOK_ADDR=" + hooks + " sh " + filepath.Join(deploy, "restart.sh")
 	code, out, errs := runCmd("check", "--target", "ws://"+addr, "--api-url", "http://"+addr, "--app-id", "1",
 		"--key", "app-key", "--secret", "app-secret", "--supports", "all", "--json", external, "--timeout-factor", factor,
-		"--profile", filepath.Join(deploy, "profile.json"), "--restart-cmd", restart)
+		"--profile", filepath.Join(deploy, "profile.json"), "--restart-cmd", restart, "--webhook-listen", hooks)
 	if code != exitOK {
 		t.Fatalf("external check: exit %d\n%s\n%s", code, out, errs)
 	}

@@ -4,11 +4,15 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
 	"io"
 	"net/http"
 	"os"
 	"os/exec"
 	"os/signal"
+	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
@@ -62,6 +66,45 @@ func TestSignRequestWorkedExample(t *testing.T) {
 			t.Errorf("want %s in output (exit %d):\n%s", want, code, out)
 		}
 	}
+}
+
+// A captured webhook is checked as its receiver would: the signature is the hex HMAC-SHA256 of
+// the body's bytes with the app secret, the body a {"time_ms", "events"} object.
+func TestSignWebhookVerify(t *testing.T) {
+	dir := t.TempDir()
+	body := `{"time_ms":1764700000000,"events":[{"name":"member_added","channel":"presence-x","user_id":"ada"}]}`
+	sig := hmacOf("app-secret", body)
+	file := func(name, text string) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	exact, newline, shapeless := file("exact.json", body), file("newline.json", body+"\n"), file("shapeless.json", `{"events":[]}`)
+	for _, tc := range []struct {
+		args []string
+		code int
+		want string
+	}{
+		{[]string{"--body-file", exact, "--signature", sig}, exitOK, "member_added      presence-x user ada"},
+		{[]string{"--body-file", exact, "--signature", strings.Repeat("0", 64)}, exitFail, "MISMATCH"},
+		{[]string{"--body-file", newline, "--signature", sig}, exitFail, "without its final newline"},
+		{[]string{"--body-file", shapeless, "--signature", hmacOf("app-secret", `{"events":[]}`)}, exitFail, "time_ms is missing"},
+		{[]string{"--body-file", exact}, exitUsage, "--verify checks a webhook"},
+		{[]string{"--body-file", filepath.Join(dir, "none.json"), "--signature", sig}, exitUsage, "no such file"},
+	} {
+		code, out, errs := runCmd(append([]string{"sign", "webhook", "--verify", "--secret", "app-secret"}, tc.args...)...)
+		if code != tc.code || !strings.Contains(out+errs, tc.want) {
+			t.Errorf("%v: exit %d, want %d and %q in:\n%s%s", tc.args, code, tc.code, tc.want, out, errs)
+		}
+	}
+}
+
+func hmacOf(secret, body string) string {
+	mac := hmac.New(sha256.New, []byte(secret))
+	mac.Write([]byte(body))
+	return hex.EncodeToString(mac.Sum(nil))
 }
 
 // A mistyped flag or a bad value says what is wrong in one line and where the help is, exit 2;

@@ -219,4 +219,5 @@ func fileWebhookTiming(cfg *refserver.Config, fc refserver.FileConfig, changed f
 	cfg.WebhookBatch = time.Duration(fc.WebhookBatch)
 	cfg.WebhookRetryFirst = time.Duration(fc.WebhookRetryFirst)
 	cfg.WebhookTimeout = time.Duration(fc.WebhookTimeout)
+	cfg.WebhookQueue = fc.WebhookQueue
 }

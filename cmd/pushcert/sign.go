@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/url"
+	"os"
 	"strings"
 	"time"
 
@@ -19,11 +20,14 @@ const signUsage = `usage: pushcert sign <what> [flags]
   channel        auth of a private, encrypted or presence subscription (--channel-data for presence)
   user           auth of a user sign-in (--user-data)
   request        signature of an HTTP API request (--method, --path, --body, --query)
-  webhook        X-Pusher-Signature of a webhook body
+  webhook        X-Pusher-Signature of a webhook body (--verify: check a captured one)
   shared-secret  shared_secret of an encrypted channel from the base64 master key
 
 Give --auth (or --signature) to check a value you have: the command prints what was expected,
-what was signed, and exits 1 on a mismatch.`
+what was signed, and exits 1 on a mismatch. A body may come from a file (--body-file, "-" for
+standard input), byte for byte as it was sent.
+
+  pushcert sign webhook --verify --secret app-secret --body-file body.json --signature 9f2c...`
 
 func runSign(_ context.Context, args []string, stdout, stderr io.Writer) int {
 	switch {
@@ -45,6 +49,8 @@ func runSign(_ context.Context, args []string, stdout, stderr io.Writer) int {
 	method := fs.String("method", "POST", "HTTP method (request)")
 	path := fs.String("path", "", "request path, e.g. /apps/1/events (request)")
 	body := fs.String("body", "", "request or webhook body (request, webhook)")
+	bodyFile := fs.String("body-file", "", "read the body from this file, byte for byte; - reads standard input (request, webhook)")
+	verify := fs.Bool("verify", false, "check a captured webhook: --signature against the body, and the body's shape (webhook)")
 	query := fs.StringArray("query", nil, "extra query parameter k=v, repeatable (request)")
 	timestamp := fs.Int64("timestamp", 0, "auth_timestamp in Unix seconds; default now (request)")
 	masterKey := fs.String("master-key", "", "base64 32-byte encryption master key (shared-secret)")
@@ -52,6 +58,13 @@ func runSign(_ context.Context, args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(check, "signature", "", "alias of --auth")
 	if code := parseFlags(fs, args[1:], stdout, stderr); code >= 0 {
 		return code
+	}
+	if code := readBodyFile(what, body, *bodyFile, fs.Changed("body"), stderr); code >= 0 {
+		return code
+	}
+	if *verify && (what != "webhook" || *check == "") {
+		fmt.Fprintf(stderr, "pushcert sign %s: --verify checks a webhook: pushcert sign webhook --verify --secret S --body-file F --signature SIG\n", what)
+		return exitUsage
 	}
 	need := func(names ...string) bool {
 		for _, n := range names {
@@ -123,15 +136,74 @@ func runSign(_ context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	fmt.Fprintf(stdout, "string to sign: %q\n", signed)
 	fmt.Fprintf(stdout, "expected:       %s\n", want)
-	if *check == "" {
-		return exitOK
+	code := exitOK
+	if *check != "" {
+		code = compareSigned(stdout, what, *key, *secret, signed, *check, want)
 	}
-	if *check == want {
+	if *verify && !describeWebhook(stdout, []byte(*body)) {
+		code = exitFail
+	}
+	return code
+}
+
+// compareSigned prints whether the given value is the expected one: exitOK or exitFail.
+func compareSigned(stdout io.Writer, what, key, secret, signed, given, want string) int {
+	if given == want {
 		fmt.Fprintln(stdout, "given:          matches")
 		return exitOK
 	}
-	fmt.Fprintf(stdout, "given:          %s\nMISMATCH: %s\n", *check, explainMismatch(what, *key, *check, want))
+	why := explainMismatch(what, key, given, want)
+	if trimmed := strings.TrimRight(signed, "\r\n"); what == "webhook" && trimmed != signed &&
+		protocol.WebhookSignature(secret, []byte(trimmed)) == given {
+		why = "it signs the body without its final newline: the file has a newline the request did not"
+	}
+	fmt.Fprintf(stdout, "given:          %s\nMISMATCH: %s\n", given, why)
 	return exitFail
+}
+
+// describeWebhook prints what a webhook body holds, or why it is not one; false for the latter.
+func describeWebhook(stdout io.Writer, body []byte) bool {
+	h, err := protocol.ParseWebhook(body)
+	if err != nil {
+		fmt.Fprintf(stdout, "body:           NOT A WEBHOOK BODY: %v\n", err)
+		return false
+	}
+	fmt.Fprintf(stdout, "body:           time_ms %d (%s), %d event(s)\n", h.TimeMs, time.UnixMilli(h.TimeMs).UTC().Format(time.RFC3339Nano), len(h.Events))
+	for _, e := range h.Events {
+		fmt.Fprintf(stdout, "  %-17s %s", e.Name, e.Channel)
+		if e.UserID != "" {
+			fmt.Fprintf(stdout, " user %s", e.UserID)
+		}
+		if e.Event != "" {
+			fmt.Fprintf(stdout, " event %s socket %s", e.Event, e.SocketID)
+		}
+		fmt.Fprintln(stdout)
+	}
+	return true
+}
+
+// readBodyFile sets body from --body-file, if given: a file, or standard input for "-".
+func readBodyFile(what string, body *string, file string, bodyGiven bool, stderr io.Writer) int {
+	if file == "" {
+		return -1
+	}
+	if bodyGiven {
+		fmt.Fprintf(stderr, "pushcert sign %s: give --body or --body-file, not both\n", what)
+		return exitUsage
+	}
+	var b []byte
+	var err error
+	if file == "-" {
+		b, err = io.ReadAll(os.Stdin)
+	} else {
+		b, err = os.ReadFile(file)
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "pushcert sign %s: --body-file: %v\n", what, err)
+		return exitUsage
+	}
+	*body = string(b)
+	return -1
 }
 
 // explainMismatch names the usual causes of a refused signature.

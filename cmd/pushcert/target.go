@@ -40,6 +40,9 @@ func targetFlags(fs *pflag.FlagSet) *targetArgs {
 	return t
 }
 
+// embedded says whether the run is against the embedded reference server: no --target.
+func (t *targetArgs) embedded() bool { return t.WebSocketURL == "" }
+
 // given says whether any target flag was given: none runs the embedded reference server.
 func (t *targetArgs) given() bool {
 	return t.WebSocketURL != "" || t.APIURL != "" || t.AppID != "" || t.Key != "" || t.Secret != "" ||

@@ -42,6 +42,8 @@ type ProfileApp struct {
 	// wait that long.
 	ActivityTimeout Duration `json:"activity_timeout,omitempty"`
 	PongTimeout     Duration `json:"pong_timeout,omitempty"`
+	// Webhooks true says the app's webhooks go to the suite's receiver, at /hooks/{id}.
+	Webhooks bool `json:"webhooks,omitempty"`
 }
 
 // Duration reads "1s", "1500ms" or a number of seconds.

@@ -1,0 +1,100 @@
+package main
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gorilla/websocket"
+
+	"github.com/pushcert/pushcert/internal/protocol"
+	"github.com/pushcert/pushcert/internal/webhook"
+)
+
+// subscribeAndLeave connects to the demo app of the server at addr, subscribes to channel and
+// closes the connection once the subscription succeeded.
+func subscribeAndLeave(t *testing.T, addr, key, channel string) {
+	t.Helper()
+	ws, _, err := websocket.DefaultDialer.Dial("ws://"+addr+"/app/"+key+"?protocol=7", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ws.Close()
+	if err := ws.WriteMessage(websocket.TextMessage, []byte(`{"event":"pusher:subscribe","data":{"channel":"`+channel+`"}}`)); err != nil {
+		t.Fatal(err)
+	}
+	ws.SetReadDeadline(time.Now().Add(10 * time.Second))
+	for {
+		_, data, err := ws.ReadMessage()
+		if err != nil {
+			t.Fatalf("waiting for subscription_succeeded: %v", err)
+		}
+		if strings.Contains(string(data), protocol.EventSubscriptionSucceeded) {
+			return
+		}
+	}
+}
+
+// awaitHookNames waits until the receiver acknowledged the events named, for channel, in order.
+func awaitHookNames(t *testing.T, rcv *webhook.Receiver, channel string, names ...string) []webhook.Event {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	mine := func(e protocol.WebhookEvent) bool { return e.Channel == channel }
+	var evs []webhook.Event
+	rcv.Wait(ctx, func(reqs []webhook.Request) bool {
+		evs = webhook.Events(reqs, mine)
+		return len(evs) >= len(names)
+	})
+	var got []string
+	for _, e := range evs {
+		got = append(got, e.Name)
+	}
+	if strings.Join(got, ",") != strings.Join(names, ",") {
+		t.Fatalf("webhooks for %s: %v, want %v", channel, got, names)
+	}
+	return evs
+}
+
+// The single-app flags: --webhook-url posts the demo app's webhooks, signed with its secret;
+// --webhook-debounce 0 sends channel_vacated at once.
+func TestServeWebhookFlags(t *testing.T) {
+	rcv, err := webhook.Listen("127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rcv.Close()
+	addr := startServe(t, buildBinary(t), "--demo", "--webhook-url", rcv.URL(demoAppID), "--webhook-debounce", "0")
+	subscribeAndLeave(t, addr, demoKey, "flag-room")
+	evs := awaitHookNames(t, rcv, "flag-room", protocol.HookChannelOccupied, protocol.HookChannelVacated)
+	if err := evs[0].Request.Verify(demoKey, demoSecret); err != nil {
+		t.Error(err)
+	}
+}
+
+// The config file: each app its webhooks, an event-type filter, the timing keys.
+func TestServeWebhookConfig(t *testing.T) {
+	rcv, err := webhook.Listen("127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rcv.Close()
+	cfg := filepath.Join(t.TempDir(), "apps.json")
+	body := `{"webhook_debounce": "100ms", "webhook_batch": "10ms", "webhook_queue": 50, "apps": [
+	  {"id": "a", "key": "a-key", "secret": "a-secret", "webhooks": [{"url": "` + rcv.URL("a") + `", "event_types": ["channel_vacated"]}]}]}`
+	if err := os.WriteFile(cfg, []byte(body), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	addr := startServe(t, buildBinary(t), "--config", cfg)
+	subscribeAndLeave(t, addr, "a-key", "file-room")
+	evs := awaitHookNames(t, rcv, "file-room", protocol.HookChannelVacated)
+	if err := evs[0].Request.Verify("a-key", "a-secret"); err != nil {
+		t.Error(err)
+	}
+	if code, _, errs := runCmd("serve", "--config", cfg, "--webhook-url", rcv.URL("a"), "--addr", "127.0.0.1:0"); code != exitUsage || !strings.Contains(errs, `give each app its "webhooks"`) {
+		t.Errorf("--webhook-url with a config file: exit %d, stderr %q; want exit 2 saying where webhooks go", code, errs)
+	}
+}

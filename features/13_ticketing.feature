@@ -145,3 +145,18 @@ Feature: Ticketing application flows
     When "Rock Night" goes live
     Then "Viewer" receives "event.live" on the event channel of "Rock Night" within 2s
     And its payload has "status" "live"
+
+  @id:SHOP-013 @must @checklist:4 @cap:presence @cap:webhooks @spec:seed
+  Scenario: The app learns from member webhooks who is on the seat map
+    Checklist 4: the application tracks the seat map's members from the member_added and member_removed webhooks, which its endpoint accepts only with the app's key and signature.
+    Given the suite's webhook receiver
+    And a customer "Ann"
+    And a customer "Bob"
+    And an event "Rock Night" with 100 "Seated" tickets
+    When "Ann" opens the seat map of "Rock Night"
+    And "Bob" opens the seat map of "Rock Night"
+    And "Ann" is subscribed to the seat map of "Rock Night" within 2s
+    And "Bob" is subscribed to the seat map of "Rock Night" within 2s
+    Then the app's webhook endpoint lists exactly "Ann" and "Bob" on the seat map of "Rock Night" within 5s
+    When "Bob" disconnects
+    Then the app's webhook endpoint lists exactly "Ann" on the seat map of "Rock Night" within 8s

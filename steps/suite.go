@@ -118,6 +118,10 @@ func Run(ctx context.Context, opts Options) ([]Result, error) {
 		return nil, fmt.Errorf("start the ticketing application: %w", err)
 	}
 	defer shopApp.Stop()
+	if opts.Webhooks != nil {
+		// the app's webhooks reach its endpoint through the receiver, which records them too
+		opts.Webhooks.Handle(opts.Target.AppID, shopApp.Webhooks)
+	}
 	// shared: the run may restart the very server every case uses (a --restart-cmd).
 	shared := !opts.Control && (opts.RestartCmd != "" || (opts.Profile != nil && opts.Profile.RestartCmd != "") ||
 		(opts.Target != nil && opts.Target.Restart != nil))

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/url"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -194,6 +195,7 @@ func ticketingSteps(sc *godog.ScenarioContext) {
 		_, err = expectEvent(ctx, name, "pusher_internal:subscription_succeeded", ch, secs)
 		return err
 	})
+	sc.Step(`^the app's webhook endpoint lists exactly ("[^"]+"(?:(?:, | and )"[^"]+")*) on `+phrase+` `+within+`$`, appLists)
 	sc.Step(`^the auth endpoint answers "([^"]+)" with (\d+)$`, func(ctx context.Context, name string, status int) error {
 		w := world(ctx)
 		got, ok := w.rec.authCode[name]
@@ -433,4 +435,32 @@ func (w *World) askAuth(name, socketID, channel string, withToken bool) (int, []
 	w.Log.Add("auth", client.Out, "POST /broadcasting/auth "+form.Encode())
 	w.Log.Add("auth", client.In, fmt.Sprintf("%d %s", resp.StatusCode, strings.TrimSpace(string(b))))
 	return resp.StatusCode, b, nil
+}
+
+// appLists waits until the seed's webhook endpoint has exactly the named customers on a presence
+// channel, as the member_added and member_removed webhooks told it: the app knows who is there
+// without asking the server.
+func appLists(ctx context.Context, list, ph, secs string) error {
+	w := world(ctx)
+	ch, err := w.ticketChannel(ph)
+	if err != nil {
+		return err
+	}
+	var want []string
+	for _, name := range names(list) {
+		c, err := w.customer(name)
+		if err != nil {
+			return err
+		}
+		want = append(want, strconv.Itoa(c.ID))
+	}
+	slices.Sort(want)
+	wctx, cancel := context.WithTimeout(ctx, w.wait(seconds(secs)))
+	defer cancel()
+	got, ok := w.app.Webhooks.WaitMembers(wctx, ch, func(m []string) bool { return slices.Equal(m, want) })
+	if !ok {
+		return mismatch(fmt.Sprintf("the app's webhook endpoint lists users %v on %s", want, ch),
+			"it lists %v after %ss; %s", got, secs, describeHooks(requestsNaming(w, `"`+ch+`"`)))
+	}
+	return nil
 }

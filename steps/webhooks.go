@@ -162,13 +162,18 @@ func awaitHooks(ctx context.Context, w *World, match func(protocol.WebhookEvent)
 // hookRequests are the requests whose body names one of the scenario's channels (channel "":
 // any), acknowledged or not.
 func hookRequests(w *World, channel string) []webhook.Request {
-	needle := []byte("-" + w.suffix + `"`)
+	needle := "-" + w.suffix + `"`
 	if channel != "" {
-		needle = []byte(`"` + w.Channel(channel) + `"`)
+		needle = `"` + w.Channel(channel) + `"`
 	}
+	return requestsNaming(w, needle)
+}
+
+// requestsNaming are the requests whose body holds needle.
+func requestsNaming(w *World, needle string) []webhook.Request {
 	var out []webhook.Request
 	for _, r := range w.opts.Webhooks.Requests() {
-		if bytes.Contains(r.Body, needle) {
+		if bytes.Contains(r.Body, []byte(needle)) {
 			out = append(out, r)
 		}
 	}
@@ -202,15 +207,20 @@ func retried(reqs []webhook.Request, suffix string) bool {
 }
 
 // hookLog describes the requests the receiver got about the scenario, for a mismatch.
-func hookLog(w *World, channel string) string {
-	reqs := hookRequests(w, channel)
+func hookLog(w *World, channel string) string { return describeHooks(hookRequests(w, channel)) }
+
+func describeHooks(reqs []webhook.Request) string {
 	if len(reqs) == 0 {
 		return "the receiver got no request about it"
 	}
 	var b strings.Builder
 	fmt.Fprintf(&b, "the receiver got %d request(s) about it:", len(reqs))
 	for _, r := range reqs {
-		fmt.Fprintf(&b, "\n  answered %d at %s: %s", r.Status, r.Path, truncateBody(r.Body))
+		fmt.Fprintf(&b, "\n  answered %d at %s", r.Status, r.Path)
+		if r.AppStatus != 0 {
+			fmt.Fprintf(&b, " (the app's endpoint answered %d)", r.AppStatus)
+		}
+		fmt.Fprintf(&b, ": %s", truncateBody(r.Body))
 	}
 	return b.String()
 }

@@ -6,6 +6,8 @@
 //   - the channel rules of routes/channels.php (Directory.Authorize);
 //   - the auth endpoints POST /broadcasting/auth and /broadcasting/user-auth (AuthHandler), with
 //     the seed's WebSocketRateLimiter in front;
+//   - the webhook endpoint POST /pusher/webhook (WebhookHandler): the app's key and signature
+//     verified, presence kept from member_added and member_removed;
 //   - the event catalog: the exact channels, names and payloads of the seed's ShouldBroadcast
 //     classes (Catalog);
 //   - a Publisher that sends them through the standard HTTP API, as Laravel's pusher broadcaster

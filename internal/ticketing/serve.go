@@ -8,16 +8,18 @@ import (
 )
 
 // App is the seed application running on loopback for one run: a directory whose ids start at a
-// random offset (so two runs against one server never share channel names) and its auth
-// endpoint, as the conformance suite and the load generator both need it.
+// random offset (so two runs against one server never share channel names), its auth endpoints
+// and its webhook endpoint, as the conformance suite and the load generator both need it.
 type App struct {
 	Directory *Directory
 	Auth      *AuthHandler
-	URL       string // base URL of the auth endpoint, e.g. http://127.0.0.1:41234
+	Webhooks  *WebhookHandler // also served at URL + EndpointWebhook
+	URL       string          // base URL of the endpoints, e.g. http://127.0.0.1:41234
 	stop      func()
 }
 
-// StartApp starts the auth endpoint on a free loopback port; cfg.Directory is filled in.
+// StartApp starts the auth and webhook endpoints on a free loopback port; cfg.Directory is
+// filled in.
 func StartApp(cfg AuthConfig) (*App, error) {
 	cfg.Directory = NewDirectoryFrom(1 + rand.IntN(1_000_000_000))
 	h, err := NewAuthHandler(cfg)
@@ -28,10 +30,15 @@ func StartApp(cfg AuthConfig) (*App, error) {
 	if err != nil {
 		return nil, err
 	}
-	hs := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
+	hooks := NewWebhookHandler(cfg.Key, cfg.Secret)
+	mux := http.NewServeMux()
+	mux.Handle(EndpointWebhook, hooks)
+	mux.Handle("/", h)
+	hs := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 	go hs.Serve(ln)
-	return &App{Directory: cfg.Directory, Auth: h, URL: "http://" + ln.Addr().String(), stop: func() { hs.Close() }}, nil
+	return &App{Directory: cfg.Directory, Auth: h, Webhooks: hooks, URL: "http://" + ln.Addr().String(),
+		stop: func() { hs.Close() }}, nil
 }
 
-// Stop closes the auth endpoint.
+// Stop closes the endpoints.
 func (a *App) Stop() { a.stop() }

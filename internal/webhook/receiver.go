@@ -4,6 +4,7 @@
 package webhook
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -35,6 +36,7 @@ type Request struct {
 	Hook        protocol.Webhook // the parsed body, when ParseErr is nil
 	ParseErr    error
 	Status      int // what the receiver answered
+	AppStatus   int // what the application's endpoint answered (see Handle); 0 without one
 }
 
 // Acknowledged reports whether the receiver answered 2xx: only then has the server delivered it.
@@ -55,16 +57,17 @@ func (r Request) Verify(key, secret string) error {
 	return nil
 }
 
-// Receiver is a webhook receiver on a loopback address. Every request is recorded, answered 200
-// unless a failure was asked for.
+// Receiver is a webhook receiver on a loopback address. Every request is recorded and answered
+// 200, unless a failure was asked for or an app's handler answers it.
 type Receiver struct {
 	ln  net.Listener
 	srv *http.Server
 
-	mu      sync.Mutex
-	reqs    []Request
-	fails   []failure
-	changed chan struct{} // closed and replaced at each request
+	mu       sync.Mutex
+	reqs     []Request
+	fails    []failure
+	handlers map[string]http.Handler // app id → the application's endpoint
+	changed  chan struct{}           // closed and replaced at each request
 }
 
 type failure struct {
@@ -78,7 +81,7 @@ func Listen(addr string) (*Receiver, error) {
 	if err != nil {
 		return nil, fmt.Errorf("webhook receiver: %w", err)
 	}
-	r := &Receiver{ln: ln, changed: make(chan struct{})}
+	r := &Receiver{ln: ln, changed: make(chan struct{}), handlers: map[string]http.Handler{}}
 	r.srv = &http.Server{Handler: r, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second}
 	go r.srv.Serve(ln)
 	return r, nil
@@ -97,6 +100,16 @@ func (r *Receiver) Close() error { return r.srv.Close() }
 func (r *Receiver) FailNext(match func(Request) bool, status int) {
 	r.mu.Lock()
 	r.fails = append(r.fails, failure{match, status})
+	r.mu.Unlock()
+}
+
+// Handle passes each request to /hooks/{appID} on to h too, an application's webhook endpoint,
+// and records what h answered as AppStatus. The server is answered by the receiver all the same:
+// the suite's cases judge the server's requests, not the application's verdict on them. A
+// request failed with FailNext does not reach h.
+func (r *Receiver) Handle(appID string, h http.Handler) {
+	r.mu.Lock()
+	r.handlers[appID] = h
 	r.mu.Unlock()
 }
 
@@ -122,21 +135,68 @@ func (r *Receiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 		rec.Hook, rec.ParseErr = protocol.ParseWebhook(body)
 		rec.Status = http.StatusOK
 	}
-	r.mu.Lock()
-	for i, f := range r.fails {
-		if f.match(rec) {
-			rec.Status = f.status
-			r.fails = append(r.fails[:i], r.fails[i+1:]...)
-			break
-		}
+	if app := r.failOrHandler(&rec); app != nil && rec.Status == http.StatusOK {
+		// the application sees the request as it came, before it is recorded, so a waiter that
+		// sees the request finds the application's state already changed
+		req.Body = io.NopCloser(bytes.NewReader(body))
+		aw := &appWriter{header: http.Header{}}
+		app.ServeHTTP(aw, req)
+		rec.AppStatus = aw.Status()
 	}
+	r.record(rec)
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(rec.Status)
+	_, _ = w.Write([]byte("{}"))
+}
+
+func (r *Receiver) record(rec Request) {
+	r.mu.Lock()
 	r.reqs = append(r.reqs, rec)
 	close(r.changed)
 	r.changed = make(chan struct{})
 	r.mu.Unlock()
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(rec.Status)
-	_, _ = w.Write([]byte("{}"))
+}
+
+// failOrHandler takes the first failure asked for that matches rec, setting its status, or
+// returns the application's handler for rec's app.
+func (r *Receiver) failOrHandler(rec *Request) http.Handler {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for i, f := range r.fails {
+		if f.match(*rec) {
+			rec.Status = f.status
+			r.fails = append(r.fails[:i], r.fails[i+1:]...)
+			return nil
+		}
+	}
+	return r.handlers[rec.AppID]
+}
+
+// appWriter keeps the status an application's handler answered and drops the body.
+type appWriter struct {
+	header http.Header
+	status int
+}
+
+func (a *appWriter) Header() http.Header { return a.header }
+
+func (a *appWriter) Write(b []byte) (int, error) {
+	a.WriteHeader(http.StatusOK)
+	return len(b), nil
+}
+
+func (a *appWriter) WriteHeader(code int) {
+	if a.status == 0 {
+		a.status = code
+	}
+}
+
+// Status is what the handler answered (200 when it wrote nothing).
+func (a *appWriter) Status() int {
+	if a.status == 0 {
+		return http.StatusOK
+	}
+	return a.status
 }
 
 // Requests returns the requests so far, oldest first.

@@ -6,7 +6,9 @@ import (
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
+	"io"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -143,5 +145,40 @@ func TestReceiverFailNextAndWait(t *testing.T) {
 	cancel()
 	if r.Wait(ctx, func([]Request) bool { return false }) {
 		t.Error("Wait returned true on an ended context")
+	}
+}
+
+// Handle passes an app's requests on to its endpoint and records what it answered; the server
+// is answered by the receiver, and a request failed on purpose never reaches the endpoint.
+func TestReceiverHandle(t *testing.T) {
+	r := listen(t)
+	var seen []string
+	r.Handle("1", http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		body, _ := io.ReadAll(req.Body)
+		seen = append(seen, string(body))
+		if req.Header.Get("X-Pusher-Key") != "key" {
+			w.WriteHeader(http.StatusUnauthorized)
+			return
+		}
+		w.WriteHeader(http.StatusAccepted)
+	}))
+	r.FailNext(func(q Request) bool { return q.Key == "fail" }, http.StatusServiceUnavailable)
+	for _, tc := range []struct {
+		app, key string
+		want     int
+	}{{"1", "key", 200}, {"1", "wrong", 200}, {"1", "fail", 503}, {"2", "key", 200}} {
+		if s := post(t, r.URL(tc.app), tc.key, "secret", []byte(occupied)); s != tc.want {
+			t.Errorf("app %s key %s: the server was answered %d, want %d", tc.app, tc.key, s, tc.want)
+		}
+	}
+	if len(seen) != 2 || seen[0] != occupied {
+		t.Errorf("the endpoint saw %q, want the first two bodies", seen)
+	}
+	var app []int
+	for _, q := range r.Requests() {
+		app = append(app, q.AppStatus)
+	}
+	if !slices.Equal(app, []int{202, 401, 0, 0}) {
+		t.Errorf("recorded the endpoint's answers %v, want [202 401 0 0]", app)
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"time"
 
@@ -41,6 +42,10 @@ type lclient struct {
 	userID   string    // the presence user id the auth endpoint gave it
 	view               // what it saw
 	setupBy  time.Time // the deadline of the handshake and subscriptions in progress
+	// hooked are the subscriptions of the current connection the run's webhook counter was told
+	// of, with the user they were made as; they end with the connection
+	hooked   []string
+	hookUser string
 
 	out  outbox
 	done chan struct{} // closed when it is closed: nothing reads it any more
@@ -166,7 +171,40 @@ func (c *lclient) detach(closing []byte) {
 	c.fd = -1
 	c.state = stateAway
 	c.r.rec.Connections.Add(-1)
+	c.unhook(time.Now())
 	c.out.put(outFrame{w: c.w, op: ws.OpClose, payload: closing, close: true}, false)
+}
+
+// hook tells the webhook counter that the current connection subscribes ch with a request sent
+// at.
+func (c *lclient) hook(ch string, at time.Time) {
+	if c.r.hooks == nil {
+		return
+	}
+	c.mu.Lock()
+	c.hooked, c.hookUser = append(c.hooked, ch), c.userID
+	c.mu.Unlock()
+	c.r.hooks.joined(ch, c.userID, at)
+}
+
+// unhookRefused takes back a subscription of ch the server refused.
+func (c *lclient) unhookRefused(ch string) {
+	if c.r.hooks == nil {
+		return
+	}
+	c.mu.Lock()
+	if i := slices.Index(c.hooked, ch); i >= 0 {
+		c.hooked = slices.Delete(c.hooked, i, i+1)
+	}
+	c.mu.Unlock()
+	c.r.hooks.refusedJoin(ch, c.hookUser)
+}
+
+// unhook tells the webhook counter that the current connection's subscriptions ended at; the
+// caller holds mu.
+func (c *lclient) unhook(at time.Time) {
+	c.r.hooks.left(c.hooked, c.hookUser, at)
+	c.hooked = nil
 }
 
 // reply writes a frame the poller owes the server (a pong, pusher:pong), after the frames put

@@ -91,6 +91,14 @@ type Config struct {
 	// apart run their steady phases together; the ramp must be done by then. Zero starts the
 	// steady phase once the ramp is done.
 	StartAt time.Time
+	// Webhooks, when set, counts the webhooks the server posts during the run (ListenWebhooks):
+	// each channel and presence member the clients made must get its occupied and vacated,
+	// member_added and member_removed, none twice. The server must post the app's webhooks to
+	// it; one shard only, as a server posts to one URL.
+	Webhooks *WebhookCounter
+	// WebhookWait bounds how long after its clients closed the run waits for the webhooks still
+	// owed (default 15 s: a 3 s debounce, batching, and a retry or two).
+	WebhookWait time.Duration
 }
 
 func (c *Config) setDefaults() {
@@ -117,6 +125,9 @@ func (c *Config) setDefaults() {
 	}
 	if c.Shards == 0 {
 		c.Shards = 1
+	}
+	if c.WebhookWait == 0 {
+		c.WebhookWait = DefaultWebhookWait
 	}
 	if len(c.Sources) == 0 {
 		c.Sources = []net.IP{net.IPv4(127, 0, 0, 1)}
@@ -153,6 +164,9 @@ func (c Config) Validate() error {
 	if c.Target == nil {
 		errs = append(errs, errors.New("no target"))
 	}
+	if c.Webhooks != nil && c.Shards > 1 {
+		errs = append(errs, errors.New("webhooks are counted by one run: a server posts them to one URL, not to each shard"))
+	}
 	return errors.Join(append(errs, c.ValidatePlan())...)
 }
 
@@ -167,6 +181,9 @@ func (c Config) ValidatePlan() error {
 	}
 	if c.Clients < 2 || c.Rooms < 1 || c.Clients < c.Rooms*2 {
 		errs = append(errs, fmt.Errorf("need at least 2 clients per room (clients %d, rooms %d)", c.Clients, c.Rooms))
+	}
+	if c.WebhookWait < 0 {
+		errs = append(errs, fmt.Errorf("webhook wait %s: want a positive duration", c.WebhookWait))
 	}
 	if c.Rate <= 0 || c.Duration <= 0 {
 		errs = append(errs, errors.New("rate and duration must be positive"))

@@ -25,7 +25,8 @@ const (
 )
 
 // AllMetrics in report order.
-var AllMetrics = []string{MetricConnect, MetricSubscribe, MetricTrigger, MetricDelivery, MetricFanout, MetricClientEvent, MetricReconnect, MetricSilentDrop, MetricLag}
+var AllMetrics = []string{MetricConnect, MetricSubscribe, MetricTrigger, MetricDelivery, MetricFanout, MetricClientEvent, MetricReconnect, MetricSilentDrop,
+	MetricHookOccupied, MetricHookVacated, MetricHookMemberAdded, MetricHookMemberRemoved, MetricLag}
 
 const (
 	histMin   = 1                // µs

@@ -98,6 +98,8 @@ type runner struct {
 	// redials bounds the reconnections in progress by what the timetables bear.
 	redials *admission
 	dialing dialing
+	// hooks counts the server's webhooks (--webhook-listen); nil without
+	hooks *WebhookCounter
 }
 
 func (r *runner) channelsOf(c *lclient) []string {
@@ -149,6 +151,10 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	r.drain(ctx, m)
 	m.away = r.awaitBack(ctx)
 	r.closeAll(m)
+	if r.hooks != nil {
+		m.webhooks = r.hooks.settle(ctx, cfg.WebhookWait)
+		m.checks = append(m.checks, webhookCheck(m.webhooks))
+	}
 	m.checks = append(m.checks, counter.checks(ctx, m.connected, cfg.ReleaseWait)...)
 	unwatch()
 	m.finished = time.Now()
@@ -168,6 +174,7 @@ type measures struct {
 	steadyFrom, steadyTo float64       // seconds from the start
 	tally                tally
 	checks               []reports.Check // the phases' own: silent clients, the server's count
+	webhooks             *reports.Webhooks
 }
 
 // newRunner sets up a run's state; start makes its pollers and application.
@@ -188,6 +195,10 @@ func newRunner(ctx context.Context, cfg Config) *runner {
 		gone:    map[string]bool{},
 		dialing: dialing{tls: cfg.Target.TLS, header: cfg.Target.Header, proxy: cfg.Proxy},
 		redials: newAdmission(),
+		hooks:   cfg.Webhooks,
+	}
+	if r.hooks != nil {
+		r.hooks.begin(cfg.Target.Key, cfg.Target.Secret, r.rec)
 	}
 	if cfg.AuthEndpoint != "" { // the application's own endpoint, not the seed's on loopback
 		r.http.Transport.(*http.Transport).Proxy = cfg.Proxy
@@ -377,6 +388,7 @@ func (r *runner) summary(ctx context.Context, m *measures) *reports.LoadSummary 
 	cfg := r.cfg
 	s := r.summarize(m.started, m.finished, m.steadyFrom, m.steadyTo, plannedCount(cfg), m.connected, m.tally)
 	s.SteadyAt = m.steadyAt
+	s.Webhooks = m.webhooks
 	if r.cut.Load() == 0 { // an interrupted run stopped reconnecting: its end says nothing
 		s.Checks = append(s.Checks, endCheck(m.away, m.connected))
 	}

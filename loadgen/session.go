@@ -17,8 +17,15 @@ import (
 
 // establish dials, waits for the handshake and subscribes to the client's channels, recording
 // the connect and subscribe latencies.
-func (c *lclient) establish(ctx context.Context) error {
+func (c *lclient) establish(ctx context.Context) (err error) {
 	r := c.r
+	defer func() {
+		if err != nil { // the subscriptions made before the failure ended with the connection
+			c.mu.Lock()
+			c.unhook(time.Now())
+			c.mu.Unlock()
+		}
+	}()
 	src := r.cfg.Sources[c.idx%len(r.cfg.Sources)]
 	start := time.Now()
 	c.setupBy = start.Add(setupTimeout)
@@ -74,8 +81,10 @@ func (c *lclient) establish(ctx context.Context) error {
 			sub["channel_data"] = data
 		}
 		b, _ := json.Marshal(map[string]any{"event": protocol.EventSubscribe, "data": sub})
+		c.hook(ch, start) // before the request: the server's webhook may come before its answer
 		if err := w.writeText(b); err != nil {
 			r.rec.Error("subscribe")
+			r.hooks.unsure(ch, c.userID)
 			w.abort()
 			return err
 		}
@@ -83,6 +92,9 @@ func (c *lclient) establish(ctx context.Context) error {
 			kind := "subscribe"
 			if rf, ok := err.(*refusal); ok {
 				kind = "subscribe-" + rf.code // e.g. subscribe-4100: a full presence channel
+				c.unhookRefused(ch)
+			} else {
+				r.hooks.unsure(ch, c.userID) // the server may or may not have subscribed it
 			}
 			r.rec.Error(kind)
 			w.abort()

@@ -37,6 +37,8 @@ type LoadSummary struct {
 	SteadyEnd time.Time       `json:"steady_end,omitzero"`
 	Metrics   []LatencyMetric `json:"metrics"`
 	Delivery  Delivery        `json:"delivery"`
+	// Webhooks counts the webhooks the run received (load --webhook-listen); nil without.
+	Webhooks *Webhooks `json:"webhooks,omitempty"`
 	// Server is what the embedded server used when load ran it as a child process; nil otherwise.
 	Server *ServerUsage `json:"server,omitempty"`
 	// Restarts are when the server was restarted on purpose (--restart-at), in seconds from the
@@ -107,6 +109,32 @@ type Delivery struct {
 	// server (nothing was subscribed to take them, or nothing was serving). They are not in
 	// Expected.
 	NotOwed int64 `json:"not_owed,omitempty"`
+}
+
+// Webhooks counts the webhooks a load run received against what its clients did: each channel
+// they subscribed is owed a channel_occupied and, once they left, a channel_vacated; each user
+// they joined to a presence channel a member_added and a member_removed.
+type Webhooks struct {
+	URL      string `json:"url"`      // where the server was to post them
+	Requests int64  `json:"requests"` // requests received
+	Refused  int64  `json:"refused"`  // answered 401 (key, signature) or 400 (not a webhook body)
+	Foreign  int64  `json:"foreign"`  // events about channels the run never subscribed (another app's users)
+	// Unsure counts the channels and members not judged: a subscription of theirs was lost with
+	// its connection before the server answered, so the server may or may not have made it.
+	Unsure  int64         `json:"unsure,omitempty"`
+	WaitedS float64       `json:"waited_s"` // how long after the clients closed the run waited for the last ones
+	Kinds   []WebhookKind `json:"kinds"`
+}
+
+// WebhookKind is the count of one webhook event name.
+type WebhookKind struct {
+	Name     string `json:"name"`
+	Expected int64  `json:"expected"` // at least one per channel or member, and one per occupied or member_added
+	Received int64  `json:"received"`
+	// Lost are the expected ones that did not come by the end of the wait; Duplicates those that
+	// came more often than the clients' own subscriptions could cause them.
+	Lost       int64 `json:"lost"`
+	Duplicates int64 `json:"duplicates"`
 }
 
 // Second is one second of the run.

@@ -62,6 +62,12 @@ func WriteLoadConsole(w io.Writer, s *LoadSummary) error {
 			fmtInt(d.Reconnects), fmtInt(d.NotOwed)))
 	}
 
+	if n := s.Webhooks; n != nil {
+		line("")
+		line("Webhooks    " + clean(webhookNote(n)))
+		writeCols(line, webhookRows(n), 2, "lrrrr")
+	}
+
 	line("")
 	if len(s.Errors) == 0 {
 		line("Errors      none")
@@ -365,6 +371,25 @@ func fmtFloat(f float64) string {
 func fmtSeconds(s float64) string { return fmtFloat(s) + " s" }
 
 // fmtReach is the reach with three decimals, so one lost message in 100,000 shows.
+// webhookNote says where a run's webhooks came and what was not counted.
+func webhookNote(n *Webhooks) string {
+	note := fmt.Sprintf("%s requests to %s, %s refused, %s events about other channels; waited %.1f s after the clients closed",
+		fmtInt(n.Requests), n.URL, fmtInt(n.Refused), fmtInt(n.Foreign), n.WaitedS)
+	if n.Unsure > 0 {
+		note += fmt.Sprintf("; %s channels or members not judged", fmtInt(n.Unsure))
+	}
+	return note
+}
+
+// webhookRows is the webhook count as a table, header first.
+func webhookRows(n *Webhooks) [][]string {
+	rows := [][]string{{"event", "expected", "received", "lost", "duplicates"}}
+	for _, k := range n.Kinds {
+		rows = append(rows, []string{k.Name, fmtInt(k.Expected), fmtInt(k.Received), fmtInt(k.Lost), fmtInt(k.Duplicates)})
+	}
+	return rows
+}
+
 func fmtReach(d Delivery) string {
 	if d.Expected == 0 {
 		return "-"

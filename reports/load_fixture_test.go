@@ -188,6 +188,10 @@ func generateFixtureLoad() (*LoadSummary, error) {
 		Steady:   Window{FromS: rampS, ToS: rampS + steadyS},
 		Metrics:  metrics,
 		Delivery: d,
+		Webhooks: &Webhooks{URL: "http://10.0.0.5:9090/hooks/{app_id}", Requests: 412, Foreign: 3, WaitedS: 3.1, Kinds: []WebhookKind{
+			{Name: "channel_occupied", Expected: 20, Received: 20}, {Name: "channel_vacated", Expected: 20, Received: 20},
+			{Name: "member_added", Expected: 2_000, Received: 2_000}, {Name: "member_removed", Expected: 2_000, Received: 1_998, Lost: 2},
+		}},
 		Errors:   map[string]int64{"4100": 20, "dial": 2},
 		Timeline: timeline,
 		Generator: Generator{

@@ -27,6 +27,8 @@ type loadPage struct {
 
 	Latency     [][]string // header row first
 	Delivery    []fact
+	Webhooks    [][]string // header row first; nil without --webhook-listen
+	WebhookNote string
 	Errors      []fact
 	ErrorTotal  string
 	Generator   []fact
@@ -133,6 +135,9 @@ func newLoadPage(s *LoadSummary) (*loadPage, error) {
 	}
 	if d.Reconnects > 0 || d.NotOwed > 0 {
 		p.Delivery = append(p.Delivery, fact{"Reconnections", fmtInt(d.Reconnects)}, fact{"Not owed (receiver away, or refused during the restart)", fmtInt(d.NotOwed)})
+	}
+	if n := s.Webhooks; n != nil {
+		p.Webhooks, p.WebhookNote = webhookRows(n), webhookNote(n)
 	}
 	for _, e := range sortedErrors(s.Errors) {
 		p.Errors = append(p.Errors, fact{e.Code, fmtInt(e.Count)})

@@ -18,6 +18,7 @@ import (
 //     (count, min, mean, max, quantiles) is recomputed from the merged histogram. Percentiles are
 //     never averaged.
 //   - Delivery: counters are summed; Lost and Reach are recomputed from the sums (see mergeDelivery).
+//   - Webhooks: the count of the one run that had them (load --webhook-listen runs as one shard).
 //   - Errors are summed by code.
 //   - Timeline: seconds with the same T are combined; connections, sent, received and errors are
 //     summed. The per-second p50, p99 and max are NOT exact: a second's histogram is not kept, so
@@ -123,6 +124,9 @@ func MergeLoad(parts []*LoadSummary) (*LoadSummary, error) {
 			out.Checks = append(out.Checks, c)
 		}
 		out.Delivery = addDelivery(out.Delivery, p.Delivery)
+		if p.Webhooks != nil && out.Webhooks == nil { // one run counts them: a server posts to one URL
+			out.Webhooks = p.Webhooks
+		}
 
 		g := p.Generator
 		og := &out.Generator

@@ -40,10 +40,10 @@ type loadFlags struct {
 	clients, rooms, sources, payloadBytes     *int
 	rate                                      *float64
 	lifetime, duration, ramp, drain           *time.Duration
-	restartAt, silentWithin                   *time.Duration
+	restartAt, silentWithin, webhookWait      *time.Duration
 	startAt, shard, outDir, authEndpoint      *string
 	seatsChannel, availChannel, targetMetrics *string
-	gauge, cpuProfile                         *string
+	gauge, cpuProfile, webhookListen          *string
 	null, quiet                               *bool
 }
 
@@ -74,6 +74,8 @@ func newLoadFlags() *loadFlags {
 	f.restartAt = fs.Duration("restart-at", 0, "restart the embedded server this long into the steady phase: it closes every connection with 4200 and the clients reconnect at once (a reconnect storm)")
 	f.null = fs.Bool("null-server", false, "run the plan against an in-process null server, which does nothing but pass events on: the generator's own latency floor (CPU and memory figures include the null server's)")
 	f.cpuProfile = fs.String("cpuprofile", "", "write the generator's CPU profile (go tool pprof) to this file")
+	f.webhookListen = fs.String("webhook-listen", "", "count the server's webhooks on this address (host:port): point the app's webhook URL at http://ADDR/hooks/APP_ID (the embedded server is pointed at it); every channel the clients subscribe and every presence member they make must get its occupied and vacated, member_added and member_removed, none twice")
+	f.webhookWait = fs.Duration("webhook-wait", loadgen.DefaultWebhookWait, "with --webhook-listen: how long after the clients closed to wait for the webhooks still owed (the server's debounce, batching and retries); what has not come by then is lost")
 	f.quiet = fs.BoolP("quiet", "q", false, "no progress lines")
 	return f
 }
@@ -96,6 +98,13 @@ func runLoad(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	progressDone := func() {}
 	if !*f.quiet {
 		cfg.OnSecond, progressDone = loadProgress(stderr, (cfg.Clients+cfg.Shards-1-cfg.Shard)/cfg.Shards, cfg.Duration.Seconds())
+	}
+	if *f.webhookListen != "" { // before the target: the embedded server is told where to post
+		if cfg.Webhooks, err = loadgen.ListenWebhooks(*f.webhookListen); err != nil {
+			fmt.Fprintln(stderr, "pushcert load:", err)
+			return exitFail
+		}
+		defer cfg.Webhooks.Close()
 	}
 	proc, stop, code := f.startTarget(ctx, &cfg, stderr)
 	if code >= 0 {
@@ -138,7 +147,8 @@ func (f *loadFlags) plan() (loadgen.Config, []loadgen.Threshold, error) {
 	}
 	cfg := loadgen.Config{Scenarios: *f.scenarios, Clients: *f.clients, Rooms: *f.rooms, Rate: *f.rate, Duration: *f.duration, Ramp: *f.ramp, Drain: *f.drain,
 		Lifetime: *f.lifetime, AuthEndpoint: *f.authEndpoint, SeatsChannel: *f.seatsChannel, AvailabilityChannel: *f.availChannel,
-		PayloadBytes: *f.payloadBytes, TargetMetrics: *f.targetMetrics, ConnectionGauge: *f.gauge, SilentWithin: *f.silentWithin}
+		PayloadBytes: *f.payloadBytes, TargetMetrics: *f.targetMetrics, ConnectionGauge: *f.gauge, SilentWithin: *f.silentWithin,
+		WebhookWait: *f.webhookWait}
 	var err error
 	if cfg.AuthHeader, err = parseHeaders("--auth-header", *f.authHeaders); err != nil {
 		return cfg, nil, err
@@ -158,8 +168,17 @@ func (f *loadFlags) plan() (loadgen.Config, []loadgen.Threshold, error) {
 	switch {
 	case *f.null && (remote || restart || churning || *f.targetMetrics != ""):
 		return cfg, nil, errors.New("--null-server runs seats and availability only, without --target, --restart-at or --target-metrics: it keeps no presence state to check")
+	case *f.webhookListen != "" && *f.null:
+		return cfg, nil, errors.New("--webhook-listen counts a server's webhooks; --null-server sends none")
+	case *f.webhookListen != "" && cfg.Shards > 1:
+		return cfg, nil, errors.New("--webhook-listen with --shard: a server posts its webhooks to one URL; count them in a run of one shard")
 	case restart && remote:
 		return cfg, nil, errors.New("--restart-at restarts the embedded server; against --target, restart your server during the run: the clients reconnect by themselves")
+	}
+	if a := *f.webhookListen; a != "" {
+		if _, _, err := net.SplitHostPort(a); err != nil {
+			return cfg, nil, fmt.Errorf("--webhook-listen %q: want host:port, e.g. 127.0.0.1:9090", a)
+		}
 	}
 	if restart {
 		cfg.RestartAt = *f.restartAt
@@ -206,6 +225,9 @@ func (f *loadFlags) startTarget(ctx context.Context, cfg *loadgen.Config, stderr
 		// run's bursts: client events of a whole room per connection pass 10 a second at high
 		// rates.
 		args := []string{"--client-event-rate", "1000"}
+		if cfg.Webhooks != nil {
+			args = append(args, "--webhook-url", cfg.Webhooks.URL(target.EmbeddedAppID))
+		}
 		if slices.Contains(cfg.Scenarios, loadgen.ScenarioSilent) { // silent clients found in seconds, not minutes
 			args = append(args, "--activity-timeout", "2s", "--pong-timeout", "2s")
 			if !f.fs.Changed("silent-within") {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -277,6 +278,10 @@ func TestLoadRefusesABadPlanAtOnce(t *testing.T) {
 		{[]string{"--threshold", "reach>=100"}, "reach is a fraction"},
 		{[]string{"--start-at", "12:00"}, "want an RFC 3339 time"},
 		{[]string{"--start-at", "2020-01-01T00:00:00Z"}, "in the past"},
+		{[]string{"--webhook-listen", "9090"}, "--webhook-listen \"9090\": want host:port"},
+		{[]string{"--webhook-listen", "127.0.0.1:0", "--shard", "1/2"}, "a server posts its webhooks to one URL"},
+		{[]string{"--webhook-listen", "127.0.0.1:0", "--null-server"}, "--null-server sends none"},
+		{[]string{"--webhook-listen", "127.0.0.1:0", "--webhook-wait", "-1s"}, "webhook wait -1s: want a positive duration"},
 	} {
 		code, out, errs := runCmd(append([]string{"load", "--quiet"}, tc.args...)...)
 		if code != exitUsage || !strings.Contains(errs, tc.want) || out != "" {
@@ -310,5 +315,38 @@ func TestLoadInterrupted(t *testing.T) {
 	// owed to no one.
 	if d := s.Delivery; d.Expected == 0 || d.Lost != 0 {
 		t.Errorf("delivery %+v: want what was due before the interruption, all of it arrived", d)
+	}
+}
+
+// TestLoadCountsWebhooks: with --webhook-listen the embedded server posts its webhooks to the
+// run, which counts them against its clients in summary.json: balanced on a correct server. A
+// listen address already taken fails at once, saying so.
+func TestLoadCountsWebhooks(t *testing.T) {
+	dir := t.TempDir()
+	code, out, errs := runCmd("load", "--scenario", "seats,churn", "--clients", "40", "--rooms", "2", "--duration", "2s",
+		"--lifetime", "300ms", "--ramp", "200ms", "--webhook-listen", "127.0.0.1:0", "--quiet", "--out", dir)
+	if code != exitOK && code != exitInvalid { // INVALID: a busy machine may saturate the generator
+		t.Fatalf("exit %d\n%s\n%s", code, out, errs)
+	}
+	s := loadSummary(t, filepath.Join(dir, "summary.json"))
+	if s.Webhooks == nil || s.Webhooks.Requests == 0 || len(s.Webhooks.Kinds) != 4 {
+		t.Fatalf("webhooks %+v, want the four kinds counted", s.Webhooks)
+	}
+	for _, k := range s.Webhooks.Kinds {
+		if k.Expected == 0 || k.Lost != 0 || k.Duplicates != 0 {
+			t.Errorf("%s: %+v, want some expected, none lost or duplicated", k.Name, k)
+		}
+	}
+	if !strings.Contains(out, "Webhooks") || !strings.Contains(out, "PASS  webhooks") {
+		t.Errorf("the console report has no webhook section or check:\n%s", out)
+	}
+	taken, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer taken.Close()
+	code, _, errs = runCmd("load", "--clients", "4", "--duration", "1s", "--webhook-listen", taken.Addr().String(), "--quiet")
+	if code != exitFail || !strings.Contains(errs, "--webhook-listen") || !strings.Contains(errs, "address already in use") {
+		t.Errorf("a taken address: exit %d, stderr %q", code, errs)
 	}
 }

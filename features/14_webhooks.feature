@@ -158,3 +158,14 @@ Feature: Webhooks
     Then the webhook receiver gets "channel_occupied" for "hook-a" within 5s
     And the webhook receiver gets "channel_occupied" for "hook-c" within 5s
     And how the webhook requests of the scenario group their events is recorded
+
+  @id:HOOK-014 @info @cap:webhooks @spec:6
+  Scenario: Whether the server reports a channel's subscription count by webhook is recorded
+    A subscription_count webhook carries a channel's count; Pusher sends it to apps that opt in, other servers mostly never. What the server sent for two subscribers is recorded.
+    Given the suite's webhook receiver
+    And clients "alice" and "bob" are connected
+    When "alice" subscribes to "hook-count"
+    And "alice" is subscribed to "hook-count" within 2s
+    And "bob" subscribes to "hook-count"
+    And "bob" is subscribed to "hook-count" within 2s
+    Then the subscription_count webhooks for "hook-count" in 5s are recorded

@@ -221,6 +221,7 @@ func (c *conn) join(name string, pres *protocol.PresenceMember) {
 	if added != nil || (pres != nil && c.srv.cfg.Faults.PerConnectionMemberHooks) {
 		a.hooks.emit(protocol.WebhookEvent{Name: protocol.HookMemberAdded, Channel: name, UserID: uid})
 	}
+	a.countHook(ch, len(ch.subs))
 	// The channel has a subscriber now: nothing drops it from the app while ch.mu is held. The
 	// app's lock goes; the member list is encoded and the frames queued under the channel's
 	// alone, so that other channels' lookups do not wait for it.

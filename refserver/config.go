@@ -51,6 +51,9 @@ type App struct {
 	EncryptionMasterKey string `json:"encryption_master_key,omitempty"`
 	// Webhooks are the URLs the app's webhooks are posted to (webhooks.go).
 	Webhooks []Webhook `json:"webhooks,omitempty"`
+	// SubscriptionCount opts the app in to subscription_count webhooks, as on Pusher: a public or
+	// private channel's count after each subscribe and unsubscribe that leaves it occupied.
+	SubscriptionCount bool `json:"subscription_count,omitempty"`
 }
 
 // ClientEventsEnabled reports whether the app accepts client events.

@@ -110,14 +110,28 @@ func (a *appState) leaveLocked(ch *channel, c *conn) {
 	ch.mu.Lock()
 	_, was := ch.subs[c]
 	ch.remove(c)
-	empty := len(ch.subs) == 0
+	left := len(ch.subs)
 	ch.mu.Unlock()
+	empty := left == 0
 	if empty {
 		delete(a.channels, ch.name)
 	}
 	if was && (empty || c.srv.cfg.Faults.PerConnectionOccupancy) {
 		a.hooks.emit(protocol.WebhookEvent{Name: protocol.HookChannelVacated, Channel: ch.name})
 	}
+	if was && !empty {
+		a.countHook(ch, left)
+	}
+}
+
+// countHook sends a channel's subscription count n, for an app that opted in (not on presence
+// channels, which have member webhooks); a.mu is held, so counts are emitted in the order they
+// were reached.
+func (a *appState) countHook(ch *channel, n int) {
+	if !a.SubscriptionCount || ch.kind == protocol.Presence {
+		return
+	}
+	a.hooks.emit(protocol.WebhookEvent{Name: protocol.HookSubscriptionCount, Channel: ch.name, SubscriptionCount: &n})
 }
 
 // lookup finds a channel for a broadcast.

@@ -152,8 +152,16 @@ func (h *hooks) release(k heldKey, e *heldEvent) {
 	h.addLocked(e.ev)
 }
 
-// addLocked puts an event in the open batch, opening one if none is.
+// addLocked puts an event in the open batch, opening one if none is. A channel's
+// subscription_count replaces the one it has in the open batch: the app learns the count once
+// per batch, not every step of a crowd joining.
 func (h *hooks) addLocked(ev protocol.WebhookEvent) {
+	if ev.Name == protocol.HookSubscriptionCount {
+		if i := slices.IndexFunc(h.batch, func(e protocol.WebhookEvent) bool { return e.Name == ev.Name && e.Channel == ev.Channel }); i >= 0 {
+			h.batch[i] = ev
+			return
+		}
+	}
 	h.batch = append(h.batch, ev)
 	switch {
 	case len(h.batch) >= webhookBatchMax || h.timing.batch <= 0 || h.closed:

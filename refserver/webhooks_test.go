@@ -301,3 +301,58 @@ func metricValue(t *testing.T, ts *testServer, series string) float64 {
 	}
 	return 0
 }
+
+// An app that opted in gets a non-presence channel's subscription count after each change that
+// leaves it occupied, the counts of one batch coalesced into the last; an app that did not, and
+// a presence channel, get none.
+func TestWebhookSubscriptionCount(t *testing.T) {
+	ts, rcv := hookServer(t, func(c *Config) { c.Apps[0].SubscriptionCount = true })
+	a, b, p := ts.dial(), ts.dial(), ts.dial()
+	a.join("counted", "")
+	settle() // the next change comes in a batch of its own
+	b.join("counted", "")
+	p.join("presence-counted", presenceData("ada", ""))
+	counts := func() []int {
+		var n []int
+		for _, e := range webhook.Events(rcv.Requests(), named(protocol.HookSubscriptionCount, "counted")) {
+			n = append(n, *e.SubscriptionCount)
+		}
+		return n
+	}
+	events(t, rcv, 2, named(protocol.HookSubscriptionCount, "counted"))
+	b.ws.Close()
+	events(t, rcv, 3, named(protocol.HookSubscriptionCount, "counted"))
+	a.ws.Close()
+	events(t, rcv, 1, named(protocol.HookChannelVacated, "counted"))
+	settle()
+	if got := counts(); fmt.Sprint(got) != "[1 2 1]" {
+		t.Errorf("subscription counts %v, want [1 2 1] (none for the vacating leave)", got)
+	}
+	if evs := webhook.Events(rcv.Requests(), named(protocol.HookSubscriptionCount, "presence-counted")); len(evs) != 0 {
+		t.Errorf("a presence channel's subscription_count: %+v", evs)
+	}
+
+	quiet, qrcv := hookServer(t, nil)
+	c := quiet.dial()
+	c.join("counted", "")
+	events(t, qrcv, 1, named(protocol.HookChannelOccupied, "counted"))
+	settle()
+	if evs := webhook.Events(qrcv.Requests(), named(protocol.HookSubscriptionCount, "counted")); len(evs) != 0 {
+		t.Errorf("an app that did not opt in got subscription_count: %+v", evs)
+	}
+}
+
+// Within one batch, a crowd joining gives one subscription_count, the last.
+func TestWebhookSubscriptionCountCoalesced(t *testing.T) {
+	ts, rcv := hookServer(t, func(c *Config) { c.Apps[0].SubscriptionCount = true; c.WebhookBatch = time.Hour })
+	h := ts.byKey[testKey].hooks
+	for n := 1; n <= 5; n++ {
+		h.emit(protocol.WebhookEvent{Name: protocol.HookSubscriptionCount, Channel: "crowd", SubscriptionCount: &n})
+	}
+	h.flush()
+	evs := events(t, rcv, 1, named(protocol.HookSubscriptionCount, "crowd"))
+	settle()
+	if evs = webhook.Events(rcv.Requests(), named(protocol.HookSubscriptionCount, "crowd")); len(evs) != 1 || *evs[0].SubscriptionCount != 5 {
+		t.Errorf("got %d subscription_count events (first %+v), want one with 5", len(evs), evs[0].WebhookEvent)
+	}
+}

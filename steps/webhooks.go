@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/http"
 	"reflect"
+	"strconv"
 	"strings"
 	"time"
 
@@ -119,6 +120,28 @@ func webhookSteps(sc *godog.ScenarioContext) {
 			events += len(r.Hook.Events)
 		}
 		w.note("%d event(s) in %d request(s), by request: [%s]", events, len(reqs), strings.Join(sizes, " "))
+		return nil
+	})
+	sc.Step(`^the subscription_count webhooks for "([^"]+)" in (\d+(?:\.\d+)?)s are recorded$`, func(ctx context.Context, channel, secs string) error {
+		w := world(ctx)
+		match := hookMatch(w, protocol.HookSubscriptionCount, channel, "")
+		// until the count of the two subscribers came, or the time is up: a server may send none
+		evs, _ := awaitHooks(ctx, w, match, 1<<30, seconds(secs), func(reqs []webhook.Request) bool {
+			evs := webhook.Events(reqs, match)
+			return len(evs) > 0 && evs[len(evs)-1].SubscriptionCount != nil && *evs[len(evs)-1].SubscriptionCount == 2
+		})
+		if len(evs) == 0 {
+			w.note("no subscription_count webhook in %ss: the server sends none, or the app has not opted in (Pusher sends them to apps that do)", secs)
+			return nil
+		}
+		counts := make([]string, len(evs))
+		for i, e := range evs {
+			counts[i] = "null"
+			if e.SubscriptionCount != nil {
+				counts[i] = strconv.Itoa(*e.SubscriptionCount)
+			}
+		}
+		w.note("subscription_count webhooks with the counts [%s] for 2 subscribers", strings.Join(counts, " "))
 		return nil
 	})
 	sc.Step(`^an app of its own whose webhooks go to the receiver$`, func(ctx context.Context) error { return hookApp(ctx) })

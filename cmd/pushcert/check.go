@@ -90,6 +90,7 @@ func runCheck(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	var app refserver.App
 	if rcv != nil && t.embedded() {
 		app.Webhooks = []refserver.Webhook{{URL: rcv.URL(target.EmbeddedAppID)}}
+		app.SubscriptionCount = true
 	}
 	tg, stop, code := resolveTarget(ctx, "check", t, app, stderr)
 	if code >= 0 {

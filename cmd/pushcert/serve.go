@@ -51,6 +51,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	tlsKey := fs.String("tls-key", os.Getenv("PUSHCERT_TLS_KEY"), "the PEM private key of --tls-cert; env PUSHCERT_TLS_KEY")
 	webhookURLs := fs.StringArray("webhook-url", nil, "post the webhooks of the app of --app-id or --demo to this URL (repeatable); a config file gives each app its own")
 	debounce := fs.Duration("webhook-debounce", refserver.DefaultWebhookDebounce, "hold channel_vacated and member_removed webhooks this long; a reconnect within it cancels both; 0 sends at once")
+	fs.BoolVar(&app.SubscriptionCount, "subscription-count", false, "send subscription_count webhooks (opt-in, as on Pusher): a public or private channel's count after each subscribe and unsubscribe, the last of each 50 ms batch")
 	retryFor := fs.Duration("webhook-retry-for", refserver.DefaultWebhookRetryFor, "retry a webhook batch not acknowledged with 2xx this long, waiting 1s, 2s, 4s ... (at most 1m) between attempts")
 	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
 	faults := fs.StringArray("fault", nil, "break the protocol on purpose, to see the conformance suite fail (repeatable): "+strings.Join(refserver.FaultNames(), ", "))
@@ -113,8 +114,8 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 			app.Webhooks = append(app.Webhooks, refserver.Webhook{URL: u})
 		}
 		cfg.Apps = append(cfg.Apps, app)
-	} else if len(*webhookURLs) > 0 {
-		fmt.Fprintln(stderr, "pushcert serve: --webhook-url is for the app of --app-id, --key and --secret (or --demo); in a config file, give each app its \"webhooks\"")
+	} else if len(*webhookURLs) > 0 || app.SubscriptionCount {
+		fmt.Fprintln(stderr, "pushcert serve: --webhook-url and --subscription-count are for the app of --app-id, --key and --secret (or --demo); in a config file, give each app its \"webhooks\" and \"subscription_count\"")
 		return exitUsage
 	}
 	srv, err := refserver.New(cfg)

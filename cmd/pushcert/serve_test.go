@@ -67,9 +67,9 @@ func TestServeWebhookFlags(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer rcv.Close()
-	addr := startServe(t, buildBinary(t), "--demo", "--webhook-url", rcv.URL(demoAppID), "--webhook-debounce", "0")
+	addr := startServe(t, buildBinary(t), "--demo", "--webhook-url", rcv.URL(demoAppID), "--webhook-debounce", "0", "--subscription-count")
 	subscribeAndLeave(t, addr, demoKey, "flag-room")
-	evs := awaitHookNames(t, rcv, "flag-room", protocol.HookChannelOccupied, protocol.HookChannelVacated)
+	evs := awaitHookNames(t, rcv, "flag-room", protocol.HookChannelOccupied, protocol.HookSubscriptionCount, protocol.HookChannelVacated)
 	if err := evs[0].Request.Verify(demoKey, demoSecret); err != nil {
 		t.Error(err)
 	}
@@ -96,5 +96,8 @@ func TestServeWebhookConfig(t *testing.T) {
 	}
 	if code, _, errs := runCmd("serve", "--config", cfg, "--webhook-url", rcv.URL("a"), "--addr", "127.0.0.1:0"); code != exitUsage || !strings.Contains(errs, `give each app its "webhooks"`) {
 		t.Errorf("--webhook-url with a config file: exit %d, stderr %q; want exit 2 saying where webhooks go", code, errs)
+	}
+	if code, _, errs := runCmd("serve", "--config", cfg, "--subscription-count", "--addr", "127.0.0.1:0"); code != exitUsage || !strings.Contains(errs, `"subscription_count"`) {
+		t.Errorf("--subscription-count with a config file: exit %d, stderr %q; want exit 2 saying where it goes", code, errs)
 	}
 }

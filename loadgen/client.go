@@ -44,7 +44,7 @@ type lclient struct {
 	setupBy  time.Time // the deadline of the handshake and subscriptions in progress
 	// hooked are the subscriptions of the current connection the run's webhook counter was told
 	// of, with the user they were made as; they end with the connection
-	hooked   []string
+	hooked   []hookJoin
 	hookUser string
 
 	out  outbox
@@ -122,6 +122,7 @@ func (c *lclient) closeConn() {
 		c.finish()
 	case c.w != nil:
 		c.w.abort() // fails a handshake or subscription in progress
+		c.unhook(time.Now())
 	}
 }
 
@@ -152,6 +153,7 @@ func (c *lclient) attach() error {
 	if err != nil {
 		c.w.close()
 		c.fd = -1
+		c.unhook(time.Now())
 		return err
 	}
 	c.state = stateSubscribed
@@ -181,10 +183,10 @@ func (c *lclient) hook(ch string, at time.Time) {
 	if c.r.hooks == nil {
 		return
 	}
+	j := c.r.hooks.joined(ch, c.userID, at)
 	c.mu.Lock()
-	c.hooked, c.hookUser = append(c.hooked, ch), c.userID
+	c.hooked, c.hookUser = append(c.hooked, j), c.userID
 	c.mu.Unlock()
-	c.r.hooks.joined(ch, c.userID, at)
 }
 
 // unhookRefused takes back a subscription of ch the server refused.
@@ -193,11 +195,15 @@ func (c *lclient) unhookRefused(ch string) {
 		return
 	}
 	c.mu.Lock()
-	if i := slices.Index(c.hooked, ch); i >= 0 {
-		c.hooked = slices.Delete(c.hooked, i, i+1)
+	i := slices.IndexFunc(c.hooked, func(j hookJoin) bool { return j.ch == ch })
+	if i < 0 {
+		c.mu.Unlock()
+		return
 	}
+	j := c.hooked[i]
+	c.hooked = slices.Delete(c.hooked, i, i+1)
 	c.mu.Unlock()
-	c.r.hooks.refusedJoin(ch, c.hookUser)
+	c.r.hooks.refusedJoin(j, c.hookUser)
 }
 
 // unhook tells the webhook counter that the current connection's subscriptions ended at; the

@@ -151,7 +151,10 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	r.drain(ctx, m)
 	m.away = r.awaitBack(ctx)
 	r.closeAll(m)
-	if r.hooks != nil {
+	switch {
+	case r.hooks != nil && r.cut.Load() != 0: // interrupted: the count so far, judging nothing
+		m.webhooks = r.hooks.settle(ctx, 0)
+	case r.hooks != nil:
 		m.webhooks = r.hooks.settle(ctx, cfg.WebhookWait)
 		m.checks = append(m.checks, webhookCheck(m.webhooks))
 	}
@@ -198,7 +201,7 @@ func newRunner(ctx context.Context, cfg Config) *runner {
 		hooks:   cfg.Webhooks,
 	}
 	if r.hooks != nil {
-		r.hooks.begin(cfg.Target.Key, cfg.Target.Secret, r.rec)
+		r.hooks.begin(cfg.Target.AppID, cfg.Target.Key, cfg.Target.Secret, r.rec)
 	}
 	if cfg.AuthEndpoint != "" { // the application's own endpoint, not the seed's on loopback
 		r.http.Transport.(*http.Transport).Proxy = cfg.Proxy

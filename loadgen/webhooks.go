@@ -35,20 +35,22 @@ const DefaultWebhookWait = 15 * time.Second
 // app's webhooks to it, and it counts them against what the run's clients did. It keeps counts
 // per channel and member, never the requests, so a long run costs it no more memory than its
 // clients do. Requests are verified with the app's key and secret; one that fails is answered
-// 401 and counted as refused.
+// 401 and counted as refused. A request to /hooks/{id} of another app is answered 200 and
+// counted apart; one that comes before the run began is answered 503, to come again.
 type WebhookCounter struct {
 	ln  net.Listener
 	srv *http.Server
 
-	mu          sync.Mutex
-	key, secret string
-	rec         *Recorder
-	channels    map[string]*hookSubject     // every channel a client of the run subscribed
-	members     map[hookMember]*hookSubject // every user a client joined to a presence channel
-	requests    int64
-	refused     int64
-	foreign     int64
-	changed     chan struct{} // closed and replaced at each request
+	mu                 sync.Mutex
+	appID, key, secret string // set by begin; "" key: not begun
+	rec                *Recorder
+	channels           map[string]*hookSubject     // every channel a client of the run subscribed
+	members            map[hookMember]*hookSubject // every user a client joined to a presence channel
+	requests           int64
+	refused            int64
+	foreign            int64         // events about channels the run did not make
+	otherApps          int64         // requests to another app's path
+	changed            chan struct{} // closed and replaced at each request
 }
 
 type hookMember struct{ channel, user string }
@@ -58,6 +60,7 @@ type hookMember struct{ channel, user string }
 type hookSubject struct {
 	open     int       // the run's subscriptions open now
 	joins    int64     // how often open went from 0 to 1
+	gen      int64     // counts every join, so a refusal knows whether another came since
 	joinedAt time.Time // the last subscribe request that made open 1
 	leftAt   time.Time // the last close that made it 0
 	in, out  int64     // occupied or member_added, vacated or member_removed received
@@ -85,52 +88,61 @@ func (w *WebhookCounter) URL(appID string) string {
 // Close stops the counter.
 func (w *WebhookCounter) Close() error { return w.srv.Close() }
 
-// begin readies the counter for a run of the app with key and secret.
-func (w *WebhookCounter) begin(key, secret string, rec *Recorder) {
+// begin readies the counter for a run of the app with this id, key and secret.
+func (w *WebhookCounter) begin(appID, key, secret string, rec *Recorder) {
 	w.mu.Lock()
-	w.key, w.secret, w.rec = key, secret, rec
+	w.appID, w.key, w.secret, w.rec = appID, key, secret, rec
 	w.mu.Unlock()
 }
 
-// joined notes that a client of the run subscribed ch (as user, on a presence channel) with a
-// request sent at; the subscription succeeded.
-func (w *WebhookCounter) joined(ch, user string, at time.Time) {
+// hookJoin is one subscription the counter was told of: which 0-to-1 steps it made (the
+// subject's gen then; 0: none), so a refusal undoes only its own.
+type hookJoin struct {
+	ch             string
+	chGen, userGen int64
+}
+
+// joined notes that a client of the run subscribes ch (as user, on a presence channel) with a
+// request sent at.
+func (w *WebhookCounter) joined(ch, user string, at time.Time) hookJoin {
+	j := hookJoin{ch: ch}
 	if w == nil {
-		return
+		return j
 	}
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	join(subject(w.channels, ch), at)
+	j.chGen = join(subject(w.channels, ch), at)
 	if user != "" && protocol.KindOf(ch) == protocol.Presence {
-		join(subject(w.members, hookMember{ch, user}), at)
+		j.userGen = join(subject(w.members, hookMember{ch, user}), at)
 	}
+	return j
 }
 
 // left notes that a client's connection holding the subscriptions chs ended at.
-func (w *WebhookCounter) left(chs []string, user string, at time.Time) {
-	if w == nil || len(chs) == 0 {
+func (w *WebhookCounter) left(subs []hookJoin, user string, at time.Time) {
+	if w == nil || len(subs) == 0 {
 		return
 	}
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	for _, ch := range chs {
-		leave(w.channels[ch], at)
+	for _, j := range subs {
+		leave(w.channels[j.ch], at)
 		if user != "" {
-			leave(w.members[hookMember{ch, user}], at)
+			leave(w.members[hookMember{j.ch, user}], at)
 		}
 	}
 }
 
-// refusedJoin takes back a subscription of ch the server refused: it caused nothing.
-func (w *WebhookCounter) refusedJoin(ch, user string) {
+// refusedJoin takes back a subscription the server refused: it caused nothing.
+func (w *WebhookCounter) refusedJoin(j hookJoin, user string) {
 	if w == nil {
 		return
 	}
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	unjoin(w.channels[ch])
+	unjoin(w.channels[j.ch], j.chGen)
 	if user != "" {
-		unjoin(w.members[hookMember{ch, user}])
+		unjoin(w.members[hookMember{j.ch, user}], j.userGen)
 	}
 }
 
@@ -158,18 +170,24 @@ func subject[K comparable](m map[K]*hookSubject, k K) *hookSubject {
 	return s
 }
 
-func join(s *hookSubject, at time.Time) {
+// join counts a subscription; it returns the subject's gen when it made open go from 0 to 1.
+func join(s *hookSubject, at time.Time) int64 {
+	s.gen++
 	if s.open++; s.open == 1 {
 		s.joins++
 		s.joinedAt = at
+		return s.gen
 	}
+	return 0
 }
 
-func unjoin(s *hookSubject) {
+// unjoin takes back a refused subscription; its 0-to-1 step (gen, if it made one) is undone only
+// when no other subscription came since: then nothing on the server went from none to one.
+func unjoin(s *hookSubject, gen int64) {
 	if s == nil || s.open == 0 {
 		return
 	}
-	if s.open--; s.open == 0 {
+	if s.open--; s.open == 0 && gen != 0 && gen == s.gen {
 		s.joins--
 	}
 }
@@ -183,7 +201,8 @@ func leave(s *hookSubject, at time.Time) {
 	}
 }
 
-// ServeHTTP takes one webhook request.
+// ServeHTTP takes one webhook request. The body is verified and parsed before the counts are
+// locked: clients that leave wait for that lock, never for a large body.
 func (w *WebhookCounter) ServeHTTP(rw http.ResponseWriter, req *http.Request) {
 	if req.Method != http.MethodPost {
 		rw.Header().Set("Allow", http.MethodPost)
@@ -191,27 +210,27 @@ func (w *WebhookCounter) ServeHTTP(rw http.ResponseWriter, req *http.Request) {
 		return
 	}
 	now := time.Now()
-	body, err := io.ReadAll(io.LimitReader(req.Body, MaxWebhookBody+1))
+	w.mu.Lock()
+	appID, key, secret := w.appID, w.key, w.secret
+	w.mu.Unlock()
+	if key == "" {
+		http.Error(rw, "the load run has not begun: send it again", http.StatusServiceUnavailable)
+		return
+	}
+	if id, ok := strings.CutPrefix(req.URL.Path, "/hooks/"); ok && id != appID {
+		w.mu.Lock()
+		w.requests++
+		w.otherApps++
+		w.wake()
+		w.mu.Unlock()
+		rw.WriteHeader(http.StatusNoContent) // not this run's app: nothing to judge
+		return
+	}
+	hook, status, why := readWebhook(req, key, secret)
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	w.requests++
 	defer w.wake()
-	status, why := http.StatusOK, ""
-	var hook protocol.Webhook
-	switch {
-	case err != nil:
-		status, why = http.StatusBadRequest, "could not read the body"
-	case len(body) > MaxWebhookBody:
-		status, why = http.StatusRequestEntityTooLarge, "body too large"
-	case req.Header.Get("X-Pusher-Key") != w.key:
-		status, why = http.StatusUnauthorized, "invalid key"
-	case !protocol.VerifyWebhook(w.secret, body, req.Header.Get("X-Pusher-Signature")):
-		status, why = http.StatusUnauthorized, "invalid signature"
-	default:
-		if hook, err = protocol.ParseWebhook(body); err != nil {
-			status, why = http.StatusBadRequest, err.Error()
-		}
-	}
 	if status != http.StatusOK {
 		w.refused++
 		http.Error(rw, why, status)
@@ -221,6 +240,27 @@ func (w *WebhookCounter) ServeHTTP(rw http.ResponseWriter, req *http.Request) {
 		w.count(ev, now)
 	}
 	rw.WriteHeader(http.StatusNoContent)
+}
+
+// readWebhook reads and verifies a request's body as the app with key and secret; a status
+// other than 200 says why it is refused.
+func readWebhook(req *http.Request, key, secret string) (protocol.Webhook, int, string) {
+	body, err := io.ReadAll(io.LimitReader(req.Body, MaxWebhookBody+1))
+	switch {
+	case err != nil:
+		return protocol.Webhook{}, http.StatusBadRequest, "could not read the body"
+	case len(body) > MaxWebhookBody:
+		return protocol.Webhook{}, http.StatusRequestEntityTooLarge, "body too large"
+	case req.Header.Get("X-Pusher-Key") != key:
+		return protocol.Webhook{}, http.StatusUnauthorized, "invalid key"
+	case !protocol.VerifyWebhook(secret, body, req.Header.Get("X-Pusher-Signature")):
+		return protocol.Webhook{}, http.StatusUnauthorized, "invalid signature"
+	}
+	hook, err := protocol.ParseWebhook(body)
+	if err != nil {
+		return protocol.Webhook{}, http.StatusBadRequest, err.Error()
+	}
+	return hook, http.StatusOK, ""
 }
 
 func (w *WebhookCounter) wake() {
@@ -262,7 +302,12 @@ func (w *WebhookCounter) count(ev protocol.WebhookEvent, now time.Time) {
 	}
 }
 
-// settle waits, up to d, until every webhook the run is owed has come, and returns the count.
+// hookQuiet is how long a balanced count must stay unchanged before settle trusts it: a second
+// occupied still in flight (and the vacated it owes), or a late duplicate, would change it.
+const hookQuiet = time.Second
+
+// settle waits, up to d, until every webhook the run is owed has come and nothing came for
+// hookQuiet since, and returns the count.
 func (w *WebhookCounter) settle(ctx context.Context, d time.Duration) *reports.Webhooks {
 	start := time.Now()
 	ctx, cancel := context.WithTimeout(ctx, d)
@@ -271,16 +316,18 @@ func (w *WebhookCounter) settle(ctx context.Context, d time.Duration) *reports.W
 		w.mu.Lock()
 		n, changed := w.tally(), w.changed
 		w.mu.Unlock()
+		var quiet <-chan time.Time
 		if lost(n) == 0 {
-			n.WaitedS = roundTenth(time.Since(start).Seconds())
-			return n
+			quiet = time.After(hookQuiet)
 		}
 		select {
 		case <-changed:
+			continue
+		case <-quiet:
 		case <-ctx.Done():
-			n.WaitedS = roundTenth(time.Since(start).Seconds())
-			return n
 		}
+		n.WaitedS = roundTenth(time.Since(start).Seconds())
+		return n
 	}
 }
 
@@ -295,11 +342,13 @@ func lost(n *reports.Webhooks) int64 {
 }
 
 // tally counts what came against what was owed; the caller holds mu. A channel or member is owed
-// one joining webhook (at most one per time the run's subscriptions of it went from none to
-// one: a reconnection within the server's debounce causes none), and one leaving webhook per
-// joining one that came (at least one: every client closed by now).
+// at least one joining webhook and at most one per time the run's subscriptions of it went from
+// none to one (a reconnection within the server's debounce rightly causes none), and one leaving
+// webhook per joining one that came (at least one: every client closed by now). A leaving
+// webhook beyond those is a duplicate, or stands for a joining one that was lost: a failure
+// either way.
 func (w *WebhookCounter) tally() *reports.Webhooks {
-	n := &reports.Webhooks{URL: w.URL("{app_id}"), Requests: w.requests, Refused: w.refused, Foreign: w.foreign}
+	n := &reports.Webhooks{URL: w.URL("{app_id}"), Requests: w.requests, Refused: w.refused, Foreign: w.foreign, OtherApps: w.otherApps}
 	pair := func(in, out string, subjects func(yield func(*hookSubject) bool)) {
 		a, b := reports.WebhookKind{Name: in}, reports.WebhookKind{Name: out}
 		for s := range subjects {
@@ -307,17 +356,17 @@ func (w *WebhookCounter) tally() *reports.Webhooks {
 				n.Unsure += btoi(s.unsure)
 				continue
 			}
-			a.Expected++
+			owed := min(max(s.in, 1), s.joins)
+			a.Expected += owed
 			a.Received += s.in
 			if s.in == 0 {
 				a.Lost++
 			}
 			a.Duplicates += max(0, s.in-s.joins)
-			owed := min(max(s.in, 1), s.joins)
 			b.Expected += owed
 			b.Received += s.out
 			b.Lost += max(0, owed-s.out)
-			b.Duplicates += max(0, s.out-s.joins)
+			b.Duplicates += max(0, s.out-owed)
 		}
 		n.Kinds = append(n.Kinds, a, b)
 	}

@@ -55,14 +55,13 @@ func kind(t *testing.T, n *reports.Webhooks, name string) reports.WebhookKind {
 // duplicated, refused and foreign webhooks apart.
 func TestWebhookCounterTally(t *testing.T) {
 	w := listenHooks(t)
-	w.begin("key", "secret", NewRecorder(time.Now(), nil))
+	w.begin("1", "key", "secret", NewRecorder(time.Now(), nil))
 	const seats = "presence-event.1.seats"
 	t0 := time.Now()
 	w.joined(seats, "1", t0)
 	w.joined(seats, "2", t0)
 	w.joined("event.1", "", t0)
-	w.joined("presence-event.2.seats", "3", t0)
-	w.refusedJoin("presence-event.2.seats", "3") // refused: owed nothing
+	w.refusedJoin(w.joined("presence-event.2.seats", "3", t0), "3") // refused: owed nothing
 	w.joined("presence-event.3.seats", "4", t0)
 	w.unsure("presence-event.3.seats", "4") // lost with its connection: not judged
 	ev := func(name, ch, user string) protocol.WebhookEvent {
@@ -73,8 +72,8 @@ func TestWebhookCounterTally(t *testing.T) {
 		ev("channel_occupied", "presence-other", ""), ev("client_event", seats, "1")); s/100 != 2 {
 		t.Fatalf("a signed request answered %d", s)
 	}
-	w.left([]string{seats, "event.1"}, "1", time.Now())
-	w.left([]string{seats}, "2", time.Now())
+	w.left([]hookJoin{{ch: seats}, {ch: "event.1"}}, "1", time.Now())
+	w.left([]hookJoin{{ch: seats}}, "2", time.Now())
 	postHooks(t, w, "key", "secret", ev("member_removed", seats, "1"), ev("channel_vacated", seats, ""))
 	for _, tc := range []struct{ key, secret string }{{"other", "secret"}, {"key", "other"}} {
 		if s := postHooks(t, w, tc.key, tc.secret, ev("member_removed", seats, "2")); s != http.StatusUnauthorized {
@@ -174,5 +173,51 @@ func TestChurnRunCountsWebhooks(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// A channel subscribed twice over the run (left in between) may get one occupied (a return within
+// the server's debounce) or two; a vacated beyond the occupieds that came is a failure. A refused
+// subscription undoes only the step from none to one it made itself.
+func TestWebhookCounterRejoinsAndRefusals(t *testing.T) {
+	w := listenHooks(t)
+	w.begin("1", "key", "secret", nil)
+	t0 := time.Now()
+	for range 2 {
+		w.left([]hookJoin{w.joined("twice", "", t0)}, "", t0)
+	}
+	a := w.joined("race", "", t0)
+	b := w.joined("race", "", t0)
+	w.left([]hookJoin{a}, "", t0)
+	w.refusedJoin(b, "") // A's step from none to one stands
+	ev := func(name, ch string) protocol.WebhookEvent { return protocol.WebhookEvent{Name: name, Channel: ch} }
+	postHooks(t, w, "key", "secret", ev("channel_occupied", "twice"), ev("channel_vacated", "twice"), ev("channel_vacated", "twice"),
+		ev("channel_occupied", "race"), ev("channel_vacated", "race"))
+	n := w.settle(context.Background(), 10*time.Second)
+	if got := kind(t, n, "channel_vacated"); got.Duplicates != 1 || got.Lost != 0 || got.Expected != 2 {
+		t.Errorf("channel_vacated %+v, want 2 expected (one each), 1 duplicate (twice's second vacated after one occupied)", got)
+	}
+	if got := kind(t, n, "channel_occupied"); got.Duplicates != 0 || got.Lost != 0 || got.Expected != 2 {
+		t.Errorf("channel_occupied %+v, want 2 expected, none lost or duplicated", got)
+	}
+}
+
+// Another app's requests are answered and counted apart, never refused; a request before the
+// run began is answered 503, so the server sends it again.
+func TestWebhookCounterOtherAppsAndBeforeBegin(t *testing.T) {
+	w := listenHooks(t)
+	body := protocol.EncodeWebhook(1, nil)
+	if resp, err := http.Post(w.URL("1"), "application/json", bytes.NewReader(body)); err != nil || resp.Body.Close() != nil || resp.StatusCode != http.StatusServiceUnavailable {
+		t.Errorf("before begin: %v %v, want 503", resp, err)
+	}
+	w.begin("1", "key", "secret", nil)
+	resp, err := http.Post(w.URL("2"), "application/json", bytes.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	n := w.settle(context.Background(), 0)
+	if resp.StatusCode/100 != 2 || n.OtherApps != 1 || n.Refused != 0 || n.Requests != 1 {
+		t.Errorf("another app's request: answered %d; other apps %d, refused %d, requests %d; want 2xx, 1, 0, 1", resp.StatusCode, n.OtherApps, n.Refused, n.Requests)
 	}
 }

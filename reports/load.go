@@ -118,7 +118,9 @@ type Webhooks struct {
 	URL      string `json:"url"`      // where the server was to post them
 	Requests int64  `json:"requests"` // requests received
 	Refused  int64  `json:"refused"`  // answered 401 (key, signature) or 400 (not a webhook body)
-	Foreign  int64  `json:"foreign"`  // events about channels the run never subscribed (another app's users)
+	Foreign  int64  `json:"foreign"`  // events about channels the run never subscribed (other users of the app)
+	// OtherApps counts requests to another app's URL (/hooks/{another id}): answered, not judged.
+	OtherApps int64 `json:"other_apps,omitempty"`
 	// Unsure counts the channels and members not judged: a subscription of theirs was lost with
 	// its connection before the server answered, so the server may or may not have made it.
 	Unsure  int64         `json:"unsure,omitempty"`

@@ -370,11 +370,13 @@ func fmtFloat(f float64) string {
 
 func fmtSeconds(s float64) string { return fmtFloat(s) + " s" }
 
-// fmtReach is the reach with three decimals, so one lost message in 100,000 shows.
 // webhookNote says where a run's webhooks came and what was not counted.
 func webhookNote(n *Webhooks) string {
 	note := fmt.Sprintf("%s requests to %s, %s refused, %s events about other channels; waited %.1f s after the clients closed",
 		fmtInt(n.Requests), n.URL, fmtInt(n.Refused), fmtInt(n.Foreign), n.WaitedS)
+	if n.OtherApps > 0 {
+		note += fmt.Sprintf("; %s requests for other apps", fmtInt(n.OtherApps))
+	}
 	if n.Unsure > 0 {
 		note += fmt.Sprintf("; %s channels or members not judged", fmtInt(n.Unsure))
 	}
@@ -390,6 +392,7 @@ func webhookRows(n *Webhooks) [][]string {
 	return rows
 }
 
+// fmtReach is the reach with three decimals, so one lost message in 100,000 shows.
 func fmtReach(d Delivery) string {
 	if d.Expected == 0 {
 		return "-"

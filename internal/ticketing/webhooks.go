@@ -26,22 +26,30 @@ const MaxWebhookBody = 1 << 20
 // A webhook may come twice (the server retries what it could not deliver) and late (a retried
 // batch after a newer one): applying a member event is idempotent, and an event older than the
 // last one applied for the same member is ignored, so a late retry never undoes a newer event.
+// At the same time_ms (a server counting in seconds puts everything there) a removal wins: a
+// member_added that comes after a member_removed of the same moment is a retry, since a server
+// cancels a leave and a return that close together.
 type WebhookHandler struct {
 	key, secret string
 
 	mu      sync.Mutex
 	members map[string]map[string]bool // channel → user id → present
-	applied map[memberKey]int64        // time_ms of the last member event applied
+	applied map[memberKey]applied      // the last member event applied
 	refused int
 	changed chan struct{} // closed and replaced at each accepted request
 }
 
 type memberKey struct{ channel, user string }
 
+type applied struct {
+	timeMs  int64
+	removed bool
+}
+
 // NewWebhookHandler is the endpoint of the app with this key and secret.
 func NewWebhookHandler(key, secret string) *WebhookHandler {
 	return &WebhookHandler{key: key, secret: secret, members: map[string]map[string]bool{},
-		applied: map[memberKey]int64{}, changed: make(chan struct{})}
+		applied: map[memberKey]applied{}, changed: make(chan struct{})}
 }
 
 // ServeHTTP answers one webhook request.
@@ -90,20 +98,22 @@ func (h *WebhookHandler) apply(hook protocol.Webhook) {
 		if ev.Name != protocol.HookMemberAdded && ev.Name != protocol.HookMemberRemoved {
 			continue
 		}
-		k := memberKey{ev.Channel, ev.UserID}
-		if last, ok := h.applied[k]; ok && hook.TimeMs < last {
+		k, removed := memberKey{ev.Channel, ev.UserID}, ev.Name == protocol.HookMemberRemoved
+		if last, ok := h.applied[k]; ok && (hook.TimeMs < last.timeMs || hook.TimeMs == last.timeMs && last.removed && !removed) {
 			continue
 		}
-		h.applied[k] = hook.TimeMs
+		h.applied[k] = applied{hook.TimeMs, removed}
 		set := h.members[ev.Channel]
-		if set == nil {
-			set = map[string]bool{}
-			h.members[ev.Channel] = set
-		}
-		if ev.Name == protocol.HookMemberAdded {
+		switch {
+		case !removed && set == nil:
+			h.members[ev.Channel] = map[string]bool{ev.UserID: true}
+		case !removed:
 			set[ev.UserID] = true
-		} else {
+		default:
 			delete(set, ev.UserID)
+			if len(set) == 0 {
+				delete(h.members, ev.Channel)
+			}
 		}
 	}
 	close(h.changed)

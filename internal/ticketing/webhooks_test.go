@@ -101,6 +101,15 @@ func TestWebhookHandlerKeepsPresenceFromMemberEvents(t *testing.T) {
 	if got := h.Members(seats); !slices.Equal(got, []string{"5"}) {
 		t.Errorf("members %v after a late retry of 6's member_added, want [5]", got)
 	}
+	// At one time_ms, a removal wins over a member_added that comes after it (a retry), in one
+	// batch or two.
+	send(t, h, 3000, memberEvent(protocol.HookMemberAdded, "7"), memberEvent(protocol.HookMemberRemoved, "7"))
+	send(t, h, 3000, memberEvent(protocol.HookMemberAdded, "7"))
+	send(t, h, 4000, memberEvent(protocol.HookMemberRemoved, "8"))
+	send(t, h, 4000, memberEvent(protocol.HookMemberAdded, "8"))
+	if got := h.Members(seats); !slices.Equal(got, []string{"5"}) {
+		t.Errorf("members %v after added and removed at one time_ms and a late added, want [5]", got)
+	}
 	if got := h.Members("presence-event.8.seats"); !slices.Equal(got, []string{"9"}) {
 		t.Errorf("another channel's members %v, want [9]", got)
 	}

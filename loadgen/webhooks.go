@@ -6,6 +6,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -35,7 +36,7 @@ const DefaultWebhookWait = 15 * time.Second
 // app's webhooks to it, and it counts them against what the run's clients did. It keeps counts
 // per channel and member, never the requests, so a long run costs it no more memory than its
 // clients do. Requests are verified with the app's key and secret; one that fails is answered
-// 401 and counted as refused. A request to /hooks/{id} of another app is answered 200 and
+// 401 and counted as refused. A request to /hooks/{id} of another app is answered 204 and
 // counted apart; one that comes before the run began is answered 503, to come again.
 type WebhookCounter struct {
 	ln  net.Listener
@@ -306,19 +307,23 @@ func (w *WebhookCounter) count(ev protocol.WebhookEvent, now time.Time) {
 // occupied still in flight (and the vacated it owes), or a late duplicate, would change it.
 const hookQuiet = time.Second
 
-// settle waits, up to d, until every webhook the run is owed has come and nothing came for
-// hookQuiet since, and returns the count.
+// settle waits, up to d, until every webhook the run is owed has come and the count stayed so
+// for hookQuiet (other users' events, which change nothing, may go on), and returns the count.
 func (w *WebhookCounter) settle(ctx context.Context, d time.Duration) *reports.Webhooks {
 	start := time.Now()
 	ctx, cancel := context.WithTimeout(ctx, d)
 	defer cancel()
+	var quiet <-chan time.Time
+	var balanced []reports.WebhookKind
 	for {
 		w.mu.Lock()
 		n, changed := w.tally(), w.changed
 		w.mu.Unlock()
-		var quiet <-chan time.Time
-		if lost(n) == 0 {
-			quiet = time.After(hookQuiet)
+		switch {
+		case lost(n) > 0:
+			quiet, balanced = nil, nil
+		case quiet == nil || !slices.Equal(balanced, n.Kinds):
+			quiet, balanced = time.After(hookQuiet), n.Kinds
 		}
 		select {
 		case <-changed:

@@ -241,7 +241,7 @@ func describeHooks(reqs []webhook.Request) string {
 	for _, r := range reqs {
 		fmt.Fprintf(&b, "\n  answered %d at %s", r.Status, r.Path)
 		if r.AppStatus != 0 {
-			fmt.Fprintf(&b, " (the app's endpoint answered %d)", r.AppStatus)
+			fmt.Fprintf(&b, " (the app's endpoint answered %d %s)", r.AppStatus, strings.TrimSpace(r.AppAnswer))
 		}
 		fmt.Fprintf(&b, ": %s", truncateBody(r.Body))
 	}

@@ -35,8 +35,9 @@ type Request struct {
 	Body        []byte
 	Hook        protocol.Webhook // the parsed body, when ParseErr is nil
 	ParseErr    error
-	Status      int // what the receiver answered
-	AppStatus   int // what the application's endpoint answered (see Handle); 0 without one
+	Status      int    // what the receiver answered
+	AppStatus   int    // what the application's endpoint answered (see Handle); 0 without one
+	AppAnswer   string // the start of its answer's body
 }
 
 // Acknowledged reports whether the receiver answered 2xx: only then has the server delivered it.
@@ -141,7 +142,7 @@ func (r *Receiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 		req.Body = io.NopCloser(bytes.NewReader(body))
 		aw := &appWriter{header: http.Header{}}
 		app.ServeHTTP(aw, req)
-		rec.AppStatus = aw.Status()
+		rec.AppStatus, rec.AppAnswer = aw.Status(), string(aw.body)
 	}
 	r.record(rec)
 	w.Header().Set("Content-Type", "application/json")
@@ -172,16 +173,21 @@ func (r *Receiver) failOrHandler(rec *Request) http.Handler {
 	return r.handlers[rec.AppID]
 }
 
-// appWriter keeps the status an application's handler answered and drops the body.
+// appWriter keeps the status an application's handler answered and the start of its body.
 type appWriter struct {
 	header http.Header
 	status int
+	body   []byte
 }
+
+// appAnswerMax bounds how much of an application's answer is kept.
+const appAnswerMax = 200
 
 func (a *appWriter) Header() http.Header { return a.header }
 
 func (a *appWriter) Write(b []byte) (int, error) {
 	a.WriteHeader(http.StatusOK)
+	a.body = append(a.body, b[:min(len(b), appAnswerMax-len(a.body))]...)
 	return len(b), nil
 }
 

@@ -158,6 +158,7 @@ func TestReceiverHandle(t *testing.T) {
 		seen = append(seen, string(body))
 		if req.Header.Get("X-Pusher-Key") != "key" {
 			w.WriteHeader(http.StatusUnauthorized)
+			w.Write([]byte(`{"error":"Invalid key"}`))
 			return
 		}
 		w.WriteHeader(http.StatusAccepted)
@@ -180,5 +181,8 @@ func TestReceiverHandle(t *testing.T) {
 	}
 	if !slices.Equal(app, []int{202, 401, 0, 0}) {
 		t.Errorf("recorded the endpoint's answers %v, want [202 401 0 0]", app)
+	}
+	if got := r.Requests()[1].AppAnswer; got != `{"error":"Invalid key"}` {
+		t.Errorf("recorded the endpoint's refusal as %q", got)
 	}
 }

@@ -35,6 +35,9 @@ func commands() []command {
 		{"serve", "run the reference Pusher Channels server", runServe},
 		{"report", "render and compare conformance reports (matrix, html, console)", runReport},
 		{"sign", "compute or check channel-auth, user sign-in, HTTP API and webhook signatures", runSign},
+		{"trigger", "publish an event through a server's HTTP API, signed (one, or a batch)", runTrigger},
+		{"channels", "list a server's occupied channels, one channel's attributes, or a presence channel's users", runChannels},
+		{"watch", "subscribe to channels (private and presence signed with the secret) and print what arrives", runWatch},
 		{"version", "print the version", runVersion},
 	}
 }
@@ -67,7 +70,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 func usage(w io.Writer) {
 	fmt.Fprintln(w, "usage: pushcert <command> [flags]\n\ncommands:")
 	for _, c := range commands() {
-		fmt.Fprintf(w, "  %-8s %s\n", c.name, c.summary)
+		fmt.Fprintf(w, "  %-9s %s\n", c.name, c.summary)
 	}
 	fmt.Fprintln(w, "\nRun 'pushcert <command> --help' for a command's flags.")
 }

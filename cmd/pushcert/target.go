@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"os"
 	"strings"
 	"time"
@@ -37,6 +38,15 @@ func targetFlags(fs *pflag.FlagSet) *targetArgs {
 	fs.StringVar(&t.caFile, "ca-file", os.Getenv("PUSHCERT_CA_FILE"), "PEM file of the CA certificates that sign a wss:// or https:// target's certificate (added to the system's); env PUSHCERT_CA_FILE")
 	fs.BoolVar(&t.insecure, "insecure", false, "do not verify the target's TLS certificate (a self-signed staging server); the connection is still encrypted")
 	fs.StringArrayVar(&t.headers, "header", nil, `"Name: value" sent with every WebSocket handshake, repeatable, e.g. --header "Origin: https://tickets.example" for a server with allowed origins`)
+	return t
+}
+
+// runningTargetFlags are targetFlags for a verb that talks to a running server: no embedded
+// default, and the API's URL defaults to the --target's host.
+func runningTargetFlags(fs *pflag.FlagSet) *targetArgs {
+	t := targetFlags(fs)
+	fs.Lookup("target").Usage = "WebSocket base URL of the running server, e.g. ws://127.0.0.1:6001; env PUSHCERT_TARGET"
+	fs.Lookup("api-url").Usage = "HTTP API base URL (default: the --target's host over http or https); env PUSHCERT_API_URL"
 	return t
 }
 
@@ -145,4 +155,33 @@ func resolveTarget(ctx context.Context, cmd string, ta *targetArgs, app refserve
 		return nil, nil, exitUnreachable
 	}
 	return t, func() {}, -1
+}
+
+// runningTarget checks the target flags of a verb that talks to a running server (trigger,
+// channels, watch): there is no embedded default. A missing --api-url is the --target's host
+// over http(s), said on stderr. It returns the target, or an exit code after printing why.
+func runningTarget(cmd string, ta *targetArgs, stderr io.Writer) (*target.Target, int) {
+	t := ta.Target
+	if t.WebSocketURL == "" {
+		fmt.Fprintf(stderr, "pushcert %s talks to a running server: give --target ws://HOST:PORT, --app-id, --key and --secret (env PUSHCERT_TARGET, PUSHCERT_APP_ID, PUSHCERT_KEY, PUSHCERT_SECRET)\n", cmd)
+		return nil, exitUsage
+	}
+	note, err := t.Normalize()
+	if err != nil {
+		fmt.Fprintf(stderr, "pushcert %s: %v\n", cmd, err)
+		return nil, exitUsage
+	}
+	if note != "" {
+		fmt.Fprintf(stderr, "pushcert %s: %s\n", cmd, note)
+	}
+	if t.APIURL == "" {
+		if u, err := url.Parse(t.WebSocketURL); err == nil && (u.Scheme == "ws" || u.Scheme == "wss") {
+			t.APIURL = strings.Replace(u.Scheme, "ws", "http", 1) + "://" + u.Host
+		}
+	}
+	if err := errors.Join(t.Validate(), ta.reach()); err != nil {
+		fmt.Fprintf(stderr, "pushcert %s: %s\n", cmd, strings.ReplaceAll(err.Error(), "\n", "; "))
+		return nil, exitUsage
+	}
+	return t, -1
 }

@@ -4,10 +4,13 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/pushcert/pushcert/internal/client"
+	"github.com/pushcert/pushcert/internal/protocol"
 	"github.com/pushcert/pushcert/internal/target"
 	"github.com/pushcert/pushcert/refserver"
 )
@@ -96,5 +99,17 @@ func TestTriggerAndChannelsMistakes(t *testing.T) {
 	}
 	if code, _, errs := runCmd("trigger", "room", "x"); code != exitUsage || !strings.Contains(errs, "talks to a running server") {
 		t.Errorf("no target: exit %d %q", code, errs)
+	}
+}
+
+// watch prints a frame that is no Pusher message as it came, saying why, and goes on.
+func TestWatchPrintsAMalformedFrame(t *testing.T) {
+	var b bytes.Buffer
+	p := watchPrinter{w: &b}
+	p.print(client.Frame{At: time.Now(), Raw: "{not json", Err: errors.New("frame is not a JSON object")})
+	p.print(client.Frame{At: time.Now(), Msg: protocol.Message{Event: "e", Channel: "c", Data: []byte(`"{\"a\":1}"`)}})
+	out := b.String()
+	if !strings.Contains(out, `(not a Pusher message: frame is not a JSON object)  {not json`) || !strings.Contains(out, `c  e  {"a":1}`) {
+		t.Errorf("printed:\n%s", out)
 	}
 }

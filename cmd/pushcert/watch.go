@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strconv"
 	"strings"
 	"time"
 
@@ -110,6 +111,9 @@ func (p watchPrinter) watch(ctx context.Context, c *client.Conn, stderr io.Write
 
 func (p watchPrinter) print(f client.Frame) {
 	m := f.Msg
+	if f.Err != nil { // not a protocol message: shown as it came, with why
+		m = protocol.Message{Event: "(not a Pusher message: " + f.Err.Error() + ")", Data: []byte(strconv.Quote(f.Raw))}
+	}
 	data := string(m.Data)
 	if b, err := m.DataBytes(); err == nil {
 		data = string(b)

@@ -1,6 +1,7 @@
 package steps
 
 import (
+	"cmp"
 	"context"
 	"os"
 	"strconv"
@@ -13,13 +14,13 @@ import (
 )
 
 // TestSuite runs the conformance suite against the embedded reference server, or against the
-// server of PUSHCERT_TARGET, PUSHCERT_API_URL, PUSHCERT_APP_ID, PUSHCERT_KEY, PUSHCERT_SECRET
+// server of PUSHCERT_TARGET, PUSHCERT_API_URL, PUSHCERT_APP_ID, PUSHCERT_APP_KEY, PUSHCERT_APP_SECRET
 // (PUSHCERT_SUPPORTS lists its capabilities). Every MUST and SHOULD case must pass.
 func TestSuite(t *testing.T) {
 	opts := Options{TimeoutFactor: testTimeoutFactor(), Concurrency: 8, Output: testWriter{t}}
 	if u := os.Getenv("PUSHCERT_TARGET"); u != "" {
 		opts.Target = &target.Target{WebSocketURL: u, APIURL: os.Getenv("PUSHCERT_API_URL"), AppID: os.Getenv("PUSHCERT_APP_ID"),
-			Key: os.Getenv("PUSHCERT_KEY"), Secret: os.Getenv("PUSHCERT_SECRET")}
+			Key: cmp.Or(os.Getenv("PUSHCERT_APP_KEY"), os.Getenv("PUSHCERT_KEY")), Secret: cmp.Or(os.Getenv("PUSHCERT_APP_SECRET"), os.Getenv("PUSHCERT_SECRET"))}
 		if err := opts.Target.Validate(); err != nil {
 			t.Fatal(err)
 		}

@@ -25,16 +25,18 @@ type targetArgs struct {
 	caFile   string
 	insecure bool
 	headers  []string
+	envNote  string // what --env-file set, said once the target is resolved
 }
 
 // targetFlags adds the flags that name a server under test, shared by check and load.
 func targetFlags(fs *pflag.FlagSet) *targetArgs {
 	t := &targetArgs{Target: &target.Target{}}
-	fs.StringVar(&t.WebSocketURL, "target", os.Getenv("PUSHCERT_TARGET"), "WebSocket base URL of the server, e.g. ws://127.0.0.1:6001; none runs the embedded reference server; env PUSHCERT_TARGET")
-	fs.StringVar(&t.APIURL, "api-url", os.Getenv("PUSHCERT_API_URL"), "HTTP API base URL, e.g. http://127.0.0.1:6001; env PUSHCERT_API_URL")
-	fs.StringVar(&t.AppID, "app-id", os.Getenv("PUSHCERT_APP_ID"), "app id on the target; env PUSHCERT_APP_ID")
-	fs.StringVar(&t.Key, "key", os.Getenv("PUSHCERT_KEY"), "app key; env PUSHCERT_KEY")
-	fs.StringVar(&t.Secret, "secret", os.Getenv("PUSHCERT_SECRET"), "app secret; env PUSHCERT_SECRET")
+	fs.StringVar(&t.WebSocketURL, "target", os.Getenv(envTarget), "WebSocket base URL of the server, e.g. ws://127.0.0.1:6001; none runs the embedded reference server; env "+envTarget)
+	fs.StringVar(&t.APIURL, "api-url", os.Getenv(envAPIURL), "HTTP API base URL, e.g. http://127.0.0.1:6001; env "+envAPIURL)
+	fs.StringVar(&t.AppID, "app-id", os.Getenv(envAppID), "app id on the target; env "+envAppID)
+	fs.StringVar(&t.Key, "key", envOrOld(envKey, "PUSHCERT_KEY"), "app key; env "+envKey)
+	fs.StringVar(&t.Secret, "secret", envOrOld(envSecret, "PUSHCERT_SECRET"), "app secret; env "+envSecret)
+	fs.Var(&envFileValue{fs: fs, ta: t}, "env-file", "take the target from a Laravel app's .env: its REVERB_* or PUSHER_* broadcasting settings (HOST, PORT, SCHEME, APP_ID, APP_KEY, APP_SECRET), or PUSHCERT_* names; flags given win")
 	fs.StringVar(&t.caFile, "ca-file", os.Getenv("PUSHCERT_CA_FILE"), "PEM file of the CA certificates that sign a wss:// or https:// target's certificate (added to the system's); env PUSHCERT_CA_FILE")
 	fs.BoolVar(&t.insecure, "insecure", false, "do not verify the target's TLS certificate (a self-signed staging server); the connection is still encrypted")
 	fs.StringArrayVar(&t.headers, "header", nil, `"Name: value" sent with every WebSocket handshake, repeatable, e.g. --header "Origin: https://tickets.example" for a server with allowed origins`)
@@ -111,6 +113,9 @@ func parseHeaders(flag string, hs []string) (http.Header, error) {
 // call at the end, and -1, or an exit code after printing why.
 func resolveTarget(ctx context.Context, cmd string, ta *targetArgs, app refserver.App, stderr io.Writer) (*target.Target, func(), int) {
 	t := ta.Target
+	if ta.envNote != "" {
+		fmt.Fprintf(stderr, "pushcert %s: %s\n", cmd, ta.envNote)
+	}
 	if t.WebSocketURL == "" {
 		if ta.given() {
 			fmt.Fprintf(stderr, "pushcert %s: --api-url, --app-id, --key, --secret, --ca-file, --insecure and --header need --target\n", cmd)
@@ -162,8 +167,11 @@ func resolveTarget(ctx context.Context, cmd string, ta *targetArgs, app refserve
 // over http(s), said on stderr. It returns the target, or an exit code after printing why.
 func runningTarget(cmd string, ta *targetArgs, stderr io.Writer) (*target.Target, int) {
 	t := ta.Target
+	if ta.envNote != "" {
+		fmt.Fprintf(stderr, "pushcert %s: %s\n", cmd, ta.envNote)
+	}
 	if t.WebSocketURL == "" {
-		fmt.Fprintf(stderr, "pushcert %s talks to a running server: give --target ws://HOST:PORT, --app-id, --key and --secret (env PUSHCERT_TARGET, PUSHCERT_APP_ID, PUSHCERT_KEY, PUSHCERT_SECRET)\n", cmd)
+		fmt.Fprintf(stderr, "pushcert %s talks to a running server: give --target ws://HOST:PORT, --app-id, --key and --secret (env %s, %s, %s, %s), or --env-file .env\n", cmd, envTarget, envAppID, envKey, envSecret)
 		return nil, exitUsage
 	}
 	note, err := t.Normalize()

@@ -17,7 +17,10 @@ type channel struct {
 	kind    protocol.ChannelKind
 	mu      sync.RWMutex
 	subs    map[*conn]string   // subscriber -> its presence user id ("" on other kinds)
-	members map[string]*member // presence only: user id -> member
+	members map[string]*member // presence only: user id -> member (this node's connections)
+	// vers, in a cluster, is each presence subscriber's version of the member list it was sent:
+	// a member event that list already shows (an earlier version) is not sent to it.
+	vers map[*conn]int64
 }
 
 func newChannel(name string) *channel {
@@ -47,13 +50,15 @@ func (ch *channel) broadcast(s *Server, pm *prepared, except string) int {
 }
 
 // remove takes c out of the channel; ch.mu must be held. The user's last connection leaving a
-// presence channel tells the others with member_removed.
+// presence channel tells the others with member_removed: here on a single node, through the
+// cluster's message in a cluster.
 func (ch *channel) remove(c *conn) {
 	uid, ok := ch.subs[c]
 	if !ok {
 		return
 	}
 	delete(ch.subs, c)
+	delete(ch.vers, c)
 	c.srv.metrics.subscriptions.Dec()
 	if ch.kind != protocol.Presence {
 		return
@@ -63,15 +68,26 @@ func (ch *channel) remove(c *conn) {
 		return
 	}
 	m.conns--
-	if c.srv.cfg.Faults.PerConnectionMemberHooks && m.conns > 0 {
+	f := c.srv.cfg.Faults
+	if f.PerConnectionMemberHooks && m.conns > 0 {
 		c.app.hooks.emit(protocol.WebhookEvent{Name: protocol.HookMemberRemoved, Channel: ch.name, UserID: uid})
 	}
 	if m.conns > 0 {
 		return
 	}
 	delete(ch.members, uid)
+	if reg := c.srv.registry; reg != nil {
+		removed, err := reg.MemberDown(c.app.ID, ch.name, uid, c.app.hooks != nil)
+		if err != nil {
+			c.srv.cfg.Logger.Warn("cannot remove a member from the cluster's registry", "channel", ch.name, "error", err)
+		}
+		if removed {
+			c.app.hooks.emit(protocol.WebhookEvent{Name: protocol.HookMemberRemoved, Channel: ch.name, UserID: uid})
+		}
+		return
+	}
 	c.app.hooks.emit(protocol.WebhookEvent{Name: protocol.HookMemberRemoved, Channel: ch.name, UserID: uid})
-	if c.srv.cfg.Faults.NoMemberRemoved {
+	if f.NoMemberRemoved {
 		return
 	}
 	pm, err := prepare(protocol.EncodeMemberRemoved(ch.name, uid))
@@ -81,6 +97,48 @@ func (ch *channel) remove(c *conn) {
 	for o := range ch.subs {
 		o.enqueue(pm)
 	}
+}
+
+// deliverMemberEvent tells this node's subscribers of a presence channel that a user joined or
+// left the cluster; a subscriber whose member list already has it, and the user's own
+// connections, are skipped.
+func (s *Server) deliverMemberEvent(app *appState, m Message) {
+	if m.Kind == MsgMemberRemoved && s.cfg.Faults.NoMemberRemoved {
+		return
+	}
+	ch := app.lookup(m.Channel)
+	if ch == nil || ch.kind != protocol.Presence {
+		return
+	}
+	frame := protocol.EncodeMemberRemoved(m.Channel, m.UserID)
+	if m.Kind == MsgMemberAdded {
+		frame = protocol.EncodeMemberAdded(m.Channel, m.UserID, m.Info)
+	}
+	pm, err := prepare(frame)
+	if err != nil {
+		return
+	}
+	ch.mu.RLock()
+	defer ch.mu.RUnlock()
+	for o, uid := range ch.subs {
+		if uid != m.UserID && ch.vers[o] < m.Version {
+			o.enqueue(pm)
+		}
+	}
+}
+
+// deliverClientEvent relays a client event to this node's subscribers of its channel, never to
+// its sender.
+func (s *Server) deliverClientEvent(app *appState, m Message) {
+	ch := app.lookup(m.Channel)
+	if ch == nil {
+		return
+	}
+	pm, err := prepare(protocol.EncodeRawEvent(m.Event, m.Channel, m.Raw, m.UserID))
+	if err != nil {
+		return
+	}
+	s.metrics.messagesOut.Add(float64(ch.broadcast(s, pm, m.SocketID)))
 }
 
 // subscribe handles pusher:subscribe: name rules, authorization, presence membership, then
@@ -181,6 +239,7 @@ func (c *conn) mayJoin(name string) bool {
 // join adds c to the channel under the channel's lock, so that the member list, the success
 // frame and member_added are consistent with every concurrent join and leave; the app's lock is
 // held only until c is in the channel (finding or making it, and dropping a full channel's).
+// In a cluster the registry is asked under both, so this node's transitions reach it in order.
 func (c *conn) join(name string, pres *protocol.PresenceMember) {
 	a := c.app
 	a.mu.Lock()
@@ -192,40 +251,24 @@ func (c *conn) join(name string, pres *protocol.PresenceMember) {
 		c.sendError(0, "Existing subscription to channel "+truncate(name, maxEcho), name)
 		return
 	}
-	uid := ""
-	var added *member
-	if pres != nil {
-		uid = pres.UserID
-		m := ch.members[uid]
-		if m == nil {
-			if len(ch.members) >= a.MaxPresenceMembers {
-				if len(ch.subs) == 0 {
-					delete(a.channels, name)
-				}
-				a.mu.Unlock()
-				c.sendError(protocol.CodeOverCapacity, fmt.Sprintf("Presence channel is full: %d members", a.MaxPresenceMembers), name)
-				return
-			}
-			m = &member{info: pres.UserInfo}
-			ch.members[uid] = m
-			added = m
-		} else if c.srv.cfg.Faults.DuplicateMemberAdded {
-			added = m
-		}
-		m.conns++
+	var (
+		pd    *protocol.PresenceData
+		added *member
+		ok    bool
+	)
+	if c.srv.registry != nil {
+		pd, ok = c.enterCluster(ch, pres)
+	} else {
+		added, ok = c.enter(ch, pres)
+		pd = ch.presenceData()
 	}
-	ch.subs[c] = uid
-	if len(ch.subs) == 1 || c.srv.cfg.Faults.PerConnectionOccupancy {
-		a.hooks.emit(protocol.WebhookEvent{Name: protocol.HookChannelOccupied, Channel: name})
-	}
-	if added != nil || (pres != nil && c.srv.cfg.Faults.PerConnectionMemberHooks) {
-		a.hooks.emit(protocol.WebhookEvent{Name: protocol.HookMemberAdded, Channel: name, UserID: uid})
-	}
-	a.countHook(ch, len(ch.subs))
 	// The channel has a subscriber now: nothing drops it from the app while ch.mu is held. The
 	// app's lock goes; the member list is encoded and the frames queued under the channel's
 	// alone, so that other channels' lookups do not wait for it.
 	a.mu.Unlock()
+	if !ok {
+		return
+	}
 	c.srv.metrics.subscriptions.Inc()
 	c.mu.Lock()
 	if c.subs == nil {
@@ -236,25 +279,151 @@ func (c *conn) join(name string, pres *protocol.PresenceMember) {
 		c.authed = true
 	}
 	c.mu.Unlock()
-	c.enqueueFrame(protocol.EncodeSubscriptionSucceeded(name, ch.presenceData()))
+	c.enqueueFrame(protocol.EncodeSubscriptionSucceeded(name, pd))
 	if added != nil {
-		pm, err := prepare(protocol.EncodeMemberAdded(name, uid, added.info))
+		pm, err := prepare(protocol.EncodeMemberAdded(name, pres.UserID, added.info))
 		if err == nil {
 			for o, ouid := range ch.subs {
-				if ouid != uid || (c.srv.cfg.Faults.DuplicateMemberAdded && o != c) {
+				if ouid != pres.UserID || (c.srv.cfg.Faults.DuplicateMemberAdded && o != c) {
 					o.enqueue(pm)
 				}
 			}
 		}
 	}
 	if c.srv.isCache(name) {
-		if ev, ok := a.cached(name, c.srv.cfg.Now()); ok {
-			c.enqueueFrame(protocol.EncodeEvent(ev.event, name, ev.data, ""))
+		c.sendCached(name)
+	}
+}
+
+// enter puts c in ch on a single node, with the webhooks of what that changes; added is a new
+// member, whom the others are told of. a.mu and ch.mu are held.
+func (c *conn) enter(ch *channel, pres *protocol.PresenceMember) (added *member, ok bool) {
+	a, f := c.app, c.srv.cfg.Faults
+	uid := ""
+	if pres != nil {
+		uid = pres.UserID
+		m := ch.members[uid]
+		if m == nil {
+			if len(ch.members) >= a.MaxPresenceMembers {
+				c.refuseFull(ch)
+				return nil, false
+			}
+			m = &member{info: pres.UserInfo}
+			ch.members[uid] = m
+			added = m
+		} else if f.DuplicateMemberAdded {
+			added = m
+		}
+		m.conns++
+	}
+	ch.subs[c] = uid
+	if len(ch.subs) == 1 || f.PerConnectionOccupancy {
+		a.hooks.emit(protocol.WebhookEvent{Name: protocol.HookChannelOccupied, Channel: ch.name})
+	}
+	if added != nil || (pres != nil && f.PerConnectionMemberHooks) {
+		a.hooks.emit(protocol.WebhookEvent{Name: protocol.HookMemberAdded, Channel: ch.name, UserID: uid})
+	}
+	a.countHook(ch, len(ch.subs))
+	return added, true
+}
+
+// enterCluster puts c in ch on a node of a cluster: the registry says what changed in the
+// cluster (the webhooks owed) and gives the cluster's member list. A new member's
+// member_added reaches every node's subscribers as a cluster message. a.mu and ch.mu are held.
+func (c *conn) enterCluster(ch *channel, pres *protocol.PresenceMember) (*protocol.PresenceData, bool) {
+	a, reg := c.app, c.srv.registry
+	var snap Presence
+	if pres != nil {
+		uid := pres.UserID
+		m := ch.members[uid]
+		var err error
+		if m == nil {
+			snap, err = reg.MemberUp(a.ID, ch.name, uid, pres.UserInfo, a.MaxPresenceMembers)
 		} else {
-			c.enqueueFrame(protocol.EncodeCacheMiss(name))
-			a.hooks.emit(protocol.WebhookEvent{Name: protocol.HookCacheMiss, Channel: name})
+			snap, err = reg.Members(a.ID, ch.name)
+		}
+		switch {
+		case err != nil:
+			c.refuseCluster(ch, err)
+			return nil, false
+		case snap.Full:
+			c.refuseFull(ch)
+			return nil, false
+		}
+		if m == nil {
+			m = &member{info: pres.UserInfo}
+			ch.members[uid] = m
+		}
+		m.conns++
+		if snap.Hook {
+			a.hooks.emit(protocol.WebhookEvent{Name: protocol.HookMemberAdded, Channel: ch.name, UserID: uid})
+		}
+		if ch.vers == nil {
+			ch.vers = map[*conn]int64{}
+		}
+		ch.vers[c] = snap.Version
+		ch.subs[c] = uid
+	} else {
+		ch.subs[c] = ""
+	}
+	occ, err := reg.Subscribed(a.ID, ch.name, len(ch.subs))
+	if err != nil {
+		c.srv.metrics.subscriptions.Inc() // remove counts the subscription out
+		ch.remove(c)                      // and undoes the membership
+		if len(ch.subs) == 0 {
+			if _, err := reg.Unsubscribed(a.ID, ch.name, 0, false); err != nil {
+				c.srv.cfg.Logger.Debug("cannot undo a refused subscription", "error", err)
+			}
+		}
+		c.refuseCluster(ch, err)
+		return nil, false
+	}
+	if occ.First && occ.Hook {
+		a.hooks.emit(protocol.WebhookEvent{Name: protocol.HookChannelOccupied, Channel: ch.name})
+	}
+	a.countHook(ch, occ.Count)
+	if pres == nil {
+		return nil, true
+	}
+	return snap.data(), true
+}
+
+// refuseFull answers a join to a presence channel at its maximum of members; a.mu and ch.mu
+// are held.
+func (c *conn) refuseFull(ch *channel) {
+	if len(ch.subs) == 0 {
+		delete(c.app.channels, ch.name)
+	}
+	c.sendError(protocol.CodeOverCapacity, fmt.Sprintf("Presence channel is full: %d members", c.app.MaxPresenceMembers), ch.name)
+}
+
+// refuseCluster answers a join the cluster's registry could not take; a.mu and ch.mu are held.
+func (c *conn) refuseCluster(ch *channel, err error) {
+	if len(ch.subs) == 0 {
+		delete(c.app.channels, ch.name)
+	}
+	c.srv.cfg.Logger.Warn("subscription refused: the cluster's registry failed", "channel", ch.name, "error", err)
+	c.sendError(0, "Cannot subscribe: the cluster is unavailable; subscribe again later", ch.name)
+}
+
+// sendCached sends a cache channel's last event to c, or pusher:cache_miss (and its webhook).
+// In a cluster the event may have been published before this node had a subscriber: the
+// registry keeps it.
+func (c *conn) sendCached(name string) {
+	a := c.app
+	ev, ok := a.cached(name, c.srv.cfg.Now())
+	if !ok && c.srv.registry != nil {
+		var err error
+		if ev, ok, err = c.srv.registry.Cached(a.ID, name); err != nil {
+			c.srv.cfg.Logger.Warn("cannot read the cluster's cache", "channel", name, "error", err)
 		}
 	}
+	if ok {
+		c.enqueueFrame(protocol.EncodeEvent(ev.event, name, ev.data, ""))
+		return
+	}
+	c.enqueueFrame(protocol.EncodeCacheMiss(name))
+	a.hooks.emit(protocol.WebhookEvent{Name: protocol.HookCacheMiss, Channel: name})
 }
 
 // unsubscribe handles pusher:unsubscribe; no acknowledgement is sent, as the protocol says.
@@ -319,16 +488,15 @@ func (c *conn) clientEvent(m protocol.Message) {
 		c.sendError(protocol.CodeClientEventLimit, fmt.Sprintf("Client event rejected due to rate limit: at most %d per second", c.app.ClientEventRate), name)
 		return
 	}
-	pm, err := prepare(protocol.EncodeRawEvent(m.Event, name, m.Data, uid))
-	if err != nil {
-		return
-	}
 	except := c.socketID
 	if c.srv.cfg.Faults.EchoClientEvents {
 		except = ""
 	}
-	n := ch.broadcast(c.srv, pm, except)
-	c.srv.metrics.messagesOut.Add(float64(n))
+	err := c.srv.broker.Publish(Message{Kind: MsgClientEvent, AppID: c.app.ID, Channel: name, Event: m.Event, Raw: m.Data, SocketID: except, UserID: uid})
+	if err != nil {
+		c.sendError(0, "Client event not delivered: the cluster is unavailable; send it again later", name)
+		return
+	}
 	c.app.hooks.emit(protocol.WebhookEvent{Name: protocol.HookClientEvent, Channel: name, Event: m.Event,
 		Data: hookData(m), SocketID: c.socketID, UserID: uid})
 }

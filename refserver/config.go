@@ -7,6 +7,8 @@ import (
 	"log/slog"
 	"os"
 	"time"
+
+	"github.com/redis/go-redis/v9"
 )
 
 // Timing and size defaults, each the Pusher default where Pusher documents one.
@@ -78,7 +80,14 @@ type Config struct {
 	// TimestampWindow bounds the HTTP API's auth_timestamp skew; 0 is 600 s, negative disables.
 	TimestampWindow time.Duration
 	Logger          *slog.Logger
-	// Broker carries publishes between nodes; nil is a single node.
+	// Redis, a redis:// URL, makes this server a node of the cluster of every node on that Redis
+	// (redis.go): messages, occupancy and presence are the cluster's. RedisPrefix starts every
+	// key and the pub/sub channel (default "pushcert"), so clusters can share a Redis;
+	// NodeDeadAfter is how long a silent node lives before the others remove its state.
+	Redis         string
+	RedisPrefix   string
+	NodeDeadAfter time.Duration
+	// Broker carries messages between nodes; nil is a single node (or the Redis cluster's).
 	Broker Broker
 	// Now is the clock; nil is time.Now. Tests move it to check the timestamp window.
 	Now func() time.Time
@@ -124,6 +133,8 @@ func (c *Config) setDefaults() {
 	orDefault(&c.WebhookRetryFirst, DefaultWebhookRetryFirst)
 	orDefault(&c.WebhookTimeout, DefaultWebhookTimeout)
 	orDefault(&c.WebhookQueue, DefaultWebhookQueue)
+	orDefault(&c.RedisPrefix, "pushcert")
+	orDefault(&c.NodeDeadAfter, DefaultNodeDeadAfter)
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -142,6 +153,11 @@ func (c *Config) setDefaults() {
 func (c Config) Validate() error {
 	if len(c.Apps) == 0 {
 		return errors.New("no app configured: give --app-id, --key and --secret, or a config file")
+	}
+	if c.Redis != "" {
+		if _, err := redis.ParseURL(c.Redis); err != nil {
+			return fmt.Errorf("redis URL %q: %w (give redis://host:port/db or rediss:// for TLS)", c.Redis, err)
+		}
 	}
 	switch {
 	case c.ActivityTimeout < 0:
@@ -214,7 +230,11 @@ type FileConfig struct {
 	WebhookRetryFirst Duration `json:"webhook_retry_first,omitempty"`
 	WebhookTimeout    Duration `json:"webhook_timeout,omitempty"`
 	WebhookQueue      int      `json:"webhook_queue,omitempty"`
-	Apps              []App    `json:"apps"`
+	// Redis makes the server a node of a cluster (Config has the meaning of each).
+	Redis         string   `json:"redis,omitempty"`
+	RedisPrefix   string   `json:"redis_prefix,omitempty"`
+	NodeDeadAfter Duration `json:"node_dead_after,omitempty"`
+	Apps          []App    `json:"apps"`
 }
 
 // LoadFile reads a JSON config file; unknown fields are errors, to catch typos.

@@ -202,22 +202,55 @@ func (s *Server) publish(app *appState, t trigger) *apiError {
 	if s.cfg.Faults.FirstChannelOnly {
 		t.channels = t.channels[:1]
 	}
-	for _, ch := range t.channels {
-		err := s.broker.Publish(Publish{AppID: app.ID, Channel: ch, Event: t.name, Data: t.data, SocketID: t.socketID})
-		if err != nil {
-			return &apiError{http.StatusServiceUnavailable, "Cannot publish: " + err.Error()}
+	if s.registry != nil {
+		for _, ch := range t.channels {
+			if !protocol.IsCache(ch) {
+				continue
+			}
+			if err := s.registry.Cache(app.ID, ch, t.name, t.data, s.cfg.CacheTTL); err != nil {
+				return &apiError{http.StatusServiceUnavailable, "Cannot publish: the cluster's cache is unavailable: " + err.Error()}
+			}
 		}
-		s.metrics.httpEvents.Inc()
 	}
+	err := s.broker.Publish(Message{Kind: MsgEvent, AppID: app.ID, Channels: t.channels, Event: t.name, Data: t.data, SocketID: t.socketID})
+	if err != nil {
+		return &apiError{http.StatusServiceUnavailable, "Cannot publish: nothing was delivered: " + err.Error()}
+	}
+	s.metrics.httpEvents.Add(float64(len(t.channels)))
 	return nil
 }
 
-// deliverPublish delivers a publish to this node's subscribers, encoded once.
-func (s *Server) deliverPublish(p Publish) {
-	app := s.byID[p.AppID]
+// deliver takes a message of the cluster (or of this single node) to this node's clients.
+func (s *Server) deliver(m Message) {
+	app := s.byID[m.AppID]
 	if app == nil {
 		return
 	}
+	switch m.Kind {
+	case MsgEvent:
+		s.deliverEvent(app, m)
+	case MsgClientEvent:
+		s.deliverClientEvent(app, m)
+	case MsgMemberAdded, MsgMemberRemoved:
+		s.deliverMemberEvent(app, m)
+	case MsgTerminate:
+		for _, c := range app.userConns(m.UserID) {
+			c.kill(TerminateCloseCode, "Connection terminated by the application")
+		}
+	}
+}
+
+// deliverEvent delivers an HTTP API publish to this node's subscribers of each of its channels.
+func (s *Server) deliverEvent(app *appState, m Message) {
+	for _, ch := range m.Channels {
+		p := m
+		p.Channel = ch
+		s.deliverOne(app, p)
+	}
+}
+
+// deliverOne delivers an event to this node's subscribers of its channel, encoded once.
+func (s *Server) deliverOne(app *appState, p Message) {
 	if protocol.IsCache(p.Channel) && !(s.cfg.Faults.StaleCache && app.holds(p.Channel, s.cfg.Now())) {
 		app.store(p.Channel, p.Event, p.Data, s.cfg.Now().Add(s.cfg.CacheTTL))
 	}
@@ -244,32 +277,51 @@ func (s *Server) deliverPublish(p Publish) {
 	s.metrics.messagesOut.Add(float64(ch.broadcast(s, pm, except)))
 }
 
+// channelCount is a channel's counts: this node's on a single node, the registry's in a
+// cluster.
+func (s *Server) channelCount(app *appState, name string) (ChannelCount, *apiError) {
+	if s.registry != nil {
+		n, err := s.registry.Channel(app.ID, name)
+		if err != nil {
+			return n, clusterUnavailable(err)
+		}
+		return n, nil
+	}
+	var n ChannelCount
+	if ch := app.lookup(name); ch != nil {
+		ch.mu.RLock()
+		n = ChannelCount{Subscriptions: len(ch.subs), Users: len(ch.members)}
+		ch.mu.RUnlock()
+	}
+	return n, nil
+}
+
+func clusterUnavailable(err error) *apiError {
+	return &apiError{http.StatusServiceUnavailable, "The cluster's registry is unavailable: " + err.Error()}
+}
+
 // channelInfo answers the info attributes of one channel; attributes that do not apply to the
 // channel's kind are left out.
-func channelInfo(app *appState, name string, attrs []string) map[string]any {
+func channelInfo(n ChannelCount, name string, attrs []string) map[string]any {
 	out := map[string]any{}
-	ch := app.lookup(name)
 	for _, a := range attrs {
 		switch {
 		case a == "user_count" && protocol.KindOf(name) == protocol.Presence:
-			n := 0
-			if ch != nil {
-				ch.mu.RLock()
-				n = len(ch.members)
-				ch.mu.RUnlock()
-			}
-			out[a] = n
+			out[a] = n.Users
 		case a == "subscription_count":
-			n := 0
-			if ch != nil {
-				ch.mu.RLock()
-				n = len(ch.subs)
-				ch.mu.RUnlock()
-			}
-			out[a] = n
+			out[a] = n.Subscriptions
 		}
 	}
 	return out
+}
+
+// infoOf is channelInfo of a channel whose counts are read now.
+func (s *Server) infoOf(app *appState, name string, attrs []string) (map[string]any, *apiError) {
+	n, aerr := s.channelCount(app, name)
+	if aerr != nil {
+		return nil, aerr
+	}
+	return channelInfo(n, name, attrs), nil
 }
 
 func (s *Server) postEvents(_ *http.Request, app *appState, body []byte) (any, *apiError) {
@@ -289,7 +341,11 @@ func (s *Server) postEvents(_ *http.Request, app *appState, body []byte) (any, *
 	}
 	chans := map[string]any{}
 	for _, ch := range t.channels {
-		chans[ch] = channelInfo(app, ch, t.info)
+		info, aerr := s.infoOf(app, ch, t.info)
+		if aerr != nil {
+			return nil, aerr
+		}
+		chans[ch] = info
 	}
 	return map[string]any{"channels": chans}, nil
 }
@@ -328,7 +384,11 @@ func (s *Server) postBatchEvents(_ *http.Request, app *appState, body []byte) (a
 	}
 	out := make([]map[string]any, len(ts))
 	for i, t := range ts {
-		out[i] = channelInfo(app, t.channels[0], t.info)
+		info, aerr := s.infoOf(app, t.channels[0], t.info)
+		if aerr != nil {
+			return nil, aerr
+		}
+		out[i] = info
 	}
 	return map[string]any{"batch": out}, nil
 }
@@ -355,18 +415,15 @@ func (s *Server) getChannels(r *http.Request, app *appState, _ []byte) (any, *ap
 			return nil, badRequest("info: unknown attribute %q (user_count, subscription_count)", a)
 		}
 	}
-	app.mu.RLock()
-	names := make([]string, 0, len(app.channels))
-	for name := range app.channels {
-		if strings.HasPrefix(name, prefix) && protocol.KindOf(name) != protocol.ServerToUser {
-			names = append(names, name)
-		}
+	counts, aerr := s.allChannels(app)
+	if aerr != nil {
+		return nil, aerr
 	}
-	app.mu.RUnlock()
-	sort.Strings(names)
-	chans := make(map[string]any, len(names))
-	for _, name := range names {
-		chans[name] = channelInfo(app, name, attrs)
+	chans := make(map[string]any, len(counts))
+	for name, n := range counts {
+		if strings.HasPrefix(name, prefix) && protocol.KindOf(name) != protocol.ServerToUser {
+			chans[name] = channelInfo(n, name, attrs)
+		}
 	}
 	return map[string]any{"channels": chans}, nil
 }
@@ -398,10 +455,14 @@ func (s *Server) getChannel(r *http.Request, app *appState, _ []byte) (any, *api
 			return nil, badRequest("info: unknown attribute %q (user_count, subscription_count, cache)", a)
 		}
 	}
-	for k, v := range channelInfo(app, name, attrs) {
+	n, aerr := s.channelCount(app, name)
+	if aerr != nil {
+		return nil, aerr
+	}
+	for k, v := range channelInfo(n, name, attrs) {
 		out[k] = v
 	}
-	out["occupied"] = app.lookup(name) != nil
+	out["occupied"] = n.Subscriptions > 0
 	return out, nil
 }
 
@@ -414,7 +475,15 @@ func (s *Server) getUsers(r *http.Request, app *appState, _ []byte) (any, *apiEr
 		ID string `json:"id"`
 	}
 	users := []user{}
-	if ch := app.lookup(name); ch != nil {
+	if s.registry != nil {
+		p, err := s.registry.Members(app.ID, name)
+		if err != nil {
+			return nil, clusterUnavailable(err)
+		}
+		for id := range p.Members {
+			users = append(users, user{id})
+		}
+	} else if ch := app.lookup(name); ch != nil {
 		ch.mu.RLock()
 		for id := range ch.members {
 			users = append(users, user{id})
@@ -423,6 +492,38 @@ func (s *Server) getUsers(r *http.Request, app *appState, _ []byte) (any, *apiEr
 	}
 	sort.Slice(users, func(i, j int) bool { return users[i].ID < users[j].ID })
 	return map[string]any{"users": users}, nil
+}
+
+// allChannels is every occupied channel's counts: this node's, or the cluster's.
+func (s *Server) allChannels(app *appState) (map[string]ChannelCount, *apiError) {
+	if s.registry != nil {
+		counts, err := s.registry.Channels(app.ID)
+		if err != nil {
+			return nil, clusterUnavailable(err)
+		}
+		return counts, nil
+	}
+	app.mu.RLock()
+	names := make([]string, 0, len(app.channels))
+	for name := range app.channels {
+		names = append(names, name)
+	}
+	app.mu.RUnlock()
+	out := make(map[string]ChannelCount, len(names))
+	for _, name := range names {
+		n, _ := s.channelCount(app, name)
+		if n.Subscriptions > 0 {
+			out[name] = n
+		}
+	}
+	return out, nil
+}
+
+// reaped sends the webhooks of a dead node's channels and members, reaped by this node.
+func (s *Server) reaped(appID string, ev protocol.WebhookEvent) {
+	if app := s.byID[appID]; app != nil {
+		app.hooks.emitNow(ev)
+	}
 }
 
 // TerminateCloseCode is the close code of connections ended by terminate_connections: 4009,
@@ -434,8 +535,8 @@ func (s *Server) terminateUser(r *http.Request, app *appState, _ []byte) (any, *
 	if s.cfg.Faults.NoSigninAfterTerminate {
 		s.faults.terminated.Store(app.ID+"\x00"+user, true)
 	}
-	for _, c := range app.userConns(user) {
-		c.kill(TerminateCloseCode, "Connection terminated by the application")
+	if err := s.broker.Publish(Message{Kind: MsgTerminate, AppID: app.ID, UserID: user}); err != nil {
+		return nil, &apiError{http.StatusServiceUnavailable, "Cannot terminate the connections: " + err.Error()}
 	}
 	return struct{}{}, nil
 }

@@ -104,8 +104,8 @@ func (a *appState) channelLocked(name string) *channel {
 	return ch
 }
 
-// leaveLocked removes c from ch and drops ch when it is empty, with channel_vacated; a.mu must
-// be held for writing.
+// leaveLocked removes c from ch and drops ch when it is empty, with channel_vacated (in a
+// cluster, when the registry says no node has a subscriber left); a.mu must be held for writing.
 func (a *appState) leaveLocked(ch *channel, c *conn) {
 	ch.mu.Lock()
 	_, was := ch.subs[c]
@@ -116,10 +116,26 @@ func (a *appState) leaveLocked(ch *channel, c *conn) {
 	if empty {
 		delete(a.channels, ch.name)
 	}
-	if was && (empty || c.srv.cfg.Faults.PerConnectionOccupancy) {
+	if !was {
+		return
+	}
+	if reg := c.srv.registry; reg != nil {
+		occ, err := reg.Unsubscribed(a.ID, ch.name, left, a.hooks != nil)
+		if err != nil {
+			c.srv.cfg.Logger.Warn("cannot count a subscriber out of the cluster's registry", "channel", ch.name, "error", err)
+			return
+		}
+		if occ.Last {
+			a.hooks.emit(protocol.WebhookEvent{Name: protocol.HookChannelVacated, Channel: ch.name})
+		} else if occ.Count > 0 {
+			a.countHook(ch, occ.Count)
+		}
+		return
+	}
+	if empty || c.srv.cfg.Faults.PerConnectionOccupancy {
 		a.hooks.emit(protocol.WebhookEvent{Name: protocol.HookChannelVacated, Channel: ch.name})
 	}
-	if was && !empty {
+	if !empty {
 		a.countHook(ch, left)
 	}
 }

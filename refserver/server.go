@@ -27,6 +27,7 @@ type Server struct {
 	metrics  *metrics
 	mux      *http.ServeMux
 	broker   Broker
+	registry Registry // nil on a single node
 
 	faults  faultState
 	closing atomic.Bool
@@ -34,6 +35,17 @@ type Server struct {
 	wg      sync.WaitGroup // every readLoop; a connection's readLoop ends after its socket closed
 	stop    chan struct{}  // ends the sweeper
 	stopped sync.Once
+}
+
+// ErrCluster is New's error when the cluster's Redis cannot be reached.
+var ErrCluster = errors.New("cluster")
+
+// Node is this server's node id in its cluster; "" on a single node.
+func (s *Server) Node() string {
+	if rc, ok := s.registry.(*redisCluster); ok {
+		return rc.node
+	}
+	return ""
 }
 
 // New builds a Server from cfg; it starts the liveness sweeper, stopped by Shutdown.
@@ -66,10 +78,22 @@ func New(cfg Config) (*Server, error) {
 	}
 	s.metrics.sendQueues(s.queuedBytes, cfg.SendQueueBytes)
 	s.broker = cfg.Broker
+	if cfg.Redis != "" && s.broker == nil {
+		rc, err := newRedisCluster(cfg.Redis, cfg.RedisPrefix, cfg.NodeDeadAfter, cfg.Logger)
+		if err != nil {
+			return nil, fmt.Errorf("%w: %w", ErrCluster, err)
+		}
+		rc.debounce = cfg.WebhookDebounce
+		rc.onReaped = s.reaped
+		s.broker, s.registry = rc, rc
+		for _, a := range s.byID {
+			a.hooks.owedBy(a.ID, rc)
+		}
+	}
 	if s.broker == nil {
 		s.broker = &localBroker{}
 	}
-	if err := s.broker.Start(s.deliverPublish); err != nil {
+	if err := s.broker.Start(s.deliver); err != nil {
 		return nil, fmt.Errorf("broker: %w", err)
 	}
 	if cfg.Faults.DelayDeliveries > 0 {

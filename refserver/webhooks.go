@@ -72,6 +72,10 @@ type hooks struct {
 	faults      Faults
 	senders     []*hookSender
 
+	// owed, in a cluster, says whether a held event is still to be sent when its debounce
+	// ends: no node saw the channel occupied again or the user return meanwhile.
+	owed func(protocol.WebhookEvent) bool
+
 	mu     sync.Mutex
 	batch  []protocol.WebhookEvent
 	window *time.Timer // ends the open batch window; nil when no batch is open
@@ -141,15 +145,40 @@ func (h *hooks) emit(ev protocol.WebhookEvent) {
 	h.addLocked(ev)
 }
 
-// release sends a held event whose debounce passed, unless it was cancelled meanwhile.
+// owedBy makes the cluster's registry the judge of held events.
+func (h *hooks) owedBy(app string, reg Registry) {
+	if h != nil {
+		h.owed = func(ev protocol.WebhookEvent) bool { return reg.Owed(app, ev) }
+	}
+}
+
+// release sends a held event whose debounce passed, unless it was cancelled meanwhile (here,
+// or in a cluster on any node).
 func (h *hooks) release(k heldKey, e *heldEvent) {
 	h.mu.Lock()
-	defer h.mu.Unlock()
 	if h.held[k] != e {
+		h.mu.Unlock()
 		return
 	}
 	delete(h.held, k)
+	h.mu.Unlock()
+	if h.owed != nil && !h.owed(e.ev) {
+		return
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
 	h.addLocked(e.ev)
+}
+
+// emitNow sends an event without holding it: a dead node's channels and members, reaped long
+// after the node went silent.
+func (h *hooks) emitNow(ev protocol.WebhookEvent) {
+	if h == nil || ev.Name == h.faults.DropWebhook {
+		return
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.addLocked(ev)
 }
 
 // addLocked puts an event in the open batch, opening one if none is. A channel's

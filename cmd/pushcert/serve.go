@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/url"
 	"os"
 	"strings"
 	"time"
@@ -53,6 +54,9 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	debounce := fs.Duration("webhook-debounce", refserver.DefaultWebhookDebounce, "hold channel_vacated and member_removed webhooks this long; a reconnect within it cancels both; 0 sends at once")
 	fs.BoolVar(&app.SubscriptionCount, "subscription-count", false, "send subscription_count webhooks (opt-in, as on Pusher): a public or private channel's count after each subscribe and unsubscribe, the last of each 50 ms batch")
 	retryFor := fs.Duration("webhook-retry-for", refserver.DefaultWebhookRetryFor, "retry a webhook batch not acknowledged with 2xx this long, waiting 1s, 2s, 4s ... (at most 1m) between attempts")
+	redisURL := fs.String("redis", os.Getenv("PUSHCERT_REDIS"), "join the cluster of every node on this Redis (redis://127.0.0.1:6379/0): publishes, client events, presence, counts and webhooks are the cluster's; env PUSHCERT_REDIS")
+	redisPrefix := fs.String("redis-prefix", "pushcert", "start every Redis key and the pub/sub channel with this, so that clusters can share a Redis")
+	deadAfter := fs.Duration("node-dead-after", refserver.DefaultNodeDeadAfter, "a node silent this long (no heartbeat) is dead: the others remove its subscribers and members, with member_removed")
 	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
 	faults := fs.StringArray("fault", nil, "break the protocol on purpose, to see the conformance suite fail (repeatable): "+strings.Join(refserver.FaultNames(), ", "))
 	if code := parseFlags(fs, args, stdout, stderr); code >= 0 {
@@ -75,7 +79,12 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		logger.Info("open file limit", "limit", limit, "note", err.Error())
 	}
 	cfg := refserver.Config{ActivityTimeout: *activity, PongTimeout: *pong, Logger: logger,
-		WebhookDebounce: *debounce, WebhookRetryFor: *retryFor}
+		WebhookDebounce: *debounce, WebhookRetryFor: *retryFor,
+		Redis: *redisURL, RedisPrefix: *redisPrefix, NodeDeadAfter: *deadAfter}
+	if *deadAfter <= 0 {
+		fmt.Fprintln(stderr, "pushcert serve: --node-dead-after must be positive, like 5s")
+		return exitUsage
+	}
 	if *debounce == 0 {
 		cfg.WebhookDebounce = -1 // the Config's zero is the default
 	}
@@ -103,6 +112,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 			cfg.PongTimeout = time.Duration(fc.PongTimeout)
 		}
 		fileWebhookTiming(&cfg, fc, fs.Changed)
+		fileCluster(&cfg, fc, fs.Changed)
 	}
 	if *demo {
 		app.ID, app.Key, app.Secret = demoAppID, demoKey, demoSecret
@@ -119,9 +129,16 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		return exitUsage
 	}
 	srv, err := refserver.New(cfg)
+	if errors.Is(err, refserver.ErrCluster) {
+		fmt.Fprintln(stderr, "pushcert serve:", err)
+		return exitFail
+	}
 	if err != nil {
 		fmt.Fprintln(stderr, "pushcert serve:", err)
 		return exitUsage
+	}
+	if node := srv.Node(); node != "" {
+		logger.Info("cluster node", "node", node, "redis", redactURL(cfg.Redis), "prefix", cfg.RedisPrefix, "dead_after", cfg.NodeDeadAfter)
 	}
 	ln, err := net.Listen("tcp", *addr)
 	if err != nil {
@@ -200,6 +217,27 @@ func newLogger(w io.Writer, level string) (*slog.Logger, error) {
 		return nil, fmt.Errorf("--log-level %q: use debug, info, warn or error", level)
 	}
 	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: l})), nil
+}
+
+// fileCluster takes the cluster settings of a config file that no flag overrides.
+func fileCluster(cfg *refserver.Config, fc refserver.FileConfig, changed func(string) bool) {
+	if fc.Redis != "" && !changed("redis") {
+		cfg.Redis = fc.Redis
+	}
+	if fc.RedisPrefix != "" && !changed("redis-prefix") {
+		cfg.RedisPrefix = fc.RedisPrefix
+	}
+	if fc.NodeDeadAfter > 0 && !changed("node-dead-after") {
+		cfg.NodeDeadAfter = time.Duration(fc.NodeDeadAfter)
+	}
+}
+
+// redactURL hides a URL's password, for the log.
+func redactURL(s string) string {
+	if u, err := url.Parse(s); err == nil {
+		return u.Redacted()
+	}
+	return s
 }
 
 func envOr(name, def string) string {

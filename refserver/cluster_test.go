@@ -1,0 +1,370 @@
+package refserver
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/pushcert/pushcert/internal/protocol"
+	"github.com/pushcert/pushcert/internal/redisproc"
+	"github.com/pushcert/pushcert/internal/webhook"
+)
+
+// clusterWait bounds the waits for what crosses nodes: generous, since a busy machine may be
+// slow; the tests assert what arrives, never how fast.
+const clusterWait = 15 * time.Second
+
+// startRedis runs a real redis-server on a free loopback port for one test.
+func startRedis(t *testing.T) *redisproc.Server {
+	t.Helper()
+	r, err := redisproc.Start(0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(r.Stop)
+	return r
+}
+
+// startCluster runs n nodes on one Redis; mod adjusts each node's config.
+func startCluster(t *testing.T, n int, mod func(*Config)) []*testServer {
+	t.Helper()
+	r := startRedis(t)
+	nodes := make([]*testServer, n)
+	for i := range nodes {
+		nodes[i] = startServer(t, func(c *Config) {
+			c.Redis = r.URL()
+			if mod != nil {
+				mod(c)
+			}
+		})
+	}
+	return nodes
+}
+
+func (c *testClient) expectData(event string) map[string]any {
+	c.t.Helper()
+	f := c.expect(event)
+	var d map[string]any
+	if err := f.msg.DecodeData(&d); err != nil {
+		c.t.Fatalf("%s data: %v (%s)", event, err, f.raw)
+	}
+	return d
+}
+
+// memberIDs is the sorted member list of a presence subscription_succeeded.
+func memberIDs(t *testing.T, f frame) []string {
+	t.Helper()
+	var d struct {
+		Presence protocol.PresenceData `json:"presence"`
+	}
+	if err := f.msg.DecodeData(&d); err != nil {
+		t.Fatalf("subscription_succeeded data: %v (%s)", err, f.raw)
+	}
+	ids := slices.Clone(d.Presence.IDs)
+	slices.Sort(ids)
+	if d.Presence.Count != len(ids) {
+		t.Errorf("presence count %d, ids %v", d.Presence.Count, ids)
+	}
+	return ids
+}
+
+// TestClusterPublishCrossesNodes: a publish through node A reaches every subscriber on B, all of
+// it and in order, and not the socket it excludes (on A).
+func TestClusterPublishCrossesNodes(t *testing.T) {
+	nodes := startCluster(t, 2, nil)
+	a, b := nodes[0], nodes[1]
+	onA, onB := a.dial(), b.dial()
+	onA.join("orders", "")
+	onB.join("orders", "")
+	const n = 50
+	for i := range n {
+		status, body := a.api("POST", "/apps/"+testAppID+"/events", map[string]any{
+			"name": "seat", "channels": []string{"orders"}, "data": fmt.Sprint(i), "socket_id": onA.socketID}, nil)
+		if status != 200 {
+			t.Fatalf("publish %d: %d %s", i, status, body)
+		}
+	}
+	for i := range n {
+		f := onB.expect("seat")
+		var d string
+		_ = json.Unmarshal(f.msg.Data, &d)
+		if d != fmt.Sprint(i) {
+			t.Fatalf("event %d on node B carries %q: out of order", i, d)
+		}
+	}
+	b.trigger("orders", "after", "x") // a publish through B reaches A after the 50 did
+	for _, f := range onA.until("after") {
+		if f.msg.Event == "seat" {
+			t.Fatalf("the excluded socket, on node A, got %s", f.raw)
+		}
+	}
+}
+
+// TestClusterPresenceAcrossNodes: the member list on subscribe is the cluster's, a user is one
+// member however many nodes its tabs are on, and member events cross nodes once.
+func TestClusterPresenceAcrossNodes(t *testing.T) {
+	nodes := startCluster(t, 3, nil)
+	a, b, c := nodes[0], nodes[1], nodes[2]
+	ann := a.dial()
+	if ids := memberIDs(t, ann.join("presence-room", presenceData("ann", `{"name":"Ann"}`))); !slices.Equal(ids, []string{"ann"}) {
+		t.Fatalf("first member list: %v", ids)
+	}
+	bob1 := b.dial()
+	if ids := memberIDs(t, bob1.join("presence-room", presenceData("bob", ""))); !slices.Equal(ids, []string{"ann", "bob"}) {
+		t.Fatalf("node B's member list: %v, want ann and bob", ids)
+	}
+	if d := ann.expectData(protocol.EventMemberAdded); d["user_id"] != "bob" {
+		t.Fatalf("member_added on A: %v", d)
+	}
+	bob2 := c.dial() // bob's second tab, on a third node: no new member
+	if ids := memberIDs(t, bob2.join("presence-room", presenceData("bob", ""))); !slices.Equal(ids, []string{"ann", "bob"}) {
+		t.Fatalf("node C's member list: %v", ids)
+	}
+	for _, node := range nodes {
+		status, body := node.api("GET", "/apps/"+testAppID+"/channels/presence-room/users", nil, nil)
+		if status != 200 || body != `{"users":[{"id":"ann"},{"id":"bob"}]}` {
+			t.Fatalf("users on a node: %d %s", status, body)
+		}
+	}
+	bob1.ws.Close() // one tab of two gone: bob stays
+	waitCount(t, a, "presence-room", 2)
+	a.trigger("presence-room", "marker", "1") // published after the registry saw the tab go
+	for _, f := range ann.until("marker") {
+		if f.msg.Event == protocol.EventMemberRemoved {
+			t.Fatalf("member_removed while bob has a tab on node C: %s", f.raw)
+		}
+	}
+	bob2.ws.Close()
+	if d := ann.expectData(protocol.EventMemberRemoved); d["user_id"] != "bob" {
+		t.Fatalf("member_removed on A: %v", d)
+	}
+	ann.expectNone(protocol.EventMemberAdded, 500*time.Millisecond)
+}
+
+// TestClusterCountsAgree: occupancy and counts answer for the whole cluster from any node.
+func TestClusterCountsAgree(t *testing.T) {
+	nodes := startCluster(t, 2, nil)
+	a, b := nodes[0], nodes[1]
+	a.dial().join("lobby", "")
+	b.dial().join("lobby", "")
+	b.dial().join("lobby", "")
+	a.dial().join("presence-hall", presenceData("u1", ""))
+	b.dial().join("presence-hall", presenceData("u1", ""))
+	b.dial().join("presence-hall", presenceData("u2", ""))
+	for i, node := range nodes {
+		_, body := node.api("GET", "/apps/"+testAppID+"/channels", nil, map[string][]string{"info": {"subscription_count"}})
+		if want := `{"channels":{"lobby":{"subscription_count":3},"presence-hall":{"subscription_count":3}}}`; body != want {
+			t.Errorf("node %d channels: %s, want %s", i, body, want)
+		}
+		_, body = node.api("GET", "/apps/"+testAppID+"/channels/presence-hall", nil, map[string][]string{"info": {"user_count,subscription_count"}})
+		if want := `{"occupied":true,"subscription_count":3,"user_count":2}`; body != want {
+			t.Errorf("node %d presence-hall: %s, want %s", i, body, want)
+		}
+	}
+}
+
+// TestClusterClientEventsAndTerminate: a client event crosses nodes with its user_id, never back
+// to its sender; terminate_connections through one node ends the user's connections on another.
+func TestClusterClientEventsAndTerminate(t *testing.T) {
+	nodes := startCluster(t, 2, func(c *Config) { c.Apps[0].ClientEvents = ptr(true) })
+	a, b := nodes[0], nodes[1]
+	sender, other := a.dial(), b.dial()
+	sender.join("presence-chat", presenceData("ann", ""))
+	other.join("presence-chat", presenceData("bob", ""))
+	sender.send(map[string]any{"event": "client-typing", "channel": "presence-chat", "data": map[string]bool{"on": true}})
+	f := other.expect("client-typing")
+	if f.msg.UserID != "ann" {
+		t.Errorf("client event on B: user_id %q, want ann (%s)", f.msg.UserID, f.raw)
+	}
+	sender.expectNone("client-typing", 300*time.Millisecond)
+
+	u := b.dial()
+	biSignin(t, u, `{"id":"carol"}`)
+	if status, body := a.api("POST", "/apps/1/users/carol/terminate_connections", nil, nil); status != 200 {
+		t.Fatalf("terminate through A: %d %s", status, body)
+	}
+	biWantClose(t, u, TerminateCloseCode)
+}
+
+// TestClusterCacheAcrossNodes: a cache channel's last event, published through A while nobody
+// is subscribed anywhere, reaches a subscriber that joins on B.
+func TestClusterCacheAcrossNodes(t *testing.T) {
+	nodes := startCluster(t, 2, nil)
+	nodes[0].trigger("cache-prices", "price", "42")
+	c := nodes[1].dial()
+	c.join("cache-prices", "")
+	f := c.expect("price")
+	if !strings.Contains(f.raw, "42") {
+		t.Fatalf("cached event on B: %s", f.raw)
+	}
+}
+
+// TestClusterWebhooksOncePerCluster: channel_occupied and channel_vacated go out once for the
+// cluster, from whichever node made the transition; a user moving from one node to another
+// within the debounce produces no member webhook at all.
+func TestClusterWebhooksOncePerCluster(t *testing.T) {
+	rcv, err := webhook.Listen("127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { rcv.Close() })
+	nodes := startCluster(t, 2, func(c *Config) {
+		c.Apps[0].Webhooks = []Webhook{{URL: rcv.URL(testAppID)}}
+		c.WebhookDebounce = 300 * time.Millisecond
+	})
+	a, b := nodes[0], nodes[1]
+	x, y := a.dial(), b.dial()
+	x.join("room", "")
+	y.join("room", "")
+	x.ws.Close() // the room is still occupied on B
+	settle()
+	y.ws.Close()
+	events(t, rcv, 1, named(protocol.HookChannelVacated, "room"))
+
+	p := a.dial()
+	p.join("presence-seat", presenceData("ann", ""))
+	events(t, rcv, 1, named(protocol.HookMemberAdded, "presence-seat"))
+	q := b.dial()
+	q.join("presence-seat", presenceData("ann", "")) // ann's tab moves to B...
+	p.ws.Close()                                     // ...and leaves A
+	settle()
+	q.ws.Close()
+	events(t, rcv, 1, named(protocol.HookMemberRemoved, "presence-seat"))
+	settle()
+	for name, want := range map[string]int{
+		protocol.HookChannelOccupied: 2, protocol.HookChannelVacated: 2,
+		protocol.HookMemberAdded: 1, protocol.HookMemberRemoved: 1,
+	} {
+		got := len(webhook.Events(rcv.Requests(), func(e protocol.WebhookEvent) bool { return e.Name == name }))
+		if got != want {
+			t.Errorf("%s: %d webhooks, want %d (once per cluster); requests: %s", name, got, want, dumpRequests(rcv))
+		}
+	}
+}
+
+// TestClusterDeadNodeLeavesNoGhost: a node that stops without a word (no heartbeat, no cleanup)
+// loses its members on the others after NodeDeadAfter: member_removed is sent and the counts
+// forget its subscribers.
+func TestClusterDeadNodeLeavesNoGhost(t *testing.T) {
+	nodes := startCluster(t, 2, func(c *Config) { c.NodeDeadAfter = time.Second })
+	a, b := nodes[0], nodes[1]
+	ann := a.dial()
+	ann.join("presence-room", presenceData("ann", ""))
+	ghost := b.dial()
+	ghost.join("presence-room", presenceData("bob", ""))
+	ann.expect(protocol.EventMemberAdded)
+	start := time.Now()
+	b.registry.(*redisCluster).abandon() // node B dies: it says nothing more to Redis
+	if d := ann.expectDataWithin(protocol.EventMemberRemoved, clusterWait); d["user_id"] != "bob" {
+		t.Fatalf("member_removed after the node died: %v", d)
+	}
+	t.Logf("dead node's member removed %v after it stopped (NodeDeadAfter 1s, heartbeat 1s)", time.Since(start).Round(time.Millisecond))
+	_, body := a.api("GET", "/apps/"+testAppID+"/channels/presence-room", nil, map[string][]string{"info": {"user_count,subscription_count"}})
+	if want := `{"occupied":true,"subscription_count":1,"user_count":1}`; body != want {
+		t.Errorf("after the dead node: %s, want %s", body, want)
+	}
+}
+
+// until returns the frames received before the next event, which it waits for.
+func (c *testClient) until(event string) []frame {
+	c.t.Helper()
+	var seen []frame
+	timeout := time.After(clusterWait)
+	for {
+		select {
+		case f, ok := <-c.frames:
+			if !ok {
+				c.t.Fatalf("connection closed while waiting for %s", event)
+			}
+			if f.msg.Event == event {
+				return seen
+			}
+			seen = append(seen, f)
+		case <-timeout:
+			c.t.Fatalf("no %s within %v", event, clusterWait)
+		}
+	}
+}
+
+// waitCount waits until node answers that channel has n subscriptions in the cluster.
+func waitCount(t *testing.T, node *testServer, channel string, n int) {
+	t.Helper()
+	want := fmt.Sprintf(`"subscription_count":%d`, n)
+	var body string
+	for deadline := time.Now().Add(clusterWait); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		if _, body = node.api("GET", "/apps/"+testAppID+"/channels/"+channel, nil, map[string][]string{"info": {"subscription_count"}}); strings.Contains(body, want) {
+			return
+		}
+	}
+	t.Fatalf("%s never had %d subscriptions in the cluster: %s", channel, n, body)
+}
+
+// expectDataWithin is expectData with its own bound.
+func (c *testClient) expectDataWithin(event string, d time.Duration) map[string]any {
+	c.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), d)
+	defer cancel()
+	for {
+		select {
+		case f, ok := <-c.frames:
+			if !ok {
+				c.t.Fatalf("connection closed while waiting for %s", event)
+			}
+			if f.msg.Event == event {
+				var m map[string]any
+				_ = f.msg.DecodeData(&m)
+				return m
+			}
+		case <-ctx.Done():
+			c.t.Fatalf("no %s within %v", event, d)
+		}
+	}
+}
+
+// abandon stops the node talking to Redis as a crash would: no heartbeat, no cleanup.
+func (r *redisCluster) abandon() {
+	r.closed.Do(func() {
+		close(r.stop)
+		_ = r.ps.Close()
+		r.done.Wait()
+		_ = r.rdb.Close()
+	})
+}
+
+func ptr[T any](v T) *T { return &v }
+
+// TestClusterMemberEventsAfterTheList: a member event that the member list on subscribe
+// already counts (published before it, delivered after) is not sent to that subscriber; a
+// later one is.
+func TestClusterMemberEventsAfterTheList(t *testing.T) {
+	nodes := startCluster(t, 1, nil)
+	a := nodes[0]
+	rc := a.registry.(*redisCluster)
+	ann := a.dial()
+	ann.join("presence-room", presenceData("ann", ""))
+	p, err := rc.Members(testAppID, "presence-room")
+	if err != nil {
+		t.Fatal(err)
+	}
+	late := Message{Kind: MsgMemberAdded, AppID: testAppID, Channel: "presence-room", UserID: "zed", Version: p.Version}
+	next := late
+	next.UserID, next.Version = "yan", p.Version+1
+	for _, m := range []Message{late, next} {
+		if err := rc.Publish(m); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if d := ann.expectData(protocol.EventMemberAdded); d["user_id"] != "yan" {
+		t.Fatalf("member_added of %v: the list ann was sent already had that version", d["user_id"])
+	}
+	a.trigger("presence-room", "marker", "1")
+	for _, f := range ann.until("marker") {
+		if f.msg.Event == protocol.EventMemberAdded {
+			t.Fatalf("a second member_added: %s", f.raw)
+		}
+	}
+}

@@ -30,6 +30,7 @@ var Sections = map[string]string{
 	"5.6":  "GET /apps/{app_id}/channels/{channel_name} (Pusher REST API)",
 	"5.7":  "GET /apps/{app_id}/channels/{channel_name}/users (Pusher REST API)",
 	"6":    "Webhooks (Pusher webhooks)",
+	"7":    "Scaling out: a cluster of nodes is one server to its clients and its app",
 	"seed": "The ticketing application's real-time plan, testing checklist",
 }
 

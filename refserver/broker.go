@@ -24,6 +24,7 @@ type Message struct {
 	UserID   string          `json:"u,omitempty"` // a client event's sender on presence, a member, a terminated user
 	Info     json.RawMessage `json:"i,omitempty"` // member_added: the member's user_info
 	Version  int64           `json:"v,omitempty"` // member events: the channel's presence version
+	Origin   string          `json:"o,omitempty"` // the node that published it
 }
 
 // Broker carries messages between the nodes of a cluster. Start registers the function that

@@ -76,13 +76,16 @@ func (ch *channel) remove(c *conn) {
 		return
 	}
 	delete(ch.members, uid)
-	if reg := c.srv.registry; reg != nil {
+	if reg := c.srv.registry; reg != nil && !f.PresencePerNode {
 		removed, err := reg.MemberDown(c.app.ID, ch.name, uid, c.app.hooks != nil)
 		if err != nil {
 			c.srv.cfg.Logger.Warn("cannot remove a member from the cluster's registry", "channel", ch.name, "error", err)
 		}
-		if removed {
+		switch {
+		case removed:
 			c.app.hooks.emit(protocol.WebhookEvent{Name: protocol.HookMemberRemoved, Channel: ch.name, UserID: uid})
+		case f.MemberHooksPerNode:
+			c.app.hooks.emitNow(protocol.WebhookEvent{Name: protocol.HookMemberRemoved, Channel: ch.name, UserID: uid})
 		}
 		return
 	}
@@ -256,7 +259,7 @@ func (c *conn) join(name string, pres *protocol.PresenceMember) {
 		added *member
 		ok    bool
 	)
-	if c.srv.registry != nil {
+	if c.srv.registry != nil && !(pres != nil && c.srv.cfg.Faults.PresencePerNode) {
 		pd, ok = c.enterCluster(ch, pres)
 	} else {
 		added, ok = c.enter(ch, pres)
@@ -350,12 +353,13 @@ func (c *conn) enterCluster(ch *channel, pres *protocol.PresenceMember) (*protoc
 			c.refuseFull(ch)
 			return nil, false
 		}
-		if m == nil {
+		first := m == nil
+		if first {
 			m = &member{info: pres.UserInfo}
 			ch.members[uid] = m
 		}
 		m.conns++
-		if snap.Hook {
+		if snap.Hook || (first && c.srv.cfg.Faults.MemberHooksPerNode) {
 			a.hooks.emit(protocol.WebhookEvent{Name: protocol.HookMemberAdded, Channel: ch.name, UserID: uid})
 		}
 		if ch.vers == nil {
@@ -378,7 +382,7 @@ func (c *conn) enterCluster(ch *channel, pres *protocol.PresenceMember) (*protoc
 		c.refuseCluster(ch, err)
 		return nil, false
 	}
-	if occ.First && occ.Hook {
+	if (occ.First && occ.Hook) || (len(ch.subs) == 1 && c.srv.cfg.Faults.OccupancyPerNode) {
 		a.hooks.emit(protocol.WebhookEvent{Name: protocol.HookChannelOccupied, Channel: ch.name})
 	}
 	a.countHook(ch, occ.Count)
@@ -412,7 +416,7 @@ func (c *conn) refuseCluster(ch *channel, err error) {
 func (c *conn) sendCached(name string) {
 	a := c.app
 	ev, ok := a.cached(name, c.srv.cfg.Now())
-	if !ok && c.srv.registry != nil {
+	if !ok && c.srv.registry != nil && !c.srv.cfg.Faults.LocalCache {
 		var err error
 		if ev, ok, err = c.srv.registry.Cached(a.ID, name); err != nil {
 			c.srv.cfg.Logger.Warn("cannot read the cluster's cache", "channel", name, "error", err)
@@ -492,7 +496,7 @@ func (c *conn) clientEvent(m protocol.Message) {
 	if c.srv.cfg.Faults.EchoClientEvents {
 		except = ""
 	}
-	err := c.srv.broker.Publish(Message{Kind: MsgClientEvent, AppID: c.app.ID, Channel: name, Event: m.Event, Raw: m.Data, SocketID: except, UserID: uid})
+	err := c.srv.send(Message{Kind: MsgClientEvent, AppID: c.app.ID, Channel: name, Event: m.Event, Raw: m.Data, SocketID: except, UserID: uid})
 	if err != nil {
 		c.sendError(0, "Client event not delivered: the cluster is unavailable; send it again later", name)
 		return

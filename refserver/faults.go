@@ -54,6 +54,15 @@ type Faults struct {
 	MisroutedWebhooks        bool   // every app's webhooks go to the first app's URLs, signed with its own secret
 	WebhookTimeSeconds       bool   // time_ms is in seconds
 	NoWebhookDebounce        bool   // channel_vacated and member_removed are sent at once, never cancelled by a return
+	// Cluster faults: the classic bugs of servers scaled out, each a part of the cluster's state
+	// kept per node.
+	PresencePerNode    bool   // member lists, member events and member counts are this node's only
+	LocalMessages      string // messages of this kind (event, client_event, terminate) reach this node's clients only
+	ExclusionOnOrigin  bool   // a publish's socket_id is excluded only on the node that took it
+	LocalCounts        bool   // GET /channels, /channels/{name} and /users count this node's subscribers only
+	LocalCache         bool   // a cache channel's last event is kept on the node that took it
+	OccupancyPerNode   bool   // channel_occupied and channel_vacated at each node's first and last subscriber
+	MemberHooksPerNode bool   // member_added and member_removed webhooks at each node's first and last connection of a user
 	// Delivery faults for validating load measurements: a fraction of deliveries held back by
 	// exactly DelayBy, or queued twice.
 	DelayDeliveries     float64
@@ -225,6 +234,22 @@ var faultNames = map[string]func(*Faults, string) error{
 	"misrouted-webhooks":        func(f *Faults, _ string) error { f.MisroutedWebhooks = true; return nil },
 	"webhook-time-seconds":      func(f *Faults, _ string) error { f.WebhookTimeSeconds = true; return nil },
 	"no-webhook-debounce":       func(f *Faults, _ string) error { f.NoWebhookDebounce = true; return nil },
+	"presence-per-node":         func(f *Faults, _ string) error { f.PresencePerNode = true; return nil },
+	"exclusion-on-origin":       func(f *Faults, _ string) error { f.ExclusionOnOrigin = true; return nil },
+	"local-counts":              func(f *Faults, _ string) error { f.LocalCounts = true; return nil },
+	"local-cache":               func(f *Faults, _ string) error { f.LocalCache = true; return nil },
+	"occupancy-per-node":        func(f *Faults, _ string) error { f.OccupancyPerNode = true; return nil },
+	"member-hooks-per-node": func(f *Faults, _ string) error {
+		f.MemberHooksPerNode = true
+		return nil
+	},
+	"local-messages": func(f *Faults, v string) error {
+		if !slices.Contains([]string{MsgEvent, MsgClientEvent, MsgTerminate}, v) {
+			return fmt.Errorf("local-messages=%s: want %s, %s or %s", v, MsgEvent, MsgClientEvent, MsgTerminate)
+		}
+		f.LocalMessages = v
+		return nil
+	},
 	"drop-webhook": func(f *Faults, v string) error {
 		if !slices.Contains(protocol.HookNames, v) {
 			return fmt.Errorf("drop-webhook=%s: want a webhook event name (%s)", v, strings.Join(protocol.HookNames, ", "))
@@ -253,6 +278,19 @@ var faultNames = map[string]func(*Faults, string) error{
 		f.DuplicateDeliveries = p
 		return nil
 	},
+}
+
+// ClusterFaults are faults that only a cluster shows: on one node they change nothing.
+var ClusterFaults = []string{"presence-per-node", "exclusion-on-origin", "local-counts", "local-cache",
+	"occupancy-per-node", "member-hooks-per-node", "local-messages"}
+
+// send hands a message to the cluster, or, under LocalMessages, to this node's clients only.
+func (s *Server) send(m Message) error {
+	if m.Kind == s.cfg.Faults.LocalMessages {
+		s.deliver(m)
+		return nil
+	}
+	return s.broker.Publish(m)
 }
 
 // TimingFaults are faults that only a load measurement sees: no conformance case waits precisely

@@ -202,7 +202,7 @@ func (s *Server) publish(app *appState, t trigger) *apiError {
 	if s.cfg.Faults.FirstChannelOnly {
 		t.channels = t.channels[:1]
 	}
-	if s.registry != nil {
+	if s.registry != nil && !s.cfg.Faults.LocalCache {
 		for _, ch := range t.channels {
 			if !protocol.IsCache(ch) {
 				continue
@@ -212,7 +212,7 @@ func (s *Server) publish(app *appState, t trigger) *apiError {
 			}
 		}
 	}
-	err := s.broker.Publish(Message{Kind: MsgEvent, AppID: app.ID, Channels: t.channels, Event: t.name, Data: t.data, SocketID: t.socketID})
+	err := s.send(Message{Kind: MsgEvent, AppID: app.ID, Channels: t.channels, Event: t.name, Data: t.data, SocketID: t.socketID, Origin: s.Node()})
 	if err != nil {
 		return &apiError{http.StatusServiceUnavailable, "Cannot publish: nothing was delivered: " + err.Error()}
 	}
@@ -251,11 +251,12 @@ func (s *Server) deliverEvent(app *appState, m Message) {
 
 // deliverOne delivers an event to this node's subscribers of its channel, encoded once.
 func (s *Server) deliverOne(app *appState, p Message) {
-	if protocol.IsCache(p.Channel) && !(s.cfg.Faults.StaleCache && app.holds(p.Channel, s.cfg.Now())) {
+	f := s.cfg.Faults
+	if protocol.IsCache(p.Channel) && !(f.StaleCache && app.holds(p.Channel, s.cfg.Now())) && !(f.LocalCache && p.Origin != s.Node()) {
 		app.store(p.Channel, p.Event, p.Data, s.cfg.Now().Add(s.cfg.CacheTTL))
 	}
 	except := p.SocketID
-	if s.cfg.Faults.IgnoreSocketExclusion {
+	if s.cfg.Faults.IgnoreSocketExclusion || (s.cfg.Faults.ExclusionOnOrigin && p.Origin != s.Node()) {
 		except = ""
 	}
 	pm, err := prepare(protocol.EncodeEvent(p.Event, p.Channel, p.Data, ""))
@@ -280,7 +281,7 @@ func (s *Server) deliverOne(app *appState, p Message) {
 // channelCount is a channel's counts: this node's on a single node, the registry's in a
 // cluster.
 func (s *Server) channelCount(app *appState, name string) (ChannelCount, *apiError) {
-	if s.registry != nil {
+	if s.registry != nil && !s.cfg.Faults.LocalCounts {
 		n, err := s.registry.Channel(app.ID, name)
 		if err != nil {
 			return n, clusterUnavailable(err)
@@ -475,7 +476,7 @@ func (s *Server) getUsers(r *http.Request, app *appState, _ []byte) (any, *apiEr
 		ID string `json:"id"`
 	}
 	users := []user{}
-	if s.registry != nil {
+	if s.registry != nil && !s.cfg.Faults.LocalCounts {
 		p, err := s.registry.Members(app.ID, name)
 		if err != nil {
 			return nil, clusterUnavailable(err)
@@ -496,7 +497,7 @@ func (s *Server) getUsers(r *http.Request, app *appState, _ []byte) (any, *apiEr
 
 // allChannels is every occupied channel's counts: this node's, or the cluster's.
 func (s *Server) allChannels(app *appState) (map[string]ChannelCount, *apiError) {
-	if s.registry != nil {
+	if s.registry != nil && !s.cfg.Faults.LocalCounts {
 		counts, err := s.registry.Channels(app.ID)
 		if err != nil {
 			return nil, clusterUnavailable(err)
@@ -535,7 +536,7 @@ func (s *Server) terminateUser(r *http.Request, app *appState, _ []byte) (any, *
 	if s.cfg.Faults.NoSigninAfterTerminate {
 		s.faults.terminated.Store(app.ID+"\x00"+user, true)
 	}
-	if err := s.broker.Publish(Message{Kind: MsgTerminate, AppID: app.ID, UserID: user}); err != nil {
+	if err := s.send(Message{Kind: MsgTerminate, AppID: app.ID, UserID: user}); err != nil {
 		return nil, &apiError{http.StatusServiceUnavailable, "Cannot terminate the connections: " + err.Error()}
 	}
 	return struct{}{}, nil

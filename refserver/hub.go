@@ -119,20 +119,24 @@ func (a *appState) leaveLocked(ch *channel, c *conn) {
 	if !was {
 		return
 	}
-	if reg := c.srv.registry; reg != nil {
+	f := c.srv.cfg.Faults
+	if reg := c.srv.registry; reg != nil && !(ch.kind == protocol.Presence && f.PresencePerNode) {
 		occ, err := reg.Unsubscribed(a.ID, ch.name, left, a.hooks != nil)
 		if err != nil {
 			c.srv.cfg.Logger.Warn("cannot count a subscriber out of the cluster's registry", "channel", ch.name, "error", err)
 			return
 		}
-		if occ.Last {
+		switch {
+		case occ.Last:
 			a.hooks.emit(protocol.WebhookEvent{Name: protocol.HookChannelVacated, Channel: ch.name})
-		} else if occ.Count > 0 {
+		case empty && f.OccupancyPerNode:
+			a.hooks.emitNow(protocol.WebhookEvent{Name: protocol.HookChannelVacated, Channel: ch.name})
+		case occ.Count > 0:
 			a.countHook(ch, occ.Count)
 		}
 		return
 	}
-	if empty || c.srv.cfg.Faults.PerConnectionOccupancy {
+	if empty || f.PerConnectionOccupancy {
 		a.hooks.emit(protocol.WebhookEvent{Name: protocol.HookChannelVacated, Channel: ch.name})
 	}
 	if !empty {

@@ -157,6 +157,8 @@ type Target struct {
 	Embedded bool `json:"embedded"`
 	// Name, when set, says what the target is (the load generator's null server).
 	Name string `json:"name,omitempty"`
+	// Nodes are the WebSocket URLs of a cluster's nodes, the first being WebSocketURL.
+	Nodes []string `json:"nodes,omitempty"`
 }
 
 // Case is one scenario of the suite and its result.

@@ -302,26 +302,7 @@ func join(ctx context.Context, name, channel, user, info string) error {
 func unescape(s string) string { return strings.ReplaceAll(s, `\"`, `"`) }
 
 func burstSteps(sc *godog.ScenarioContext) {
-	sc.Step(`^the app publishes (\d+) numbered events to "([^"]+)"$`, func(ctx context.Context, n int, channel string) error {
-		w := world(ctx)
-		ch := w.Channel(channel)
-		// One POST /events after another, each answered before the next is sent: the order is
-		// the publisher's, and only the standard endpoint is needed (batch_events has API-011).
-		// The first request goes into the wire log; the others would only repeat it.
-		quiet := *w.API
-		quiet.Log = nil
-		for i := 0; i < n; i++ {
-			api := &quiet
-			if i == 0 {
-				api = w.API
-			}
-			if _, err := api.Trigger(ctx, client.Event{Name: "numbered", Data: fmt.Sprint(i), Channels: []string{ch}}); err != nil {
-				return mismatch(fmt.Sprintf("the HTTP API accepts event %d of %d", i, n), "%v", err)
-			}
-		}
-		w.Log.Add("http", client.Out, fmt.Sprintf("(%d more POST /events like the first, numbered 1 to %d, each answered 200)", n-1, n-1))
-		return nil
-	})
+	sc.Step(`^the app publishes (\d+) numbered events to "([^"]+)"$`, publishNumbered)
 	sc.Step(`^"([^"]+)" receives the (\d+) batch events on "([^"]+)" in order `+within+`$`, func(ctx context.Context, name string, n int, channel, secs string) error {
 		return takeN(ctx, name, n, channel, secs, func(f client.Frame) bool { return strings.HasPrefix(f.Msg.Event, "batch-") },
 			func(i int, f client.Frame) error {
@@ -364,5 +345,27 @@ func takeN(ctx context.Context, name string, n int, channel, secs string, match 
 			}
 		}
 	}
+	return nil
+}
+
+// publishNumbered publishes n events numbered 0 to n-1 to channel, one after the other.
+func publishNumbered(ctx context.Context, n int, channel string) error {
+	w := world(ctx)
+	ch := w.Channel(channel)
+	// One POST /events after another, each answered before the next is sent: the order is
+	// the publisher's, and only the standard endpoint is needed (batch_events has API-011).
+	// The first request goes into the wire log; the others would only repeat it.
+	quiet := *w.API
+	quiet.Log = nil
+	for i := 0; i < n; i++ {
+		api := &quiet
+		if i == 0 {
+			api = w.API
+		}
+		if _, err := api.Trigger(ctx, client.Event{Name: "numbered", Data: fmt.Sprint(i), Channels: []string{ch}}); err != nil {
+			return mismatch(fmt.Sprintf("the HTTP API accepts event %d of %d", i, n), "%v", err)
+		}
+	}
+	w.Log.Add("http", client.Out, fmt.Sprintf("(%d more POST /events like the first, numbered 1 to %d, each answered 200)", n-1, n-1))
 	return nil
 }

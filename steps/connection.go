@@ -30,6 +30,7 @@ func registerSteps(sc *godog.ScenarioContext) {
 	burstSteps(sc)
 	ticketingSteps(sc)
 	webhookSteps(sc)
+	clusterSteps(sc)
 }
 
 const within = `within (\d+(?:\.\d+)?)s`

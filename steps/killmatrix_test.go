@@ -22,7 +22,7 @@ import (
 // killMatrix names, for every fault, the MUST and SHOULD cases it must make fail. A fault is
 // "server:NAME", a switch of the reference server (refserver.Faults), for what no proxy sees, or
 // "proxy:NAME", a faultproxy fault between the suite and a correct server, for what is visible
-// on the wire. Every MUST and SHOULD case of the catalogue is in at least one row, and every
+// on the wire, or "cluster:NAME", a switch of every node of a 3-node cluster on a real Redis. Every MUST and SHOULD case of the catalogue is in at least one row, and every
 // fault of both kinds has a row.
 var killMatrix = map[string][]string{
 	"server:accept-any-channel-auth":       {"PRIV-002", "PRIV-003", "PRIV-004", "PRIV-005", "PRES-007", "ENC-001"},
@@ -65,6 +65,16 @@ var killMatrix = map[string][]string{
 	"server:no-webhook-retry":              {"HOOK-010"},
 	"server:misrouted-webhooks":            {"HOOK-011"},
 	"server:no-webhook-debounce":           {"HOOK-012"},
+
+	"cluster:presence-per-node":           {"CLUS-003", "CLUS-004", "CLUS-006"},
+	"cluster:exclusion-on-origin":         {"CLUS-002"},
+	"cluster:local-counts":                {"CLUS-005", "CLUS-006"},
+	"cluster:local-cache":                 {"CLUS-010"},
+	"cluster:occupancy-per-node":          {"CLUS-011"},
+	"cluster:member-hooks-per-node":       {"CLUS-012"},
+	"cluster:local-messages=event":        {"CLUS-001", "CLUS-008"},
+	"cluster:local-messages=client_event": {"CLUS-007"},
+	"cluster:local-messages=terminate":    {"CLUS-009"},
 
 	"proxy:established-data-object":                           {"CONN-001"},
 	"proxy:same-socket-id":                                    {"CONN-002", "RECON-002"},
@@ -169,8 +179,12 @@ func TestKillMatrix(t *testing.T) {
 		t.Errorf("no fault kills these MUST and SHOULD cases: %v", survivors)
 	}
 	for _, name := range refserver.FaultNames() {
+		kind := "server:"
+		if slices.Contains(refserver.ClusterFaults, name) {
+			kind = "cluster:"
+		}
 		rows := slices.ContainsFunc(slices.Collect(maps.Keys(killMatrix)), func(k string) bool {
-			return k == "server:"+name || strings.HasPrefix(k, "server:"+name+"=")
+			return k == kind+name || strings.HasPrefix(k, kind+name+"=")
 		})
 		if !slices.Contains(refserver.TimingFaults, name) && !rows {
 			t.Errorf("server fault %s has no row in the kill matrix", name)
@@ -238,17 +252,23 @@ func killTarget(t *testing.T, spec string) (*target.Target, *target.Profile, *we
 		cfg.Apps[i].Webhooks = []refserver.Webhook{{URL: rcv.URL(cfg.Apps[i].ID)}}
 	}
 	kind, name, _ := strings.Cut(spec, ":")
-	if kind == "server" {
+	if kind == "server" || kind == "cluster" {
 		if err := refserver.ParseFault(&cfg.Faults, name); err != nil {
 			t.Fatal(err)
 		}
 	}
-	tg, stop, err := target.StartServer("127.0.0.1:0", cfg)
+	start := func(cfg refserver.Config) (*target.Target, func(), error) {
+		return target.StartServer("127.0.0.1:0", cfg)
+	}
+	if kind == "cluster" {
+		start = func(cfg refserver.Config) (*target.Target, func(), error) { return target.StartCluster(3, cfg) }
+	}
+	tg, stop, err := start(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(stop)
-	if kind == "server" {
+	if kind != "proxy" {
 		return tg, profile, rcv
 	}
 	return viaFault(t, tg, name), profile, rcv

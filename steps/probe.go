@@ -38,6 +38,11 @@ func Probe(ctx context.Context, t *target.Target, rcv *webhook.Receiver) []Probe
 	_, _ = rand.Read(b)
 	p := prober{t: t, id: hex.EncodeToString(b)}
 	out := []ProbeResult{{Capability: "http-api", Found: true, Why: "always: the suite publishes through it"}}
+	if n := t.NodeCount(); n > 1 {
+		out = append(out, ProbeResult{Capability: "cluster", Found: true, Why: fmt.Sprintf("declared by the %d nodes given with --target", n)})
+	} else {
+		out = append(out, ProbeResult{Capability: "cluster", Why: "not probed: one node; give --target and --api-url once per node of a cluster"})
+	}
 	for _, pr := range []struct {
 		cap, works string
 		run        func(context.Context) bool

@@ -32,6 +32,9 @@ func Report(results []Result, opts Options, meta Meta) *reports.Conformance {
 	}
 	if t := opts.Target; t != nil {
 		r.Target = reports.Target{WebSocketURL: t.WebSocketURL, APIURL: t.APIURL, AppID: t.AppID, Embedded: t.Embedded}
+		for _, n := range t.Nodes {
+			r.Target.Nodes = append(r.Target.Nodes, n.WebSocketURL)
+		}
 	}
 	seen := map[string]bool{}
 	for _, res := range results {

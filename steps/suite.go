@@ -79,7 +79,7 @@ type Result struct {
 }
 
 // AllCapabilities are those the reference server implements.
-var AllCapabilities = []string{"presence", "client-events", "user-auth", "cache-channels", "encrypted", "http-api", "rate-limits", "watchlist", "terminate", "webhooks"}
+var AllCapabilities = []string{"presence", "client-events", "user-auth", "cache-channels", "encrypted", "http-api", "rate-limits", "watchlist", "terminate", "webhooks", "cluster"}
 
 // Selected reports whether a case is chosen by include and exclude selectors.
 func Selected(c features.Case, include, exclude []string) bool {

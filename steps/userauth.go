@@ -60,17 +60,7 @@ func userAuthSteps(sc *godog.ScenarioContext) {
 	sc.Step(`^"([^"]+)" is refused the server-to-user channel of "([^"]+)" `+within+`$`, func(ctx context.Context, name, user, secs string) error {
 		return refused(ctx, name, protocol.ServerToUserChannel(world(ctx).User(user)), secs)
 	})
-	sc.Step(`^the app sends "([^"]+)" to user "([^"]+)" with data "((?:[^"\\]|\\.)*)"$`, func(ctx context.Context, event, user, data string) error {
-		w := world(ctx)
-		r, err := w.API.Trigger(ctx, client.Event{Name: event, Data: unescape(data), Channels: []string{protocol.ServerToUserChannel(w.User(user))}})
-		w.mu.Lock()
-		w.resp = &r
-		w.mu.Unlock()
-		if err != nil {
-			return mismatch("the HTTP API accepts an event to #server-to-user-", "%v", err)
-		}
-		return nil
-	})
+	sc.Step(`^the app sends "([^"]+)" to user "([^"]+)" with data "((?:[^"\\]|\\.)*)"$`, sendToUser)
 	sc.Step(`^"([^"]+)" receives "([^"]+)" on the server-to-user channel of "([^"]+)" `+within+`$`, func(ctx context.Context, name, event, user, secs string) error {
 		_, err := expectEvent(ctx, name, event, protocol.ServerToUserChannel(world(ctx).User(user)), secs)
 		return err
@@ -87,17 +77,7 @@ func userAuthSteps(sc *godog.ScenarioContext) {
 		}
 		return seeWatchlist(ctx, name, state, want, secs)
 	})
-	sc.Step(`^the app terminates the connections of "([^"]+)"$`, func(ctx context.Context, user string) error {
-		w := world(ctx)
-		r, err := w.API.Do(ctx, "POST", "/users/"+w.User(user)+"/terminate_connections", nil, "{}")
-		if err == nil && r.Status != 200 {
-			err = fmt.Errorf("HTTP %d %s", r.Status, r.Body)
-		}
-		if err != nil {
-			return mismatch("terminate_connections answers 200", "%v", err)
-		}
-		return nil
-	})
+	sc.Step(`^the app terminates the connections of "([^"]+)"$`, terminateUser)
 }
 
 func containsAll(have, want []string) bool {
@@ -216,4 +196,30 @@ func seeWatchlist(ctx context.Context, name, state string, want []string, secs s
 		case <-time.After(20 * time.Millisecond):
 		}
 	}
+}
+
+// sendToUser publishes an event to a user's #server-to-user- channel.
+func sendToUser(ctx context.Context, event, user, data string) error {
+	w := world(ctx)
+	r, err := w.API.Trigger(ctx, client.Event{Name: event, Data: unescape(data), Channels: []string{protocol.ServerToUserChannel(w.User(user))}})
+	w.mu.Lock()
+	w.resp = &r
+	w.mu.Unlock()
+	if err != nil {
+		return mismatch("the HTTP API accepts an event to #server-to-user-", "%v", err)
+	}
+	return nil
+}
+
+// terminateUser asks the HTTP API to close every connection of a user.
+func terminateUser(ctx context.Context, user string) error {
+	w := world(ctx)
+	r, err := w.API.Do(ctx, "POST", "/users/"+w.User(user)+"/terminate_connections", nil, "{}")
+	if err == nil && r.Status != 200 {
+		err = fmt.Errorf("HTTP %d %s", r.Status, r.Body)
+	}
+	if err != nil {
+		return mismatch("terminate_connections answers 200", "%v", err)
+	}
+	return nil
 }

@@ -21,6 +21,9 @@ import (
 	"github.com/pushcert/pushcert/steps"
 )
 
+// maxClusterNodes bounds --cluster: every node is a server in this process.
+const maxClusterNodes = 16
+
 // exitUnreachable is check's exit code when the target cannot be reached.
 const exitUnreachable = 3
 
@@ -34,6 +37,7 @@ func runCheck(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		fs.PrintDefaults()
 	}
 	t := targetFlags(fs)
+	fs.IntVar(&t.cluster, "cluster", 0, "run the embedded reference server as N nodes on a real Redis (redis-server from PATH, on a free loopback port), for the cluster cases too")
 	supports := fs.StringSlice("supports", nil, "capabilities the target declares, a comma list, \"all\", or \"auto\" to probe the target (embedded: all): "+strings.Join(steps.AllCapabilities, ", "))
 	strict := fs.Bool("strict", false, "a failed SHOULD case also fails the run")
 	profile := fs.String("profile", "", "a server profile (JSON): apps of the target with settings of their own, for the cases that need them")
@@ -55,6 +59,14 @@ func runCheck(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	hookListen := fs.String("webhook-listen", "", "run the webhook receiver on this address (host:port) for the webhook cases; the target posts app ID's webhooks to http://ADDR/hooks/ID (embedded: on a free loopback port)")
 	if code := parseFlags(fs, args, stdout, stderr); code >= 0 {
 		return code
+	}
+	switch {
+	case t.cluster < 0 || t.cluster == 1 || t.cluster > maxClusterNodes:
+		fmt.Fprintf(stderr, "pushcert check: --cluster %d: give 2 to %d nodes\n", t.cluster, maxClusterNodes)
+		return exitUsage
+	case t.cluster > 0 && !t.embedded():
+		fmt.Fprintln(stderr, "pushcert check: --cluster starts embedded nodes; to certify your own cluster, give --target and --api-url once per node")
+		return exitUsage
 	}
 	if *factor <= 0 || *concurrency < 1 {
 		fmt.Fprintln(stderr, "pushcert check: --timeout-factor must be > 0 and --concurrency >= 1")
@@ -137,6 +149,16 @@ func runCheck(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 			opts.Probed = true
 			fmt.Fprintf(stderr, "pushcert check: --supports auto declared: pin it with --supports %s\n", strings.Join(opts.Capabilities, ","))
 		}
+	}
+	switch {
+	case tg.NodeCount() > 1 && !contains(opts.Capabilities, "cluster"):
+		opts.Capabilities = append(opts.Capabilities, "cluster") // several nodes are a cluster's
+	case tg.NodeCount() < 2 && contains(opts.Capabilities, "cluster"):
+		if fs.Changed("supports") && contains(*supports, "cluster") {
+			fmt.Fprintln(stderr, "pushcert check: --supports cluster needs the cluster's nodes: give --target and --api-url once per node (or --cluster N for the embedded one)")
+			return exitUsage
+		}
+		opts.Capabilities = slices.DeleteFunc(slices.Clone(opts.Capabilities), func(c string) bool { return c == "cluster" })
 	}
 	if !tg.Embedded && !contains(opts.Capabilities, "http-api") {
 		opts.Capabilities = append(opts.Capabilities, "http-api") // --api-url is given: the HTTP API is tested

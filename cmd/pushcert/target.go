@@ -26,13 +26,77 @@ type targetArgs struct {
 	insecure bool
 	headers  []string
 	envNote  string // what --env-file set, said once the target is resolved
+	cluster  int    // --cluster: embedded nodes on a real Redis (check)
+	targets  urls   // every --target: the nodes of one cluster when there are several
+	apis     urls   // every --api-url, in the same order
+}
+
+// urls is a repeatable URL flag whose first value is also the target's own field: the first
+// Set replaces the environment's default, each further one adds a node.
+type urls struct {
+	first *string
+	all   []string
+	set   bool
+}
+
+func (u *urls) String() string { return strings.Join(u.all, ",") }
+func (u *urls) Type() string   { return "URL" }
+func (u *urls) Set(v string) error {
+	if !u.set {
+		u.all, u.set = nil, true
+	}
+	u.all = append(u.all, v)
+	*u.first = u.all[0]
+	return nil
+}
+
+// nodes gives the target its cluster's nodes when --target was given more than once: one
+// --api-url for each, in the same order.
+func (t *targetArgs) nodes() error {
+	if len(t.targets.all) < 2 {
+		if len(t.apis.all) > 1 {
+			return fmt.Errorf("--api-url is given %d times for one --target: give --target once per node, in the same order", len(t.apis.all))
+		}
+		return nil
+	}
+	if len(t.apis.all) != len(t.targets.all) {
+		return fmt.Errorf("%d --target nodes but %d --api-url: give one --api-url per --target, in the same order", len(t.targets.all), len(t.apis.all))
+	}
+	t.Nodes = make([]target.Node, len(t.targets.all))
+	for i := range t.Nodes {
+		t.Nodes[i] = target.Node{WebSocketURL: t.targets.all[i], APIURL: t.apis.all[i]}
+	}
+	return nil
+}
+
+// eachNode runs f on the target as reached through each of its nodes, and takes back what f
+// changed of each node's URLs.
+func eachNode(t *target.Target, f func(*target.Target) error) error {
+	for n := 1; n <= t.NodeCount(); n++ {
+		nt, err := t.OnNode(n)
+		if err != nil {
+			return err
+		}
+		if err := f(nt); err != nil {
+			return err
+		}
+		if len(t.Nodes) > 0 {
+			t.Nodes[n-1] = target.Node{WebSocketURL: nt.WebSocketURL, APIURL: nt.APIURL}
+		}
+		if n == 1 {
+			t.WebSocketURL, t.APIURL, t.Key = nt.WebSocketURL, nt.APIURL, nt.Key
+		}
+	}
+	return nil
 }
 
 // targetFlags adds the flags that name a server under test, shared by check and load.
 func targetFlags(fs *pflag.FlagSet) *targetArgs {
 	t := &targetArgs{Target: &target.Target{}}
-	fs.StringVar(&t.WebSocketURL, "target", os.Getenv(envTarget), "WebSocket base URL of the server, e.g. ws://127.0.0.1:6001; none runs the embedded reference server; env "+envTarget)
-	fs.StringVar(&t.APIURL, "api-url", os.Getenv(envAPIURL), "HTTP API base URL, e.g. http://127.0.0.1:6001; env "+envAPIURL)
+	t.WebSocketURL, t.APIURL = os.Getenv(envTarget), os.Getenv(envAPIURL)
+	t.targets, t.apis = urls{first: &t.WebSocketURL}, urls{first: &t.APIURL}
+	fs.Var(&t.targets, "target", "WebSocket base URL of the server, e.g. ws://127.0.0.1:6001; repeated, the nodes of one cluster; none runs the embedded reference server; env "+envTarget)
+	fs.Var(&t.apis, "api-url", "HTTP API base URL, e.g. http://127.0.0.1:6001; repeated, one per --target in the same order; env "+envAPIURL)
 	fs.StringVar(&t.AppID, "app-id", os.Getenv(envAppID), "app id on the target; env "+envAppID)
 	fs.StringVar(&t.Key, "key", envOrOld(envKey, "PUSHCERT_KEY"), "app key; env "+envKey)
 	fs.StringVar(&t.Secret, "secret", envOrOld(envSecret, "PUSHCERT_SECRET"), "app secret; env "+envSecret)
@@ -121,33 +185,42 @@ func resolveTarget(ctx context.Context, cmd string, ta *targetArgs, app refserve
 			fmt.Fprintf(stderr, "pushcert %s: --api-url, --app-id, --key, --secret, --ca-file, --insecure and --header need --target\n", cmd)
 			return nil, nil, exitUsage
 		}
-		tg, stop, err := target.StartEmbedded(refserver.Config{}, app)
+		start := target.StartEmbedded
+		if ta.cluster > 0 {
+			start = func(cfg refserver.Config, app refserver.App) (*target.Target, func(), error) {
+				return target.StartEmbeddedCluster(ta.cluster, cfg, app)
+			}
+		}
+		tg, stop, err := start(refserver.Config{}, app)
 		if err != nil {
 			fmt.Fprintf(stderr, "pushcert %s: %v\n", cmd, err)
 			return nil, nil, exitFail
 		}
 		return tg, stop, -1
 	}
-	note, err := t.Normalize()
-	if err != nil {
+	if err := ta.nodes(); err != nil {
 		fmt.Fprintf(stderr, "pushcert %s: %v\n", cmd, err)
 		return nil, nil, exitUsage
 	}
-	if note != "" {
-		fmt.Fprintf(stderr, "pushcert %s: %s\n", cmd, note)
-	}
-	if err := errors.Join(t.Validate(), ta.reach()); err != nil {
+	err := eachNode(t, func(nt *target.Target) error {
+		note, err := nt.Normalize()
+		if note != "" {
+			fmt.Fprintf(stderr, "pushcert %s: %s\n", cmd, note)
+		}
+		return errors.Join(err, nt.Validate())
+	})
+	if err = errors.Join(err, ta.reach()); err != nil {
 		fmt.Fprintf(stderr, "pushcert %s: %s\n", cmd, strings.ReplaceAll(err.Error(), "\n", "; "))
 		return nil, nil, exitUsage
 	}
 	rctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
-	if err := t.Reachable(rctx); err != nil {
+	if err := eachNode(t, func(nt *target.Target) error { return nt.Reachable(rctx) }); err != nil {
 		fmt.Fprintf(stderr, "pushcert %s: %v\n", cmd, err)
 		return nil, nil, exitUnreachable
 	}
 	var ce *target.ConfigError
-	switch err := target.Preflight(ctx, t); {
+	switch err := eachNode(t, func(nt *target.Target) error { return target.Preflight(ctx, nt) }); {
 	case errors.As(err, &ce):
 		fmt.Fprintf(stderr, "pushcert %s: %v\n", cmd, err)
 		return nil, nil, exitUsage
@@ -169,6 +242,10 @@ func runningTarget(cmd string, ta *targetArgs, stderr io.Writer) (*target.Target
 	t := ta.Target
 	if ta.envNote != "" {
 		fmt.Fprintf(stderr, "pushcert %s: %s\n", cmd, ta.envNote)
+	}
+	if len(ta.targets.all) > 1 || len(ta.apis.all) > 1 {
+		fmt.Fprintf(stderr, "pushcert %s talks to one node: give --target (and --api-url) once; any node of a cluster answers for all of it\n", cmd)
+		return nil, exitUsage
 	}
 	if t.WebSocketURL == "" {
 		fmt.Fprintf(stderr, "pushcert %s talks to a running server: give --target ws://HOST:PORT, --app-id, --key and --secret (env %s, %s, %s, %s), or --env-file .env\n", cmd, envTarget, envAppID, envKey, envSecret)

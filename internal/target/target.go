@@ -29,8 +29,11 @@ type Target struct {
 	Key          string
 	Secret       string
 	Embedded     bool
-	Name         string // implementation name for reports
-	Version      string
+	// Nodes, when there are two or more, are the nodes of one cluster: the first is the one
+	// above (WebSocketURL, APIURL), where every step goes unless it names another node.
+	Nodes   []Node `json:",omitempty"`
+	Name    string // implementation name for reports
+	Version string
 	// InProcess is true when the server runs in this process: its CPU and memory are then in
 	// every figure of the process.
 	InProcess bool `json:"-"`

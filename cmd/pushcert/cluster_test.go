@@ -1,0 +1,157 @@
+package main
+
+import (
+	"bufio"
+	"encoding/json"
+	"os/exec"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/gorilla/websocket"
+
+	"github.com/pushcert/pushcert/internal/protocol"
+	"github.com/pushcert/pushcert/internal/redisproc"
+)
+
+// TestClusterUsageErrors: the cluster flags' mistakes are usage errors that say what to give.
+func TestClusterUsageErrors(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		code int
+		want string
+	}{
+		{[]string{"check", "--cluster", "1"}, exitUsage, "give 2 to 16 nodes"},
+		{[]string{"check", "--cluster", "3", "--target", "ws://127.0.0.1:1"}, exitUsage, "--cluster starts embedded nodes"},
+		{[]string{"check", "--target", "ws://127.0.0.1:1", "--target", "ws://127.0.0.1:2", "--api-url", "http://127.0.0.1:1",
+			"--app-id", "1", "--key", "k", "--secret", "s"}, exitUsage, "2 --target nodes but 1 --api-url"},
+		{[]string{"check", "--target", "ws://127.0.0.1:1", "--api-url", "http://127.0.0.1:1", "--api-url", "http://127.0.0.1:2",
+			"--app-id", "1", "--key", "k", "--secret", "s"}, exitUsage, "--api-url is given 2 times for one --target"},
+		{[]string{"trigger", "--target", "ws://127.0.0.1:1", "--target", "ws://127.0.0.1:2", "--app-id", "1", "--key", "k", "--secret", "s",
+			"c", "e", "d"}, exitUsage, "talks to one node"},
+		{[]string{"serve", "--demo", "--addr", "127.0.0.1:0", "--redis", "http://127.0.0.1:6379"}, exitUsage, "invalid URL scheme"},
+		{[]string{"serve", "--demo", "--addr", "127.0.0.1:0", "--node-dead-after", "0s"}, exitUsage, "--node-dead-after must be positive"},
+		{[]string{"serve", "--demo", "--addr", "127.0.0.1:0", "--redis", "redis://127.0.0.1:1/0"}, exitFail, "connection refused"},
+	} {
+		code, _, stderr := runCmd(tc.args...)
+		if code != tc.code || !strings.Contains(stderr, tc.want) {
+			t.Errorf("%q: exit %d, stderr %q; want exit %d saying %q", tc.args, code, stderr, tc.code, tc.want)
+		}
+	}
+	if code, _, stderr := runCmd("check", "--supports", "cluster", "CLUS-"); code != exitUsage || !strings.Contains(stderr, "--supports cluster needs the cluster's nodes") {
+		t.Errorf("--supports cluster on one node: exit %d, %q", code, stderr)
+	}
+}
+
+// TestCheckEmbeddedCluster: check --cluster 3 runs the cluster cases on three embedded nodes on a
+// real Redis, and passes them.
+func TestCheckEmbeddedCluster(t *testing.T) {
+	code, out, stderr := runCmd("check", "--cluster", "3", "CLUS-")
+	if code != exitOK || !strings.Contains(out, "CONFORMANT (12 of") || !strings.Contains(out, "12 passed") {
+		t.Fatalf("check --cluster 3 CLUS-: exit %d\n%s\n%s", code, out, stderr)
+	}
+}
+
+// serveNode runs `pushcert serve` as a node of the cluster on redisURL, and returns its address.
+func serveNode(t *testing.T, bin, redisURL string) (string, *exec.Cmd) {
+	t.Helper()
+	addr := freeAddr(t)
+	cmd := exec.Command(bin, "serve", "--app-id", "1", "--key", "k1", "--secret", "s1", "--addr", addr,
+		"--redis", redisURL, "--node-dead-after", "2s", "--log-level", "warn")
+	stdout, _ := cmd.StdoutPipe()
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
+	sc := bufio.NewScanner(stdout)
+	for sc.Scan() && !strings.Contains(sc.Text(), "metrics") {
+	}
+	go func() {
+		for sc.Scan() {
+		}
+	}()
+	return addr, cmd
+}
+
+// joinPresence connects to a node and joins channel as user; it returns the connection.
+func joinPresence(t *testing.T, addr, channel, user string) *websocket.Conn {
+	t.Helper()
+	ws, _, err := websocket.DefaultDialer.Dial("ws://"+addr+"/app/k1?protocol=7", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ws.Close() })
+	var est protocol.ConnectionEstablished
+	m := readEvent(t, ws, protocol.EventConnectionEstablished, 10*time.Second)
+	if err := m.DecodeData(&est); err != nil {
+		t.Fatal(err)
+	}
+	cd := `{"user_id":"` + user + `"}`
+	sub := map[string]any{"event": protocol.EventSubscribe, "data": map[string]string{"channel": channel, "channel_data": cd,
+		"auth": protocol.SignChannel("k1", "s1", est.SocketID, channel, cd)}}
+	if err := ws.WriteJSON(sub); err != nil {
+		t.Fatal(err)
+	}
+	readEvent(t, ws, protocol.EventSubscriptionSucceeded, 10*time.Second)
+	return ws
+}
+
+func readEvent(t *testing.T, ws *websocket.Conn, event string, within time.Duration) protocol.Message {
+	t.Helper()
+	_ = ws.SetReadDeadline(time.Now().Add(within))
+	for {
+		_, data, err := ws.ReadMessage()
+		if err != nil {
+			t.Fatalf("waiting for %s: %v", event, err)
+		}
+		m, err := protocol.DecodeMessage(data)
+		if err == nil && m.Event == event {
+			return m
+		}
+	}
+}
+
+// TestClusterNodeKilled: three `pushcert serve` processes on one real Redis. A node killed with
+// SIGKILL leaves no ghost member: the others' clients get member_removed for its users once it
+// has been silent for --node-dead-after, and the HTTP API of every live node forgets them; a
+// check from this process through the live nodes still passes the cluster cases.
+func TestClusterNodeKilled(t *testing.T) {
+	rs, err := redisproc.Start(0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(rs.Stop)
+	bin := buildBinary(t)
+	a, _ := serveNode(t, bin, rs.URL())
+	b, _ := serveNode(t, bin, rs.URL())
+	c, victim := serveNode(t, bin, rs.URL())
+	ann := joinPresence(t, a, "presence-hall", "ann")
+	joinPresence(t, c, "presence-hall", "ghost")
+	if m := readEvent(t, ann, protocol.EventMemberAdded, 10*time.Second); !strings.Contains(string(m.Data), "ghost") {
+		t.Fatalf("member_added: %s", m.Data)
+	}
+	killed := time.Now()
+	if err := victim.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	m := readEvent(t, ann, protocol.EventMemberRemoved, 30*time.Second)
+	if !strings.Contains(string(m.Data), "ghost") {
+		t.Fatalf("member_removed: %s", m.Data)
+	}
+	t.Logf("SIGKILL to member_removed on another node: %v (--node-dead-after 2s, heartbeat 1s)", time.Since(killed).Round(time.Millisecond))
+	for _, node := range []string{a, b} {
+		code, out, stderr := runCmd("channels", "--target", "ws://"+node, "--app-id", "1", "--key", "k1", "--secret", "s1", "--users", "presence-hall", "--json")
+		var got struct {
+			Users []struct{ ID string } `json:"users"`
+		}
+		if code != exitOK || json.Unmarshal([]byte(out), &got) != nil || len(got.Users) != 1 || got.Users[0].ID != "ann" {
+			t.Errorf("users of presence-hall on %s after the kill: exit %d %s %s", node, code, out, stderr)
+		}
+	}
+	code, out, stderr := runCmd("check", "--target", "ws://"+a, "--api-url", "http://"+a, "--target", "ws://"+b, "--api-url", "http://"+b,
+		"--app-id", "1", "--key", "k1", "--secret", "s1", "--supports", "cluster,presence,client-events,user-auth,terminate,cache-channels", "CLUS-")
+	if code != exitOK {
+		t.Errorf("check through the two live nodes: exit %d\n%s\n%s", code, out, stderr)
+	}
+}

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/pushcert/pushcert/internal/protocol"
 	"github.com/pushcert/pushcert/internal/redisproc"
@@ -367,4 +368,43 @@ func TestClusterMemberEventsAfterTheList(t *testing.T) {
 			t.Fatalf("a second member_added: %s", f.raw)
 		}
 	}
+}
+
+// FuzzClusterMessage: whatever comes over the cluster's pub/sub channel, a node never panics,
+// and its clients get only well-formed Pusher messages.
+func FuzzClusterMessage(f *testing.F) {
+	for _, seed := range []string{
+		`{"k":"event","a":"1","cs":["room"],"e":"seat","d":"{\"a\":1}"}`,
+		`{"k":"client_event","a":"1","c":"presence-room","e":"client-x","r":{"x":1},"s":"1.2","u":"ann"}`,
+		`{"k":"member_added","a":"1","c":"presence-room","u":"bob","i":{"name":"Bob"},"v":3}`,
+		`{"k":"member_removed","a":"1","c":"presence-room","u":"bob","v":4}`,
+		`{"k":"terminate","a":"1","u":"ann"}`,
+		`{"k":"event","a":"1","cs":[]}`, `{"k":"nope"}`, `[]`, `{"k":"member_added","a":"1","c":"presence-room","i":"\u0000"}`,
+	} {
+		f.Add([]byte(seed))
+	}
+	ts := startServer(f, nil)
+	c := ts.dial()
+	c.join("presence-room", presenceData("ann", ""))
+	c.join("room", "")
+	f.Fuzz(func(t *testing.T, b []byte) {
+		m, err := decodeMessage(b)
+		if err != nil {
+			return
+		}
+		ts.deliver(m)
+		for {
+			select {
+			case fr, ok := <-c.frames:
+				if !ok {
+					return // terminated: the next inputs have no client, which is fine
+				}
+				if !utf8.ValidString(fr.raw) || fr.msg.Event == "!undecodable" {
+					t.Fatalf("a client got %q from %s", fr.raw, b)
+				}
+			default:
+				return
+			}
+		}
+	})
 }

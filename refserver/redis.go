@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strconv"
 	"sync"
 	"time"
@@ -125,13 +126,32 @@ func (r *redisCluster) Start(deliver func(Message)) error {
 func (r *redisCluster) receive(deliver func(Message)) {
 	defer r.done.Done()
 	for msg := range r.ps.Channel() {
-		var m Message
-		if err := json.Unmarshal([]byte(msg.Payload), &m); err != nil {
+		m, err := decodeMessage([]byte(msg.Payload))
+		if err != nil {
 			r.log.Warn("cluster message dropped: not a message", "error", err, "payload", truncate(msg.Payload, maxEcho))
 			continue
 		}
 		deliver(m)
 	}
+}
+
+// decodeMessage reads a cluster message: JSON of a known kind, for an app and a channel where the
+// kind has one.
+func decodeMessage(b []byte) (Message, error) {
+	var m Message
+	if err := json.Unmarshal(b, &m); err != nil {
+		return m, err
+	}
+	switch {
+	case m.AppID == "":
+		return m, errors.New("no app")
+	case m.Kind == MsgEvent && m.Event != "" && len(m.Channels) > 0 && !slices.Contains(m.Channels, ""),
+		m.Kind == MsgClientEvent && m.Event != "" && m.Channel != "",
+		(m.Kind == MsgMemberAdded || m.Kind == MsgMemberRemoved) && m.Channel != "" && m.UserID != "",
+		m.Kind == MsgTerminate && m.UserID != "":
+		return m, nil
+	}
+	return m, fmt.Errorf("not a cluster message: kind %q", truncate(m.Kind, maxEcho))
 }
 
 func (r *redisCluster) Publish(m Message) error {

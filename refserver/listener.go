@@ -57,14 +57,23 @@ type httpConns struct {
 	idle   map[net.Conn]time.Time // of those, idle between requests, since when
 }
 
+// track follows each connection's state. A connection past the cap is closed here, before
+// net/http starts serving it (it calls ConnState with StateNew first): closed later, it could
+// be upgraded to a WebSocket in between, and then lost under its client.
 func (g *httpConns) track(c net.Conn, state http.ConnState) {
+	if !g.admit(c, state) {
+		c.Close() // not under g.mu; no TLS handshake was made, so nothing is written
+	}
+}
+
+// admit records a state change; false refuses a new connection past the cap.
+func (g *httpConns) admit(c net.Conn, state http.ConnState) bool {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	switch state {
 	case http.StateNew:
 		if len(g.open) >= g.limits.conns {
-			go c.Close() // not under g.mu: a TLS close writes
-			return
+			return false
 		}
 		g.open[c] = true
 	case http.StateActive:
@@ -85,4 +94,5 @@ func (g *httpConns) track(c net.Conn, state http.ConnState) {
 		delete(g.open, c)
 		delete(g.idle, c)
 	}
+	return true
 }

@@ -192,6 +192,10 @@ func StartServerTLS(addr string, cfg refserver.Config, cert *tls.Certificate, ro
 	return t, stop, nil
 }
 
+// stopGrace bounds how long an embedded server's stop waits for its clients to take what they
+// are owed.
+const stopGrace = 30 * time.Second
+
 // serve starts one reference server on addr, over TLS with cert if given, and returns its stop
 // function and its address.
 func serve(addr string, cfg refserver.Config, cert *tls.Certificate) (func(), string, error) {
@@ -211,7 +215,9 @@ func serve(addr string, cfg refserver.Config, cert *tls.Certificate) (func(), st
 	hs := srv.HTTPServer(log.New(io.Discard, "", 0))
 	go hs.Serve(ln)
 	return func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		// A generous grace: the clients of a restart are owed what was queued for them, and on
+		// a busy machine a reader may take seconds to drain it (cut, it would be a loss).
+		ctx, cancel := context.WithTimeout(context.Background(), stopGrace)
 		defer cancel()
 		_ = hs.Shutdown(ctx)
 		_ = srv.Shutdown(ctx)

@@ -79,7 +79,8 @@ func (ch *channel) remove(c *conn) {
 	if reg := c.srv.registry; reg != nil && !f.PresencePerNode {
 		removed, err := reg.MemberDown(c.app.ID, ch.name, uid, c.app.hooks != nil)
 		if err != nil {
-			c.srv.cfg.Logger.Warn("cannot remove a member from the cluster's registry", "channel", ch.name, "error", err)
+			c.srv.cfg.Logger.Warn("cannot remove a member from the cluster's registry: it is told when Redis answers", "channel", ch.name, "error", err)
+			c.srv.noteUnheard(unheard{c.app.ID, ch.name, uid})
 		}
 		switch {
 		case removed:

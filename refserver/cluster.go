@@ -2,6 +2,7 @@ package refserver
 
 import (
 	"encoding/json"
+	"errors"
 	"time"
 
 	"github.com/pushcert/pushcert/internal/protocol"
@@ -39,9 +40,23 @@ type Registry interface {
 	// Cache keeps a cache channel's last event for ttl; Cached reads it, with the time left.
 	Cache(app, ch, event, data string, ttl time.Duration) error
 	Cached(app, ch string) (ev cachedEvent, ok bool, err error)
+	// Held is what the registry holds of this node, per app: its channels and, on presence
+	// channels, its members' ids; Restore puts an app's channels back as this node has them.
+	// Together they resync a node after Redis lost its state or missed a change (Server.resync).
+	Held() (map[string]map[string]Holding, error)
+	Restore(app string, hs []Holding) error
+	// Gone announces a leave the registry did not hear of (its call failed): a member of ch
+	// (user), or the channel's last subscriber (user ""), when no node has them now; it reports
+	// whether it was announced, with member_removed to every node's subscribers.
+	Gone(app, ch, user string) (bool, error)
 	// Owed reports whether a held vacated or member_removed webhook is still to be sent.
 	Owed(app string, ev protocol.WebhookEvent) bool
 }
+
+// ErrNotHeld is a leave the registry has no record of: Redis lost what the node told it (a
+// restart without persistence) and the node has not put it back yet. The leave is told at
+// the node's resync.
+var ErrNotHeld = errors.New("the registry does not hold it: Redis lost it")
 
 // Occupancy is a channel's cluster-wide state after a node's subscriber count changed.
 type Occupancy struct {
@@ -57,6 +72,14 @@ type Presence struct {
 	Hook    bool  // a member_added webhook is owed (not a return within a held member_removed)
 	Full    bool  // refused: the channel has its maximum of members
 	Version int64 // the channel's presence version: member events up to it are in Members
+	Members map[string]json.RawMessage
+}
+
+// Holding is one channel as a node holds it: its subscriber count and, on a presence channel,
+// its members (user id -> user_info; Held gives the ids only).
+type Holding struct {
+	Channel string
+	Count   int
 	Members map[string]json.RawMessage
 }
 
@@ -78,4 +101,137 @@ func (p Presence) data() *protocol.PresenceData {
 	}
 	d.Count = len(d.IDs)
 	return d
+}
+
+// resync makes the registry hold exactly this node's state again, after Redis lost it (a
+// restart without persistence, or the others took the node for dead) or may have missed part of
+// it (calls that failed while Redis was away). What the registry holds of this node that the
+// node no longer has is removed as a leave would be, with member_removed and the webhooks; what
+// the node has is put back without an event, for no client saw anything change. Each app is
+// resynced under its lock, so that no join or leave of the node comes in between.
+func (s *Server) resync() {
+	held, err := s.registry.Held()
+	if err != nil {
+		s.cfg.Logger.Warn("cluster resync: cannot read what the registry holds of this node", "error", err)
+		return
+	}
+	unheard := s.takeUnheard()
+	for _, a := range s.byID {
+		a.mu.Lock()
+		hs := a.holdings(s.cfg.Faults.PresencePerNode)
+		for name, h := range held[a.ID] {
+			a.forget(s.registry, name, h, hs)
+		}
+		if err := s.registry.Restore(a.ID, hs); err != nil {
+			s.cfg.Logger.Warn("cluster resync: cannot put this node's channels back", "app", a.ID, "error", err)
+		}
+		for _, u := range unheard {
+			if u.app == a.ID && !held[a.ID][u.channel].has(u.user) && !a.hasLocked(u.channel, u.user) {
+				a.announceGone(s.registry, u)
+			}
+		}
+		a.mu.Unlock()
+	}
+}
+
+// unheard is a leave of this node the registry did not hear of: a member (user) of a channel,
+// or a channel's last subscriber (user "").
+type unheard struct{ app, channel, user string }
+
+// noteUnheard keeps a leave whose registry call failed, for the next resync.
+func (s *Server) noteUnheard(u unheard) {
+	s.unheardMu.Lock()
+	if len(s.unheard) < maxUnheard {
+		s.unheard = append(s.unheard, u)
+	}
+	s.unheardMu.Unlock()
+}
+
+// maxUnheard bounds the leaves a node keeps while Redis is away; past it, the others' clients
+// may keep a member that left until they resubscribe (logged at the resync).
+const maxUnheard = 100000
+
+func (s *Server) takeUnheard() []unheard {
+	s.unheardMu.Lock()
+	defer s.unheardMu.Unlock()
+	out := s.unheard
+	s.unheard = nil
+	return out
+}
+
+// has reports whether a Holding of the registry names user ("": the channel itself).
+func (h Holding) has(user string) bool {
+	if user == "" {
+		return h.Channel != ""
+	}
+	_, ok := h.Members[user]
+	return ok
+}
+
+// hasLocked reports whether this node has the channel now, or the user on it; a.mu is held.
+func (a *appState) hasLocked(name, user string) bool {
+	ch := a.channels[name]
+	if ch == nil || user == "" {
+		return ch != nil
+	}
+	ch.mu.RLock()
+	defer ch.mu.RUnlock()
+	return ch.members[user] != nil
+}
+
+// announceGone tells the cluster of a leave it did not hear of, with its webhook.
+func (a *appState) announceGone(reg Registry, u unheard) {
+	gone, err := reg.Gone(a.ID, u.channel, u.user)
+	switch {
+	case err != nil || !gone:
+	case u.user == "":
+		a.hooks.emitNow(protocol.WebhookEvent{Name: protocol.HookChannelVacated, Channel: u.channel})
+	default:
+		a.hooks.emitNow(protocol.WebhookEvent{Name: protocol.HookMemberRemoved, Channel: u.channel, UserID: u.user})
+	}
+}
+
+// holdings is what this node has of the app: each channel's subscriber count and local
+// members; a.mu is held.
+func (a *appState) holdings(perNode bool) []Holding {
+	out := make([]Holding, 0, len(a.channels))
+	for name, ch := range a.channels {
+		ch.mu.Lock()
+		h := Holding{Channel: name, Count: len(ch.subs)}
+		if ch.kind == protocol.Presence && !perNode {
+			h.Members = make(map[string]json.RawMessage, len(ch.members))
+			for uid, m := range ch.members {
+				h.Members[uid] = m.info
+			}
+		}
+		ch.mu.Unlock()
+		out = append(out, h)
+	}
+	return out
+}
+
+// forget removes from the registry what it holds of this node's channel name (h) that the node
+// no longer has (have): a channel left, or members gone, while Redis was away.
+func (a *appState) forget(reg Registry, name string, h Holding, have []Holding) {
+	var now *Holding
+	for i := range have {
+		if have[i].Channel == name {
+			now = &have[i]
+		}
+	}
+	for uid := range h.Members {
+		if now != nil {
+			if _, ok := now.Members[uid]; ok {
+				continue
+			}
+		}
+		if removed, err := reg.MemberDown(a.ID, name, uid, a.hooks != nil); err == nil && removed {
+			a.hooks.emit(protocol.WebhookEvent{Name: protocol.HookMemberRemoved, Channel: name, UserID: uid})
+		}
+	}
+	if now == nil {
+		if occ, err := reg.Unsubscribed(a.ID, name, 0, a.hooks != nil); err == nil && occ.Last {
+			a.hooks.emit(protocol.WebhookEvent{Name: protocol.HookChannelVacated, Channel: name})
+		}
+	}
 }

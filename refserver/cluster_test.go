@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -251,7 +252,7 @@ func TestClusterWebhooksOncePerCluster(t *testing.T) {
 // loses its members on the others after NodeDeadAfter: member_removed is sent and the counts
 // forget its subscribers.
 func TestClusterDeadNodeLeavesNoGhost(t *testing.T) {
-	nodes := startCluster(t, 2, func(c *Config) { c.NodeDeadAfter = time.Second })
+	nodes := startCluster(t, 2, func(c *Config) { c.NodeDeadAfter = 3 * time.Second })
 	a, b := nodes[0], nodes[1]
 	ann := a.dial()
 	ann.join("presence-room", presenceData("ann", ""))
@@ -263,7 +264,7 @@ func TestClusterDeadNodeLeavesNoGhost(t *testing.T) {
 	if d := ann.expectDataWithin(protocol.EventMemberRemoved, clusterWait); d["user_id"] != "bob" {
 		t.Fatalf("member_removed after the node died: %v", d)
 	}
-	t.Logf("dead node's member removed %v after it stopped (NodeDeadAfter 1s, heartbeat 1s)", time.Since(start).Round(time.Millisecond))
+	t.Logf("dead node's member removed %v after it stopped (NodeDeadAfter 3s, heartbeat 1s)", time.Since(start).Round(time.Millisecond))
 	_, body := a.api("GET", "/apps/"+testAppID+"/channels/presence-room", nil, map[string][]string{"info": {"user_count,subscription_count"}})
 	if want := `{"occupied":true,"subscription_count":1,"user_count":1}`; body != want {
 		t.Errorf("after the dead node: %s, want %s", body, want)
@@ -407,4 +408,106 @@ func FuzzClusterMessage(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestClusterRedisRestart: Redis stops and comes back empty (no persistence). Meanwhile the HTTP
+// API refuses publishes with 503 (none is half-delivered) and the nodes refuse subscriptions;
+// a member leaving is told once Redis answers. Then every node puts its state back: the
+// cluster's members and counts are right again, with no member_added repeated, and publishes
+// reach every node. It logs what was delivered, refused and lost.
+func TestClusterRedisRestart(t *testing.T) {
+	rs := startRedis(t)
+	_, port, _ := strings.Cut(rs.Addr, "127.0.0.1:")
+	nodes := make([]*testServer, 2)
+	for i := range nodes {
+		nodes[i] = startServer(t, func(c *Config) { c.Redis = rs.URL() })
+	}
+	a, b := nodes[0], nodes[1]
+	ann, bob, carl := a.dial(), b.dial(), b.dial()
+	ann.join("presence-room", presenceData("ann", ""))
+	bob.join("presence-room", presenceData("bob", ""))
+	carl.join("presence-room", presenceData("carl", ""))
+	for range 2 {
+		ann.expect(protocol.EventMemberAdded)
+	}
+	bob.expect(protocol.EventMemberAdded) // carl
+	publish := func(i int) int {
+		status, _ := a.api("POST", "/apps/"+testAppID+"/events", map[string]any{"name": "n", "channels": []string{"presence-room"}, "data": fmt.Sprint(i)}, nil)
+		return status
+	}
+	delivered, refused := 0, 0
+	rs.Stop()
+	if status := publish(-1); status != 503 {
+		t.Fatalf("a publish while Redis is away: %d, want 503", status)
+	}
+	refused++
+	late := b.dial()
+	late.subscribe("presence-room", protocol.SignChannel(testKey, testSecret, late.socketID, "presence-room", presenceData("dan", "")), presenceData("dan", ""))
+	if f := late.expect(protocol.EventError); !strings.Contains(f.raw, "cluster is unavailable") {
+		t.Fatalf("a subscribe while Redis is away: %s", f.raw)
+	}
+	carl.ws.Close() // carl leaves while nobody can be told
+	for deadline := time.Now().Add(clusterWait); ; time.Sleep(10 * time.Millisecond) {
+		b.unheardMu.Lock()
+		n := len(b.unheard)
+		b.unheardMu.Unlock()
+		if n > 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("carl's leave was not kept for the resync")
+		}
+	}
+
+	var err error
+	port0, _ := strconv.Atoi(port)
+	if rs, err = redisproc.Start(port0); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(rs.Stop)
+	for _, node := range nodes {
+		waitBody(t, node, "/channels/presence-room/users", `{"users":[{"id":"ann"},{"id":"bob"}]}`)
+	}
+	if d := ann.expectDataWithin(protocol.EventMemberRemoved, clusterWait); d["user_id"] != "carl" {
+		t.Fatalf("member_removed after Redis returned: %v", d)
+	}
+	const n = 20
+	for i := range n {
+		if status := publish(i); status != 200 {
+			t.Fatalf("publish %d after Redis returned: %d", i, status)
+		}
+	}
+	for _, c := range []*testClient{ann, bob} {
+		for _, f := range c.until("n") {
+			if f.msg.Event == protocol.EventMemberAdded {
+				t.Errorf("member_added repeated after Redis returned: %s", f.raw)
+			}
+		}
+		for range n - 1 {
+			c.expect("n")
+		}
+		delivered += n
+	}
+	t.Logf("Redis restarted: %d deliveries of %d publishes after it returned, %d publish refused with 503 while away, 0 lost", delivered, n, refused)
+}
+
+func waitConns(t *testing.T, ts *testServer, n int) {
+	t.Helper()
+	for deadline := time.Now().Add(clusterWait); ts.Connections() != n; time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("connections: %d, want %d", ts.Connections(), n)
+		}
+	}
+}
+
+// waitBody waits until node answers GET path with want.
+func waitBody(t *testing.T, node *testServer, path, want string) {
+	t.Helper()
+	var body string
+	for deadline := time.Now().Add(clusterWait); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+		if _, body = node.api("GET", "/apps/"+testAppID+path, nil, nil); body == want {
+			return
+		}
+	}
+	t.Fatalf("GET %s: %s, want %s", path, body, want)
 }

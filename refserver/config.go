@@ -158,6 +158,9 @@ func (c Config) Validate() error {
 		if _, err := redis.ParseURL(c.Redis); err != nil {
 			return fmt.Errorf("redis URL %q: %w (give redis://host:port/db or rediss:// for TLS)", c.Redis, err)
 		}
+		if c.NodeDeadAfter < MinNodeDeadAfter {
+			return fmt.Errorf("node dead after %v: at least %v (3 heartbeats), or a node a beat late is taken for dead", c.NodeDeadAfter, MinNodeDeadAfter)
+		}
 	}
 	switch {
 	case c.ActivityTimeout < 0:

@@ -447,7 +447,14 @@ func (s *Server) getChannel(r *http.Request, app *appState, _ []byte) (any, *api
 			if !protocol.IsCache(name) {
 				return nil, badRequest("info=cache is only for cache channels")
 			}
-			if ev, ok := app.cached(name, s.cfg.Now()); ok {
+			ev, ok := app.cached(name, s.cfg.Now())
+			if !ok && s.registry != nil && !s.cfg.Faults.LocalCache {
+				var err error
+				if ev, ok, err = s.registry.Cached(app.ID, name); err != nil {
+					return nil, clusterUnavailable(err)
+				}
+			}
+			if ok {
 				out["cache"] = map[string]any{"data": ev.data, "ttl": int(ev.expires.Sub(s.cfg.Now()).Seconds())}
 			} else {
 				out["cache"] = nil

@@ -123,7 +123,10 @@ func (a *appState) leaveLocked(ch *channel, c *conn) {
 	if reg := c.srv.registry; reg != nil && !(ch.kind == protocol.Presence && f.PresencePerNode) {
 		occ, err := reg.Unsubscribed(a.ID, ch.name, left, a.hooks != nil)
 		if err != nil {
-			c.srv.cfg.Logger.Warn("cannot count a subscriber out of the cluster's registry", "channel", ch.name, "error", err)
+			c.srv.cfg.Logger.Warn("cannot count a subscriber out of the cluster's registry: it is told when Redis answers", "channel", ch.name, "error", err)
+			if empty {
+				c.srv.noteUnheard(unheard{a.ID, ch.name, ""})
+			}
 			return
 		}
 		switch {

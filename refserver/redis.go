@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -21,6 +22,7 @@ import (
 // Cluster timing defaults.
 const (
 	DefaultNodeDeadAfter = 5 * time.Second // a node silent this long is dead: the others remove its state
+	MinNodeDeadAfter     = 3 * nodeHeartbeat
 	nodeHeartbeat        = time.Second     // how often a node says it is alive, and looks for dead ones
 	redisOpTimeout       = 2 * time.Second // one registry call
 	hookHoldMargin       = time.Minute     // a held webhook's mark outlives its debounce by this much
@@ -58,12 +60,15 @@ type redisCluster struct {
 	log      *slog.Logger
 	debounce time.Duration // the webhook debounce: how long a held webhook's mark must last
 	onReaped func(app string, ev protocol.WebhookEvent)
+	onResync func() // the server's resync, after Redis lost this node's state or missed some
+	dirty    atomic.Bool
 
-	ps     *redis.PubSub
-	stop   chan struct{}
-	done   sync.WaitGroup
-	closed sync.Once
-	beats  int // heartbeats taken by Redis; only beat() touches it
+	ps        *redis.PubSub
+	stop      chan struct{}
+	done      sync.WaitGroup
+	closed    sync.Once
+	beats     int  // heartbeats taken by Redis; only beat() touches it
+	resyncDue bool // the node's state must be put back; only beat() touches it
 }
 
 // quietRedis keeps go-redis's own log off the server's stderr: every failed call is reported
@@ -80,6 +85,7 @@ func newRedisCluster(url, prefix string, dead time.Duration, log *slog.Logger) (
 	if err != nil {
 		return nil, fmt.Errorf("redis URL %q: %w", url, err)
 	}
+	opt.ContextTimeoutEnabled = true // every call ends with its context: redisOpTimeout
 	id := make([]byte, 6)
 	_, _ = rand.Read(id)
 	r := &redisCluster{rdb: redis.NewClient(opt), prefix: prefix, node: hex.EncodeToString(id), dead: dead,
@@ -91,6 +97,14 @@ func newRedisCluster(url, prefix string, dead time.Duration, log *slog.Logger) (
 		return nil, fmt.Errorf("redis %s: %w", opt.Addr, err)
 	}
 	return r, nil
+}
+
+// failed notes an error of a registry call: the node resyncs once Redis answers again.
+func (r *redisCluster) failed(err error) error {
+	if err != nil && !errors.Is(err, redis.Nil) {
+		r.dirty.Store(true)
+	}
+	return err
 }
 
 func (r *redisCluster) key(parts ...string) string {
@@ -161,7 +175,7 @@ func (r *redisCluster) Publish(m Message) error {
 	}
 	ctx, cancel := r.ctx()
 	defer cancel()
-	return r.rdb.Publish(ctx, r.key("msg"), b).Err()
+	return r.failed(r.rdb.Publish(ctx, r.key("msg"), b).Err())
 }
 
 // Close says this node is gone (its state is removed as a dead node's would be, so nothing of
@@ -193,16 +207,37 @@ func (r *redisCluster) beat() error {
 	defer cancel()
 	v, err := heartbeatScript.Run(ctx, r.rdb, []string{r.key("nodes")}, r.node, r.dead.Milliseconds()).StringSlice()
 	if err != nil || len(v) == 0 {
+		r.dirty.Store(true)
 		return fmt.Errorf("heartbeat: %w", err)
 	}
 	if v[0] == "1" && r.beats > 0 {
-		r.log.Error("this node was missing from the cluster (Redis lost its data, or the others found the node silent and removed its state): its subscribers and members are not in the cluster's counts until they subscribe again")
+		r.log.Warn("this node was missing from the cluster (Redis lost its data, or the others found the node silent): its state is put back")
+		r.resyncDue = true
 	}
 	r.beats++
+	if r.dirty.Swap(false) {
+		r.resyncDue = true
+	}
+	if r.resyncDue && r.onResync != nil && r.allListening(ctx) {
+		r.resyncDue = false
+		r.onResync()
+	}
 	for _, n := range v[1:] {
 		r.reapNode(ctx, n)
 	}
 	return nil
+}
+
+// allListening reports whether every live node is subscribed to the cluster's messages again
+// (after Redis came back, each node's pub/sub reconnects on its own): a resync's member_removed
+// published before would be missed by the nodes not listening yet.
+func (r *redisCluster) allListening(ctx context.Context) bool {
+	subs, err := r.rdb.PubSubNumSub(ctx, r.key("msg")).Result()
+	if err != nil {
+		return false
+	}
+	nodes, err := r.rdb.ZCard(ctx, r.key("nodes")).Result()
+	return err == nil && subs[r.key("msg")] >= nodes
 }
 
 // heartbeat says every nodeHeartbeat that this node is alive, and reaps the nodes that did not.
@@ -222,7 +257,23 @@ func (r *redisCluster) heartbeat() {
 	}
 }
 
-var reapScript = redis.NewScript(`
+// luaBump counts a channel's presence version up, and never below the Redis time in
+// microseconds: versions keep growing across a Redis restart that lost the counter, so a
+// subscriber's list version never hides a later event. '%d' keeps all the digits.
+const luaBump = `
+local function bump(key)
+  local t = redis.call('TIME')
+  local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+  local v = redis.call('INCR', key)
+  if v < now then
+    v = now
+    redis.call('SET', key, string.format('%d', now))
+  end
+  return string.format('%d', v)
+end
+`
+
+var reapScript = redis.NewScript(luaBump + `
 if redis.call('ZREM', KEYS[1], ARGV[1]) == 0 and ARGV[4] == '0' then return {} end
 local out = {}
 for _, e in ipairs(redis.call('SMEMBERS', KEYS[2])) do
@@ -237,8 +288,9 @@ for _, e in ipairs(redis.call('SMEMBERS', KEYS[2])) do
   else
     local ref = base .. ':ref:' .. x.c .. ':' .. x.u
     if redis.call('SREM', ref, ARGV[1]) == 1 and redis.call('SCARD', ref) == 0 and redis.call('HDEL', base .. ':mem:' .. x.c, x.u) == 1 then
-      local v = redis.call('INCR', base .. ':ver:' .. x.c)
-      redis.call('PUBLISH', ARGV[3], cjson.encode({k = 'member_removed', a = x.a, c = x.c, u = x.u, v = v}))
+      local v = bump(base .. ':ver:' .. x.c)
+      local m = cjson.encode({k = 'member_removed', a = x.a, c = x.c, u = x.u})
+      redis.call('PUBLISH', ARGV[3], string.sub(m, 1, -2) .. ',"v":' .. v .. '}')
       out[#out + 1] = e
     end
   end
@@ -315,7 +367,7 @@ func (r *redisCluster) Subscribed(app, ch string, n int) (Occupancy, error) {
 	defer cancel()
 	v, err := subscribedScript.Run(ctx, r.rdb, r.occKeys(app, ch), r.node, n, ch, heldEntry{"o", app, ch, ""}.String()).Int64Slice()
 	if err != nil {
-		return Occupancy{}, err
+		return Occupancy{}, r.failed(err)
 	}
 	return Occupancy{First: v[0] == 1, Hook: v[1] == 1, Count: int(v[2])}, nil
 }
@@ -326,7 +378,9 @@ if tonumber(ARGV[2]) > 0 then
   redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
 else
   redis.call('SREM', KEYS[3], ARGV[4])
-  if redis.call('HDEL', KEYS[1], ARGV[1]) == 1 and redis.call('HLEN', KEYS[1]) == 0 then
+  local had = redis.call('HDEL', KEYS[1], ARGV[1])
+  if had == 0 then return {-1, 0} end
+  if redis.call('HLEN', KEYS[1]) == 0 then
     last = 1
     redis.call('SREM', KEYS[2], ARGV[3])
     if tonumber(ARGV[5]) > 0 then redis.call('SET', KEYS[4], '1', 'PX', ARGV[5]) end
@@ -342,12 +396,15 @@ func (r *redisCluster) Unsubscribed(app, ch string, n int, hold bool) (Occupancy
 	v, err := unsubscribedScript.Run(ctx, r.rdb, r.occKeys(app, ch), r.node, n, ch, heldEntry{"o", app, ch, ""}.String(),
 		holdMs(hold, r.debounce)).Int64Slice()
 	if err != nil {
-		return Occupancy{}, err
+		return Occupancy{}, r.failed(err)
+	}
+	if v[0] == -1 {
+		return Occupancy{}, r.failed(ErrNotHeld)
 	}
 	return Occupancy{Last: v[0] == 1, Count: int(v[1])}, nil
 }
 
-var memberUpScript = redis.NewScript(`
+var memberUpScript = redis.NewScript(luaBump + `
 local known = redis.call('HEXISTS', KEYS[1], ARGV[2])
 if known == 0 and redis.call('HLEN', KEYS[1]) >= tonumber(ARGV[5]) then return {0, 0, 0, 1} end
 redis.call('SADD', KEYS[2], ARGV[1])
@@ -358,10 +415,9 @@ if known == 0 then
   redis.call('HSET', KEYS[1], ARGV[2], ARGV[3])
   if redis.call('DEL', KEYS[4]) == 0 then hook = 1 end
   redis.call('PERSIST', KEYS[5])
-  local v = redis.call('INCR', KEYS[5])
-  redis.call('PUBLISH', ARGV[6], ARGV[7] .. v .. '}')
+  redis.call('PUBLISH', ARGV[6], ARGV[7] .. bump(KEYS[5]) .. '}')
 end
-local out = {added, hook, tonumber(redis.call('GET', KEYS[5]) or '0'), 0}
+local out = {added, hook, redis.call('GET', KEYS[5]) or '0', 0}
 for _, x in ipairs(redis.call('HGETALL', KEYS[1])) do out[#out + 1] = x end
 return out`)
 
@@ -383,13 +439,13 @@ func (r *redisCluster) MemberUp(app, ch, user string, info json.RawMessage, max 
 	v, err := memberUpScript.Run(ctx, r.rdb, r.memberKeys(app, ch, user), r.node, user, string(info),
 		heldEntry{"p", app, ch, user}.String(), max, r.key("msg"), msg).Slice()
 	if err != nil {
-		return Presence{}, err
+		return Presence{}, r.failed(err)
 	}
 	return presenceReply(v)
 }
 
 var membersScript = redis.NewScript(`
-local out = {tonumber(redis.call('GET', KEYS[2]) or '0')}
+local out = {redis.call('GET', KEYS[2]) or '0'}
 for _, x in ipairs(redis.call('HGETALL', KEYS[1])) do out[#out + 1] = x end
 return out`)
 
@@ -398,7 +454,7 @@ func (r *redisCluster) Members(app, ch string) (Presence, error) {
 	defer cancel()
 	v, err := membersScript.Run(ctx, r.rdb, []string{r.key(app, "mem", ch), r.key(app, "ver", ch)}).Slice()
 	if err != nil {
-		return Presence{}, err
+		return Presence{}, r.failed(err)
 	}
 	if len(v) == 0 {
 		return Presence{}, errors.New("registry answered nothing")
@@ -412,7 +468,16 @@ func presenceReply(v []any) (Presence, error) {
 	if len(v) < head || (len(v)-head)%2 != 0 {
 		return Presence{}, fmt.Errorf("registry answered %d values", len(v))
 	}
-	num := func(x any) int64 { n, _ := x.(int64); return n }
+	num := func(x any) int64 {
+		switch v := x.(type) {
+		case int64:
+			return v
+		case string:
+			n, _ := strconv.ParseInt(v, 10, 64)
+			return n
+		}
+		return 0
+	}
 	p := Presence{Added: num(v[0]) == 1, Hook: num(v[1]) == 1, Version: num(v[2]), Full: num(v[3]) == 1,
 		Members: make(map[string]json.RawMessage, (len(v)-head)/2)}
 	for i := head; i+1 < len(v); i += 2 {
@@ -423,11 +488,12 @@ func presenceReply(v []any) (Presence, error) {
 	return p, nil
 }
 
-var memberDownScript = redis.NewScript(`
+var memberDownScript = redis.NewScript(luaBump + `
 local had = redis.call('SREM', KEYS[2], ARGV[1])
 redis.call('SREM', KEYS[3], ARGV[3])
-if had == 1 and redis.call('SCARD', KEYS[2]) == 0 and redis.call('HDEL', KEYS[1], ARGV[2]) == 1 then
-  local v = redis.call('INCR', KEYS[5])
+if had == 0 then return -1 end
+if redis.call('SCARD', KEYS[2]) == 0 and redis.call('HDEL', KEYS[1], ARGV[2]) == 1 then
+  local v = bump(KEYS[5])
   if redis.call('HLEN', KEYS[1]) == 0 then redis.call('PEXPIRE', KEYS[5], 86400000) end
   redis.call('PUBLISH', ARGV[5], ARGV[6] .. v .. '}')
   if tonumber(ARGV[4]) > 0 then redis.call('SET', KEYS[4], '1', 'PX', ARGV[4]) end
@@ -441,7 +507,10 @@ func (r *redisCluster) MemberDown(app, ch, user string, hold bool) (bool, error)
 	msg := versioned(Message{Kind: MsgMemberRemoved, AppID: app, Channel: ch, UserID: user})
 	n, err := memberDownScript.Run(ctx, r.rdb, r.memberKeys(app, ch, user), r.node, user,
 		heldEntry{"p", app, ch, user}.String(), holdMs(hold, r.debounce), r.key("msg"), msg).Int64()
-	return n == 1, err
+	if err == nil && n == -1 {
+		err = r.failed(ErrNotHeld)
+	}
+	return n == 1, r.failed(err)
 }
 
 func (r *redisCluster) Channel(app, ch string) (ChannelCount, error) {
@@ -510,6 +579,84 @@ func (r *redisCluster) Cached(app, ch string) (cachedEvent, bool, error) {
 		return cachedEvent{}, false, nil
 	}
 	return cachedEvent{event: ev[0], data: ev[1], expires: time.Now().Add(ttl.Val())}, true, nil
+}
+
+func (r *redisCluster) Held() (map[string]map[string]Holding, error) {
+	ctx, cancel := r.ctx()
+	defer cancel()
+	entries, err := r.rdb.SMembers(ctx, r.key("node", r.node)).Result()
+	if err != nil {
+		return nil, r.failed(err)
+	}
+	out := map[string]map[string]Holding{}
+	for _, s := range entries {
+		var e heldEntry
+		if json.Unmarshal([]byte(s), &e) != nil {
+			continue
+		}
+		if out[e.App] == nil {
+			out[e.App] = map[string]Holding{}
+		}
+		h := out[e.App][e.Channel]
+		h.Channel = e.Channel
+		if e.Kind == "p" {
+			if h.Members == nil {
+				h.Members = map[string]json.RawMessage{}
+			}
+			h.Members[e.User] = nil
+		}
+		out[e.App][e.Channel] = h
+	}
+	return out, nil
+}
+
+var restoreScript = redis.NewScript(`
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
+redis.call('SADD', KEYS[2], ARGV[3])
+redis.call('SADD', KEYS[3], ARGV[4])
+for i = 6, #ARGV, 3 do
+  redis.call('SADD', ARGV[5] .. ARGV[i], ARGV[1])
+  redis.call('HSETNX', KEYS[4], ARGV[i], ARGV[i + 1])
+  redis.call('SADD', KEYS[3], ARGV[i + 2])
+end
+return 1`)
+
+// Restore puts an app's channels back as this node holds them, in one script per channel: its
+// count, its members (the first info of a member another node put back stays), and what it
+// holds for reaping. No event goes out: nothing changed for any client.
+func (r *redisCluster) Restore(app string, hs []Holding) error {
+	ctx, cancel := r.ctx()
+	defer cancel()
+	for _, h := range hs {
+		args := []any{r.node, h.Count, h.Channel, heldEntry{"o", app, h.Channel, ""}.String(), r.key(app, "ref", h.Channel) + ":"}
+		for uid, info := range h.Members {
+			args = append(args, uid, string(info), heldEntry{"p", app, h.Channel, uid}.String())
+		}
+		keys := []string{r.key(app, "occ", h.Channel), r.key(app, "chans"), r.key("node", r.node), r.key(app, "mem", h.Channel)}
+		if err := restoreScript.Run(ctx, r.rdb, keys, args...).Err(); err != nil {
+			return r.failed(err)
+		}
+	}
+	return nil
+}
+
+var goneScript = redis.NewScript(luaBump + `
+if ARGV[1] == '' then
+  if redis.call('HLEN', KEYS[1]) > 0 then return 0 end
+  redis.call('SREM', KEYS[4], ARGV[3])
+  return 1
+end
+if redis.call('HEXISTS', KEYS[2], ARGV[1]) == 1 or redis.call('SCARD', KEYS[3]) > 0 then return 0 end
+redis.call('PUBLISH', ARGV[2], ARGV[4] .. bump(KEYS[5]) .. '}')
+return 1`)
+
+func (r *redisCluster) Gone(app, ch, user string) (bool, error) {
+	ctx, cancel := r.ctx()
+	defer cancel()
+	keys := []string{r.key(app, "occ", ch), r.key(app, "mem", ch), r.key(app, "ref", ch, user), r.key(app, "chans"), r.key(app, "ver", ch)}
+	msg := versioned(Message{Kind: MsgMemberRemoved, AppID: app, Channel: ch, UserID: user})
+	n, err := goneScript.Run(ctx, r.rdb, keys, user, r.key("msg"), ch, msg).Int64()
+	return n == 1, r.failed(err)
 }
 
 // Owed takes the mark of a held webhook: true if no return cleared it. On a Redis error the

@@ -29,6 +29,9 @@ type Server struct {
 	broker   Broker
 	registry Registry // nil on a single node
 
+	unheardMu sync.Mutex
+	unheard   []unheard // leaves the registry did not hear of, told at the next resync
+
 	faults  faultState
 	closing atomic.Bool
 	admitMu sync.Mutex     // orders connection registration against Shutdown
@@ -85,6 +88,7 @@ func New(cfg Config) (*Server, error) {
 		}
 		rc.debounce = cfg.WebhookDebounce
 		rc.onReaped = s.reaped
+		rc.onResync = s.resync
 		s.broker, s.registry = rc, rc
 		for _, a := range s.byID {
 			a.hooks.owedBy(a.ID, rc)

@@ -154,19 +154,18 @@ func (h *hooks) owedBy(app string, reg Registry) {
 
 // release sends a held event whose debounce passed, unless it was cancelled meanwhile (here,
 // or in a cluster on any node).
+// The registry is asked under h.mu, so that an event emitted meanwhile (a channel_occupied)
+// cannot be batched before the vacated it follows.
 func (h *hooks) release(k heldKey, e *heldEvent) {
 	h.mu.Lock()
+	defer h.mu.Unlock()
 	if h.held[k] != e {
-		h.mu.Unlock()
 		return
 	}
 	delete(h.held, k)
-	h.mu.Unlock()
 	if h.owed != nil && !h.owed(e.ev) {
 		return
 	}
-	h.mu.Lock()
-	defer h.mu.Unlock()
 	h.addLocked(e.ev)
 }
 
@@ -240,7 +239,9 @@ func (h *hooks) close(ctx context.Context) {
 	h.mu.Lock()
 	h.closed = true
 	for k, e := range h.held {
-		if e.timer.Stop() {
+		// In a cluster, a held event another node cancelled (its mark taken by a return there)
+		// is not owed: sent now, it would be the app's last word on a channel that is occupied.
+		if e.timer.Stop() && (h.owed == nil || h.owed(e.ev)) {
 			h.batch = append(h.batch, e.ev)
 		}
 		delete(h.held, k)

@@ -58,7 +58,7 @@ func serveNode(t *testing.T, bin, redisURL string) (string, *exec.Cmd) {
 	t.Helper()
 	addr := freeAddr(t)
 	cmd := exec.Command(bin, "serve", "--app-id", "1", "--key", "k1", "--secret", "s1", "--addr", addr,
-		"--redis", redisURL, "--node-dead-after", "2s", "--log-level", "warn")
+		"--redis", redisURL, "--node-dead-after", "3s", "--log-level", "warn")
 	stdout, _ := cmd.StdoutPipe()
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -139,7 +139,7 @@ func TestClusterNodeKilled(t *testing.T) {
 	if !strings.Contains(string(m.Data), "ghost") {
 		t.Fatalf("member_removed: %s", m.Data)
 	}
-	t.Logf("SIGKILL to member_removed on another node: %v (--node-dead-after 2s, heartbeat 1s)", time.Since(killed).Round(time.Millisecond))
+	t.Logf("SIGKILL to member_removed on another node: %v (--node-dead-after 3s, heartbeat 1s)", time.Since(killed).Round(time.Millisecond))
 	for _, node := range []string{a, b} {
 		code, out, stderr := runCmd("channels", "--target", "ws://"+node, "--app-id", "1", "--key", "k1", "--secret", "s1", "--users", "presence-hall", "--json")
 		var got struct {

@@ -11,6 +11,7 @@ import (
 	"os/exec"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 )
@@ -20,9 +21,10 @@ const startTimeout = 10 * time.Second
 
 // Server is one redis-server process.
 type Server struct {
-	Addr string // host:port on 127.0.0.1
-	cmd  *exec.Cmd
-	done chan error
+	Addr    string // host:port on 127.0.0.1
+	cmd     *exec.Cmd
+	done    chan error
+	stopped sync.Once
 }
 
 // URL is the redis:// URL of the server's database 0.
@@ -79,17 +81,20 @@ func Start(port int) (*Server, error) {
 }
 
 // Stop ends the process (SIGTERM, then SIGKILL after 5 s) and waits for it.
+// Stop may be called more than once.
 func (s *Server) Stop() {
 	if s == nil || s.cmd.Process == nil {
 		return
 	}
-	_ = s.cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case <-s.done:
-	case <-time.After(5 * time.Second):
-		_ = s.cmd.Process.Kill()
-		<-s.done
-	}
+	s.stopped.Do(func() {
+		_ = s.cmd.Process.Signal(syscall.SIGTERM)
+		select {
+		case <-s.done:
+		case <-time.After(5 * time.Second):
+			_ = s.cmd.Process.Kill()
+			<-s.done
+		}
+	})
 }
 
 // ping sends PING in the inline protocol and wants +PONG.

@@ -1,7 +1,6 @@
 package refserver
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"slices"
@@ -274,8 +273,15 @@ func TestClusterDeadNodeLeavesNoGhost(t *testing.T) {
 // until returns the frames received before the next event, which it waits for.
 func (c *testClient) until(event string) []frame {
 	c.t.Helper()
+	_, seen := c.next(event, clusterWait)
+	return seen
+}
+
+// next waits up to d for the next frame of event, and returns it and the frames before it.
+func (c *testClient) next(event string, d time.Duration) (frame, []frame) {
+	c.t.Helper()
 	var seen []frame
-	timeout := time.After(clusterWait)
+	timeout := time.After(d)
 	for {
 		select {
 		case f, ok := <-c.frames:
@@ -283,11 +289,11 @@ func (c *testClient) until(event string) []frame {
 				c.t.Fatalf("connection closed while waiting for %s", event)
 			}
 			if f.msg.Event == event {
-				return seen
+				return f, seen
 			}
 			seen = append(seen, f)
 		case <-timeout:
-			c.t.Fatalf("no %s within %v", event, clusterWait)
+			c.t.Fatalf("no %s within %v", event, d)
 		}
 	}
 }
@@ -308,23 +314,10 @@ func waitCount(t *testing.T, node *testServer, channel string, n int) {
 // expectDataWithin is expectData with its own bound.
 func (c *testClient) expectDataWithin(event string, d time.Duration) map[string]any {
 	c.t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), d)
-	defer cancel()
-	for {
-		select {
-		case f, ok := <-c.frames:
-			if !ok {
-				c.t.Fatalf("connection closed while waiting for %s", event)
-			}
-			if f.msg.Event == event {
-				var m map[string]any
-				_ = f.msg.DecodeData(&m)
-				return m
-			}
-		case <-ctx.Done():
-			c.t.Fatalf("no %s within %v", event, d)
-		}
-	}
+	f, _ := c.next(event, d)
+	var m map[string]any
+	_ = f.msg.DecodeData(&m)
+	return m
 }
 
 // abandon stops the node talking to Redis as a crash would: no heartbeat, no cleanup.

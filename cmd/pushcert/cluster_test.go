@@ -32,6 +32,7 @@ func TestClusterUsageErrors(t *testing.T) {
 			"c", "e", "d"}, exitUsage, "talks to one node"},
 		{[]string{"serve", "--demo", "--addr", "127.0.0.1:0", "--redis", "http://127.0.0.1:6379"}, exitUsage, "invalid URL scheme"},
 		{[]string{"serve", "--demo", "--addr", "127.0.0.1:0", "--node-dead-after", "0s"}, exitUsage, "--node-dead-after must be positive"},
+		{[]string{"serve", "--demo", "--addr", "127.0.0.1:0", "--redis", "redis://127.0.0.1:1/0", "--node-dead-after", "2s"}, exitUsage, "at least 3s (3 heartbeats)"},
 		{[]string{"serve", "--demo", "--addr", "127.0.0.1:0", "--redis", "redis://127.0.0.1:1/0"}, exitFail, "connection refused"},
 	} {
 		code, _, stderr := runCmd(tc.args...)

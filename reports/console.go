@@ -113,6 +113,9 @@ func (p consolePrinter) header(c *Conformance) {
 	}
 	p.kv("target", target)
 	p.kv("http api", c.Target.APIURL)
+	if len(c.Target.Nodes) > 1 {
+		p.kv("nodes", clean(strings.Join(c.Target.Nodes, ", ")))
+	}
 	p.kv("app id", c.Target.AppID)
 	p.kv("declared", orNone(strings.Join(c.Capabilities, ", ")))
 	mode := "default (SHOULD failures are NON-STRICT, still conformant)"

@@ -87,6 +87,9 @@ func WriteJUnit(w io.Writer, c *Conformance) error {
 		{"strict", strconv.FormatBool(n.Strict)},
 		{"verdict", verdict(n)},
 	}
+	if len(n.Target.Nodes) > 1 {
+		props = append(props, junitProperty{"target.nodes", strings.Join(n.Target.Nodes, " ")})
+	}
 	root := junitSuites{
 		Name: strings.TrimSpace(n.Suite.Name + " " + n.Suite.Version + ": " +
 			n.Implementation.Name + " " + n.Implementation.Version),

@@ -68,7 +68,7 @@ func (ch *channel) remove(c *conn) {
 		return
 	}
 	m.conns--
-	f := c.srv.cfg.Faults
+	f := &c.srv.cfg.Faults
 	if f.PerConnectionMemberHooks && m.conns > 0 {
 		c.app.hooks.emit(protocol.WebhookEvent{Name: protocol.HookMemberRemoved, Channel: ch.name, UserID: uid})
 	}
@@ -134,10 +134,13 @@ func (s *Server) deliverMemberEvent(app *appState, m Message) {
 // deliverClientEvent relays a client event to this node's subscribers of its channel, never to
 // its sender.
 func (s *Server) deliverClientEvent(app *appState, m Message) {
-	ch := app.lookup(m.Channel)
-	if ch == nil {
-		return
+	if ch := app.lookup(m.Channel); ch != nil {
+		s.relay(ch, m)
 	}
+}
+
+// relay queues a client event to ch's subscribers but its sender.
+func (s *Server) relay(ch *channel, m Message) {
 	pm, err := prepare(protocol.EncodeRawEvent(m.Event, m.Channel, m.Raw, m.UserID))
 	if err != nil {
 		return
@@ -302,7 +305,7 @@ func (c *conn) join(name string, pres *protocol.PresenceMember) {
 // enter puts c in ch on a single node, with the webhooks of what that changes; added is a new
 // member, whom the others are told of. a.mu and ch.mu are held.
 func (c *conn) enter(ch *channel, pres *protocol.PresenceMember) (added *member, ok bool) {
-	a, f := c.app, c.srv.cfg.Faults
+	a, f := c.app, &c.srv.cfg.Faults
 	uid := ""
 	if pres != nil {
 		uid = pres.UserID
@@ -497,8 +500,10 @@ func (c *conn) clientEvent(m protocol.Message) {
 	if c.srv.cfg.Faults.EchoClientEvents {
 		except = ""
 	}
-	err := c.srv.send(Message{Kind: MsgClientEvent, AppID: c.app.ID, Channel: name, Event: m.Event, Raw: m.Data, SocketID: except, UserID: uid})
-	if err != nil {
+	msg := Message{Kind: MsgClientEvent, AppID: c.app.ID, Channel: name, Event: m.Event, Raw: m.Data, SocketID: except, UserID: uid}
+	if c.srv.registry == nil {
+		c.srv.relay(ch, msg) // a single node: the channel is at hand, no second lookup
+	} else if err := c.srv.send(msg); err != nil {
 		c.sendError(0, "Client event not delivered: the cluster is unavailable; send it again later", name)
 		return
 	}
@@ -538,14 +543,20 @@ func (ch *channel) presenceData() *protocol.PresenceData {
 	if ch.kind != protocol.Presence {
 		return nil
 	}
-	d := &protocol.PresenceData{IDs: make([]string, 0, len(ch.members)), Hash: make(map[string]json.RawMessage, len(ch.members))}
-	for id, m := range ch.members {
+	return presenceOf(ch.members, func(m *member) json.RawMessage { return m.info })
+}
+
+// presenceOf is the member list of subscription_succeeded from members, this node's or the
+// cluster's: each member's user_info, null when it has none.
+func presenceOf[M any](members map[string]M, info func(M) json.RawMessage) *protocol.PresenceData {
+	d := &protocol.PresenceData{IDs: make([]string, 0, len(members)), Hash: make(map[string]json.RawMessage, len(members))}
+	for id, m := range members {
 		d.IDs = append(d.IDs, id)
-		info := m.info
-		if info == nil {
-			info = json.RawMessage("null")
+		i := info(m)
+		if len(i) == 0 {
+			i = json.RawMessage("null")
 		}
-		d.Hash[id] = info
+		d.Hash[id] = i
 	}
 	d.Count = len(d.IDs)
 	return d

@@ -91,16 +91,7 @@ type ChannelCount struct {
 
 // data is the member list of subscription_succeeded.
 func (p Presence) data() *protocol.PresenceData {
-	d := &protocol.PresenceData{IDs: make([]string, 0, len(p.Members)), Hash: make(map[string]json.RawMessage, len(p.Members))}
-	for id, info := range p.Members {
-		d.IDs = append(d.IDs, id)
-		if len(info) == 0 {
-			info = json.RawMessage("null")
-		}
-		d.Hash[id] = info
-	}
-	d.Count = len(d.IDs)
-	return d
+	return presenceOf(p.Members, func(info json.RawMessage) json.RawMessage { return info })
 }
 
 // resync makes the registry hold exactly this node's state again, after Redis lost it (a
@@ -119,8 +110,12 @@ func (s *Server) resync() {
 	for _, a := range s.byID {
 		a.mu.Lock()
 		hs := a.holdings(s.cfg.Faults.PresencePerNode)
+		have := make(map[string]*Holding, len(hs))
+		for i := range hs {
+			have[hs[i].Channel] = &hs[i]
+		}
 		for name, h := range held[a.ID] {
-			a.forget(s.registry, name, h, hs)
+			a.forget(s.registry, name, h, have[name])
 		}
 		if err := s.registry.Restore(a.ID, hs); err != nil {
 			s.cfg.Logger.Warn("cluster resync: cannot put this node's channels back", "app", a.ID, "error", err)
@@ -211,14 +206,9 @@ func (a *appState) holdings(perNode bool) []Holding {
 }
 
 // forget removes from the registry what it holds of this node's channel name (h) that the node
-// no longer has (have): a channel left, or members gone, while Redis was away.
-func (a *appState) forget(reg Registry, name string, h Holding, have []Holding) {
-	var now *Holding
-	for i := range have {
-		if have[i].Channel == name {
-			now = &have[i]
-		}
-	}
+// no longer has (now, nil when the channel is gone): a channel left, or members gone, while
+// Redis was away.
+func (a *appState) forget(reg Registry, name string, h Holding, now *Holding) {
 	for uid := range h.Members {
 		if now != nil {
 			if _, ok := now.Members[uid]; ok {

@@ -168,6 +168,20 @@ func TestClusterCountsAgree(t *testing.T) {
 	}
 }
 
+// TestClusterPresenceLimit: the member limit of a presence channel is the cluster's: a node
+// with no member of its own refuses a join past it (4100), and a second tab of a member is no
+// new member.
+func TestClusterPresenceLimit(t *testing.T) {
+	nodes := startCluster(t, 2, func(c *Config) { c.Apps[0].MaxPresenceMembers = 1 })
+	nodes[0].dial().join("presence-small", presenceData("ann", ""))
+	nodes[1].dial().join("presence-small", presenceData("ann", "")) // ann's second tab
+	bob := nodes[1].dial()
+	bob.subscribe("presence-small", protocol.SignChannel(testKey, testSecret, bob.socketID, "presence-small", presenceData("bob", "")), presenceData("bob", ""))
+	if f := bob.expect(protocol.EventError); errorCode(f) == nil || *errorCode(f) != protocol.CodeOverCapacity {
+		t.Fatalf("a join past the cluster's limit on another node: %s", f.raw)
+	}
+}
+
 // TestClusterClientEventsAndTerminate: a client event crosses nodes with its user_id, never back
 // to its sender; terminate_connections through one node ends the user's connections on another.
 func TestClusterClientEventsAndTerminate(t *testing.T) {
@@ -275,27 +289,6 @@ func (c *testClient) until(event string) []frame {
 	c.t.Helper()
 	_, seen := c.next(event, clusterWait)
 	return seen
-}
-
-// next waits up to d for the next frame of event, and returns it and the frames before it.
-func (c *testClient) next(event string, d time.Duration) (frame, []frame) {
-	c.t.Helper()
-	var seen []frame
-	timeout := time.After(d)
-	for {
-		select {
-		case f, ok := <-c.frames:
-			if !ok {
-				c.t.Fatalf("connection closed while waiting for %s", event)
-			}
-			if f.msg.Event == event {
-				return f, seen
-			}
-			seen = append(seen, f)
-		case <-timeout:
-			c.t.Fatalf("no %s within %v", event, d)
-		}
-	}
 }
 
 // waitCount waits until node answers that channel has n subscriptions in the cluster.
@@ -438,6 +431,10 @@ func TestClusterRedisRestart(t *testing.T) {
 	late.subscribe("presence-room", protocol.SignChannel(testKey, testSecret, late.socketID, "presence-room", presenceData("dan", "")), presenceData("dan", ""))
 	if f := late.expect(protocol.EventError); !strings.Contains(f.raw, "cluster is unavailable") {
 		t.Fatalf("a subscribe while Redis is away: %s", f.raw)
+	}
+	ann.send(map[string]any{"event": "client-wave", "channel": "presence-room", "data": map[string]int{"n": 1}})
+	if f := ann.expect(protocol.EventError); !strings.Contains(f.raw, "Client event not delivered") {
+		t.Fatalf("a client event while Redis is away: %s", f.raw)
 	}
 	carl.ws.Close() // carl leaves while nobody can be told
 	for deadline := time.Now().Add(clusterWait); ; time.Sleep(10 * time.Millisecond) {

@@ -141,20 +141,34 @@ func (c *testClient) send(v any) {
 // expect waits for the next frame with the given event, skipping others; it fails on timeout.
 func (c *testClient) expect(event string) frame {
 	c.t.Helper()
-	var seen []string
-	timeout := time.After(wait)
+	f, _ := c.next(event, wait)
+	return f
+}
+
+// next waits up to d for the next frame of event, and returns it and the frames before it.
+func (c *testClient) next(event string, d time.Duration) (frame, []frame) {
+	c.t.Helper()
+	var seen []frame
+	raws := func() []string {
+		out := make([]string, len(seen))
+		for i, f := range seen {
+			out[i] = f.raw
+		}
+		return out
+	}
+	timeout := time.After(d)
 	for {
 		select {
 		case f, ok := <-c.frames:
 			if !ok {
-				c.t.Fatalf("connection closed while waiting for %s; frames seen: %v", event, seen)
+				c.t.Fatalf("connection closed while waiting for %s; frames seen: %v", event, raws())
 			}
 			if f.msg.Event == event {
-				return f
+				return f, seen
 			}
-			seen = append(seen, f.raw)
+			seen = append(seen, f)
 		case <-timeout:
-			c.t.Fatalf("no %s within %v; frames seen: %v", event, wait, seen)
+			c.t.Fatalf("no %s within %v; frames seen: %v", event, d, raws())
 		}
 	}
 }

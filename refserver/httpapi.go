@@ -251,7 +251,7 @@ func (s *Server) deliverEvent(app *appState, m Message) {
 
 // deliverOne delivers an event to this node's subscribers of its channel, encoded once.
 func (s *Server) deliverOne(app *appState, p Message) {
-	f := s.cfg.Faults
+	f := &s.cfg.Faults
 	if protocol.IsCache(p.Channel) && !(f.StaleCache && app.holds(p.Channel, s.cfg.Now())) && !(f.LocalCache && p.Origin != s.Node()) {
 		app.store(p.Channel, p.Event, p.Data, s.cfg.Now().Add(s.cfg.CacheTTL))
 	}

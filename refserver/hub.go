@@ -119,7 +119,7 @@ func (a *appState) leaveLocked(ch *channel, c *conn) {
 	if !was {
 		return
 	}
-	f := c.srv.cfg.Faults
+	f := &c.srv.cfg.Faults
 	if reg := c.srv.registry; reg != nil && !(ch.kind == protocol.Presence && f.PresencePerNode) {
 		occ, err := reg.Unsubscribed(a.ID, ch.name, left, a.hooks != nil)
 		if err != nil {

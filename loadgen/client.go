@@ -26,6 +26,7 @@ import (
 type lclient struct {
 	idx   int // global index over every shard
 	pos   int // position in its room
+	node  int // the cluster's node it connects to and publishes through (0-based)
 	room  *room
 	r     *runner
 	token ticketing.Token
@@ -52,7 +53,7 @@ type lclient struct {
 }
 
 func newClient(r *runner, idx, pos int, rm *room, tok ticketing.Token) *lclient {
-	return &lclient{idx: idx, pos: pos, room: rm, r: r, token: tok, fd: -1, done: make(chan struct{})}
+	return &lclient{idx: idx, pos: pos, node: r.nodeOf(idx), room: rm, r: r, token: tok, fd: -1, done: make(chan struct{})}
 }
 
 // connState is where a simulated connection is in its life.

@@ -43,6 +43,7 @@ type sender struct {
 // receiver is one client that connected in the ramp, and what it saw.
 type receiver struct {
 	self int      // its own position among the senders, whose events it is not owed; -1: none
+	node int      // the cluster's node it was connected to (0-based)
 	away []window // when it was reconnecting, in order
 	got  bitset   // the events that arrived
 }

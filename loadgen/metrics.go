@@ -1,6 +1,7 @@
 package loadgen
 
 import (
+	"fmt"
 	"io"
 	"sync"
 	"sync/atomic"
@@ -11,10 +12,14 @@ import (
 
 // Metric names.
 const (
-	MetricConnect     = "connect"
-	MetricSubscribe   = "subscribe"
-	MetricTrigger     = "trigger"
-	MetricDelivery    = "delivery"
+	MetricConnect   = "connect"
+	MetricSubscribe = "subscribe"
+	MetricTrigger   = "trigger"
+	MetricDelivery  = "delivery"
+	// MetricSameNode and MetricCrossNode split the delivery metric of a cluster's run: events
+	// published through the receiving client's own node, and through another node.
+	MetricSameNode    = "delivery_same_node"
+	MetricCrossNode   = "delivery_cross_node"
 	MetricFanout      = "fanout"
 	MetricClientEvent = "client_event"
 	// MetricSilentDrop is how long after a silent client went silent a staying member saw its
@@ -25,7 +30,7 @@ const (
 )
 
 // AllMetrics in report order.
-var AllMetrics = []string{MetricConnect, MetricSubscribe, MetricTrigger, MetricDelivery, MetricFanout, MetricClientEvent, MetricReconnect, MetricSilentDrop,
+var AllMetrics = []string{MetricConnect, MetricSubscribe, MetricTrigger, MetricDelivery, MetricSameNode, MetricCrossNode, MetricFanout, MetricClientEvent, MetricReconnect, MetricSilentDrop,
 	MetricHookOccupied, MetricHookVacated, MetricHookMemberAdded, MetricHookMemberRemoved, MetricLag}
 
 const (
@@ -88,10 +93,16 @@ func (m *metric) swap(into *hdrhistogram.Histogram, spare []*hdrhistogram.Histog
 	}
 }
 
+// NodeMetrics are the metrics of one node of a cluster: the deliveries to the clients connected
+// to it, and the publishes through its HTTP API.
+var NodeMetrics = []string{MetricDelivery, MetricClientEvent, MetricTrigger}
+
 // Recorder holds every metric and counter of a run.
 type Recorder struct {
 	metrics map[string]*metric
-	start   time.Time
+	// nodes, in a cluster's run, are each node's NodeMetrics by name; nil for one node.
+	nodes []map[string]*metric
+	start time.Time
 
 	Sent        atomic.Int64 // publishes and client events sent
 	Expected    atomic.Int64 // deliveries the server owes
@@ -138,6 +149,49 @@ func (r *Recorder) Record(name string, d time.Duration, hint int) {
 	r.metrics[name].record(d.Microseconds(), hint)
 }
 
+// SetNodes gives the recorder a cluster's n nodes (n >= 2): RecordOn then keeps each node's
+// metrics too. Call before the run records anything.
+func (r *Recorder) SetNodes(n int) {
+	r.nodes = make([]map[string]*metric, n)
+	for i := range r.nodes {
+		r.nodes[i] = map[string]*metric{}
+		for _, name := range NodeMetrics {
+			r.nodes[i][name] = newMetric(fmt.Sprintf("node%d.%s", i+1, name))
+		}
+	}
+}
+
+// RecordOn adds a latency of a NodeMetrics metric of node (0-based) to the run's metric and,
+// in a cluster's run, to the node's.
+func (r *Recorder) RecordOn(name string, node int, d time.Duration, hint int) {
+	r.Record(name, d, hint)
+	if r.nodes != nil {
+		r.nodes[node][name].record(d.Microseconds(), hint)
+	}
+}
+
+// RecordDelivery adds the latency of an HTTP publish's delivery to a client on node rx,
+// published through node tx: the delivery metric, rx's, and in a cluster's run the same-node or
+// cross-node one.
+func (r *Recorder) RecordDelivery(rx, tx int, d time.Duration, hint int) {
+	r.RecordOn(MetricDelivery, rx, d, hint)
+	switch {
+	case r.nodes == nil:
+	case rx == tx:
+		r.Record(MetricSameNode, d, hint)
+	default:
+		r.Record(MetricCrossNode, d, hint)
+	}
+}
+
+// Nodes is how many nodes the recorder keeps metrics of: 0 for one node.
+func (r *Recorder) Nodes() int { return len(r.nodes) }
+
+// NodeAll returns the histogram of a node's metric over the run; call after the run.
+func (r *Recorder) NodeAll(node int, name string) *hdrhistogram.Histogram {
+	return r.nodes[node][name].all
+}
+
 // Error counts an error by kind ("4100", "dial", "auth-403", ...).
 func (r *Recorder) Error(kind string) {
 	r.errMu.Lock()
@@ -165,31 +219,39 @@ func (r *Recorder) All(name string) *hdrhistogram.Histogram { return r.metrics[n
 // aggregate runs once a second until ctx ends: it swaps the stripes, writes the interval log,
 // and keeps the timeline. It returns after a final flush.
 func (r *Recorder) aggregate(stop <-chan struct{}, phase func() string) {
-	spares := map[string][]*hdrhistogram.Histogram{}
-	for n := range r.metrics {
+	spares := map[*metric][]*hdrhistogram.Histogram{}
+	order := make([]*metric, 0, len(AllMetrics)+len(r.nodes)*len(NodeMetrics))
+	for _, n := range AllMetrics {
+		order = append(order, r.metrics[n])
+	}
+	for _, node := range r.nodes {
+		for _, n := range NodeMetrics {
+			order = append(order, node[n])
+		}
+	}
+	for _, m := range order {
 		s := make([]*hdrhistogram.Histogram, numStripe)
 		for i := range s {
 			s[i] = newHist()
 		}
-		spares[n] = s
+		spares[m] = s
 	}
 	t := time.NewTicker(time.Second)
 	defer t.Stop()
 	var lastSent, lastRecv int64
 	tick := func(now time.Time) {
 		sec := second{t: int(now.Sub(r.start).Round(time.Second) / time.Second), phase: phase()}
-		for _, n := range AllMetrics {
-			m := r.metrics[n]
+		for _, m := range order {
 			interval := newHist()
-			m.swap(interval, spares[n])
+			m.swap(interval, spares[m])
 			m.all.Merge(interval)
-			if n == MetricDelivery && interval.TotalCount() > 0 {
+			if m == r.metrics[MetricDelivery] && interval.TotalCount() > 0 {
 				sec.p50 = float64(interval.ValueAtPercentile(50))
 				sec.p99 = float64(interval.ValueAtPercentile(99))
 				sec.max = float64(interval.Max())
 			}
 			if r.intervalLog != nil && interval.TotalCount() > 0 {
-				interval.SetTag(n)
+				interval.SetTag(m.name)
 				interval.SetStartTimeMs(now.Add(-time.Second).UnixMilli())
 				interval.SetEndTimeMs(now.UnixMilli())
 				_ = r.intervalLog.OutputIntervalHistogram(interval)

@@ -16,6 +16,7 @@ import (
 
 	"github.com/pushcert/pushcert/internal/client"
 	"github.com/pushcert/pushcert/internal/clock"
+	"github.com/pushcert/pushcert/internal/target"
 	"github.com/pushcert/pushcert/internal/ticketing"
 	"github.com/pushcert/pushcert/reports"
 )
@@ -57,8 +58,13 @@ func (rm *room) fanout(seq int64, now time.Time, rec *Recorder, hint int) {
 }
 
 type runner struct {
-	cfg     Config
-	rec     *Recorder
+	cfg Config
+	rec *Recorder
+	// nodes are the target as reached through each node of its cluster (one for a single
+	// server); apis their HTTP APIs. Client c connects to nodes[nodeOf(c)]; api is the first
+	// node's, for what any node answers for the cluster.
+	nodes   []*target.Target
+	apis    []*client.API
 	api     *client.API
 	http    *http.Client
 	authURL string
@@ -114,6 +120,25 @@ func (r *runner) channelsOf(c *lclient) []string {
 		out = append(out, c.room.avail)
 	}
 	return out
+}
+
+// nodeOf is the node (0-based) that client idx connects to and publishes through: a room's
+// members, at positions idx/Rooms, take the nodes in turn, so every room spans the cluster.
+func (r *runner) nodeOf(idx int) int {
+	if len(r.nodes) < 2 {
+		return 0
+	}
+	return (idx / r.cfg.Rooms) % len(r.nodes)
+}
+
+// availNode is the node whose HTTP API publishes a room's availability: the rooms take the
+// nodes in turn. One node per room keeps its publishes in order: the protocol orders a
+// publisher's events per channel on the connection it publishes through.
+func (r *runner) availNode(rm *room) int {
+	if len(r.nodes) < 2 {
+		return 0
+	}
+	return rm.idx % len(r.nodes)
 }
 
 // pollerOf is the poller that reads c.
@@ -176,6 +201,7 @@ type measures struct {
 	late                 time.Duration // how late after --start-at the steady phase began
 	steadyFrom, steadyTo float64       // seconds from the start
 	tally                tally
+	byNode               []tally         // the tally of each node's clients
 	checks               []reports.Check // the phases' own: silent clients, the server's count
 	webhooks             *reports.Webhooks
 }
@@ -185,7 +211,6 @@ func newRunner(ctx context.Context, cfg Config) *runner {
 	r := &runner{
 		cfg: cfg,
 		rec: NewRecorder(time.Now(), cfg.IntervalLog),
-		api: &client.API{BaseURL: cfg.Target.APIURL, AppID: cfg.Target.AppID, Key: cfg.Target.Key, Secret: cfg.Target.Secret, HTTP: targetHTTP(cfg, 30*time.Second, 256)},
 		// The auth endpoint gets a bounded pool: in the ramp thousands of clients authorize at
 		// once, and a connection each would cost thousands of open files (twice in-process).
 		http: &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: authConns, MaxConnsPerHost: authConns,
@@ -199,6 +224,16 @@ func newRunner(ctx context.Context, cfg Config) *runner {
 		dialing: dialing{tls: cfg.Target.TLS, header: cfg.Target.Header, proxy: cfg.Proxy},
 		redials: newAdmission(),
 		hooks:   cfg.Webhooks,
+	}
+	apiHTTP := targetHTTP(cfg, 30*time.Second, 256)
+	for n := range cfg.Target.NodeCount() {
+		node, _ := cfg.Target.OnNode(n + 1)
+		r.nodes = append(r.nodes, node)
+		r.apis = append(r.apis, &client.API{BaseURL: node.APIURL, AppID: node.AppID, Key: node.Key, Secret: node.Secret, HTTP: apiHTTP})
+	}
+	r.api = r.apis[0]
+	if len(r.nodes) > 1 {
+		r.rec.SetNodes(len(r.nodes))
 	}
 	if r.hooks != nil {
 		r.hooks.begin(cfg.Target.AppID, cfg.Target.Key, cfg.Target.Secret, r.rec)
@@ -381,8 +416,13 @@ func (r *runner) closeAll(m *measures) {
 			<-c.done
 		}
 	}
+	m.byNode = make([]tally, len(r.nodes))
 	for _, l := range r.ledgers(true) {
-		m.tally = m.tally.add(settle(l))
+		for _, rc := range l.receivers {
+			t := l.settleOne(rc)
+			m.tally = m.tally.add(t)
+			m.byNode[rc.node] = m.byNode[rc.node].add(t)
+		}
 	}
 }
 
@@ -390,6 +430,7 @@ func (r *runner) closeAll(m *measures) {
 func (r *runner) summary(ctx context.Context, m *measures) *reports.LoadSummary {
 	cfg := r.cfg
 	s := r.summarize(m.started, m.finished, m.steadyFrom, m.steadyTo, plannedCount(cfg), m.connected, m.tally)
+	r.addNodes(s, m.byNode)
 	s.SteadyAt = m.steadyAt
 	s.Webhooks = m.webhooks
 	if r.cut.Load() == 0 { // an interrupted run stopped reconnecting: its end says nothing
@@ -604,7 +645,7 @@ func (r *runner) ledgers(facts bool) []ledger {
 			if !c.alive {
 				continue // a client that never connected is owed nothing; "connected" reports it
 			}
-			seat, avail := receiver{self: c.pos}, receiver{self: -1}
+			seat, avail := receiver{self: c.pos, node: c.node}, receiver{self: -1, node: c.node}
 			if facts {
 				seat.away, seat.got = c.away, c.gotSeat
 				avail.away, avail.got = c.away, c.gotAvail

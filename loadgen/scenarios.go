@@ -44,7 +44,7 @@ func (r *runner) runSeats(ctx context.Context, rm *room, p Pacer) {
 		socketID, _ := c.session()
 		// A member that is reconnecting makes its change through the application, as a browser
 		// whose socket is down would: the change still reaches the others.
-		pub.publish(r, published{client.Event{Name: "seat.changed", Data: data, Channels: []string{rm.seats}, SocketID: socketID}, rm.seatSpansP.Load(), i, due})
+		pub.publish(r, published{client.Event{Name: "seat.changed", Data: data, Channels: []string{rm.seats}, SocketID: socketID}, c.node, rm.seatSpansP.Load(), i, due})
 	}, r.lagged(rm))
 }
 
@@ -60,7 +60,7 @@ func (r *runner) runAvailability(ctx context.Context, rm *room, p Pacer) {
 		data := padded(fmt.Sprintf(`{"event_id":%d,"ticket_types":[{"id":1,"name":"General","available":%d,"sold":%d,"status":"available"}],"ts":%d,"seq":%d}`,
 			rm.eventID, 100000-i, i, due.UnixNano(), i), r.cfg.PayloadBytes)
 		r.rec.Sent.Add(1)
-		pub.publish(r, published{client.Event{Name: "availability.updated", Data: data, Channels: []string{rm.avail}}, rm.availSpansP.Load(), i, due})
+		pub.publish(r, published{client.Event{Name: "availability.updated", Data: data, Channels: []string{rm.avail}}, r.availNode(rm), rm.availSpansP.Load(), i, due})
 	}, r.lagged(rm))
 }
 
@@ -89,7 +89,7 @@ func (r *runner) restartAt(ctx context.Context, at time.Time) {
 	}
 	// The API's pooled connections went with the old process: a publish that took one would
 	// fail after the new one is up.
-	r.api.HTTP.CloseIdleConnections()
+	r.api.HTTP.CloseIdleConnections() // every node's: they share the client
 	r.restartedUp.Store(time.Now().UnixNano())
 	r.restarted.Store(when)
 }
@@ -124,10 +124,11 @@ type publisher struct {
 
 // published is an event of a timetable on its way to the HTTP API.
 type published struct {
-	ev  client.Event
-	sp  *spans // where to record when the server took it
-	i   int64
-	due time.Time
+	ev   client.Event
+	node int    // whose HTTP API takes it
+	sp   *spans // where to record when the server took it
+	i    int64
+	due  time.Time
 }
 
 func (r *runner) newPublisher(hint int) *publisher {
@@ -138,9 +139,9 @@ func (r *runner) newPublisher(hint int) *publisher {
 		defer close(p.done)
 		for pe := range p.queue {
 			start := time.Now()
-			_, err := r.api.Trigger(p.ctx, pe.ev)
+			_, err := r.apis[pe.node].Trigger(p.ctx, pe.ev)
 			now := time.Now()
-			r.rec.Record(MetricTrigger, now.Sub(start), hint)
+			r.rec.RecordOn(MetricTrigger, pe.node, now.Sub(start), hint)
 			if err != nil {
 				r.rec.Error("publish")
 			}

@@ -30,7 +30,7 @@ func (c *lclient) establish(ctx context.Context) (err error) {
 	start := time.Now()
 	c.setupBy = start.Add(setupTimeout)
 	c.enter(stateDialing)
-	w, err := dialWire(ctx, r.cfg.Target.AppURL(r.cfg.Target.Key, "?protocol=7&client=pushcert-load&version=1"), src, r.dialing)
+	w, err := dialWire(ctx, r.nodes[c.node].AppURL(r.cfg.Target.Key, "?protocol=7&client=pushcert-load&version=1"), src, r.dialing)
 	if err != nil {
 		r.rec.Error("dial")
 		return err

@@ -16,7 +16,7 @@ func (r *runner) summarize(started, finished time.Time, steadyFrom, steadyTo flo
 	s := &reports.LoadSummary{
 		Format:   reports.LoadFormat,
 		Tool:     reports.Suite{Name: "pushcert load"},
-		Target:   reports.Target{WebSocketURL: tg.WebSocketURL, APIURL: tg.APIURL, AppID: tg.AppID, Embedded: tg.Embedded, Name: nullName(tg)},
+		Target:   reports.Target{WebSocketURL: tg.WebSocketURL, APIURL: tg.APIURL, AppID: tg.AppID, Embedded: tg.Embedded, Name: nullName(tg), Nodes: nodeURLs(tg)},
 		Started:  started.UTC(),
 		Finished: finished.UTC(),
 		Steady:   reports.Window{FromS: math.Round(steadyFrom*10) / 10, ToS: math.Round(steadyTo*10) / 10},
@@ -89,10 +89,59 @@ func (r *runner) summarize(started, finished time.Time, steadyFrom, steadyTo flo
 	return s
 }
 
+// nodeURLs are the WebSocket URLs of a cluster's nodes; nil for one node.
+func nodeURLs(t *target.Target) []string {
+	if t.NodeCount() < 2 {
+		return nil
+	}
+	out := make([]string, len(t.Nodes))
+	for i, n := range t.Nodes {
+		out[i] = n.WebSocketURL
+	}
+	return out
+}
+
 // nullName names the null server in the summary; other targets are named by their URL.
 func nullName(t *target.Target) string {
 	if t.Name == NullTargetName {
 		return t.Name
 	}
 	return ""
+}
+
+// addNodes gives s a cluster's nodes as the run saw them, from each node's tally; nothing for
+// one node.
+func (r *runner) addNodes(s *reports.LoadSummary, byNode []tally) {
+	if r.rec.Nodes() == 0 {
+		return
+	}
+	clients := make([]int64, len(r.nodes))
+	for _, c := range r.clients {
+		if c.alive {
+			clients[c.node]++
+		}
+	}
+	out := make([]reports.NodeLoad, len(r.nodes))
+	for i, node := range r.nodes {
+		t := byNode[i]
+		n := reports.NodeLoad{Node: i + 1, WebSocketURL: node.WebSocketURL, APIURL: node.APIURL, Clients: clients[i],
+			Expected: t.Expected, Arrived: t.Arrived, Lost: t.Lost, Metrics: []reports.LatencyMetric{}}
+		if t.Expected > 0 {
+			n.Reach = float64(t.Arrived) / float64(t.Expected)
+		}
+		for _, name := range NodeMetrics {
+			h := r.rec.NodeAll(i, name)
+			if h.TotalCount() == 0 {
+				continue
+			}
+			m, err := reports.NewLatencyMetric(name, h)
+			if err != nil {
+				s.Invalid = append(s.Invalid, fmt.Sprintf("node %d: %v", i+1, err))
+				continue
+			}
+			n.Metrics = append(n.Metrics, m)
+		}
+		out[i] = n
+	}
+	s.Nodes = out
 }

@@ -78,11 +78,11 @@ func (c *lclient) onMessage(frame []byte, now time.Time) {
 			}
 			return
 		}
-		metricName := MetricDelivery
 		if bytes.Equal(name, evSeatCE) {
-			metricName = MetricClientEvent
+			r.rec.RecordOn(MetricClientEvent, c.node, now.Sub(time.Unix(0, ts)), c.idx)
+		} else { // published through the sender's node
+			r.rec.RecordDelivery(c.node, r.nodeOf(c.room.members[by]), now.Sub(time.Unix(0, ts)), c.idx)
 		}
-		r.rec.Record(metricName, now.Sub(time.Unix(0, ts)), c.idx)
 		if c.count(&c.lastSeq[by], seq) {
 			i := seq*int64(len(c.lastSeq)) + by // the event's index in the room's timetable
 			if c.gotSeat.valid(i) {
@@ -105,7 +105,7 @@ func (c *lclient) onMessage(frame []byte, now time.Time) {
 			r.rec.Error("bad-frame")
 			return
 		}
-		r.rec.Record(MetricDelivery, now.Sub(time.Unix(0, ts)), c.idx)
+		r.rec.RecordDelivery(c.node, r.availNode(c.room), now.Sub(time.Unix(0, ts)), c.idx)
 		if c.count(&c.lastAvl, seq) {
 			if c.gotAvail.valid(seq) {
 				c.gotAvail.set(seq)

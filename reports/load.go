@@ -37,6 +37,10 @@ type LoadSummary struct {
 	SteadyEnd time.Time       `json:"steady_end,omitzero"`
 	Metrics   []LatencyMetric `json:"metrics"`
 	Delivery  Delivery        `json:"delivery"`
+	// Nodes, in a run against a cluster (several --target), are what each node served: its
+	// clients' deliveries and the publishes through its HTTP API. Metrics and Delivery above
+	// are the whole cluster's. Nil for one node.
+	Nodes []NodeLoad `json:"nodes,omitempty"`
 	// Webhooks counts the webhooks the run received (load --webhook-listen); nil without.
 	Webhooks *Webhooks `json:"webhooks,omitempty"`
 	// Server is what the embedded server used when load ran it as a child process; nil otherwise.
@@ -87,11 +91,42 @@ type LatencyMetric struct {
 	Histogram string             `json:"histogram"`    // base64 HdrHistogram V2, values in microseconds
 }
 
+// NodeLoad is one node of a cluster in a load run. The clients connected to the nodes in turn
+// and published through their own node; each room's availability went through one node, the
+// rooms taking the nodes in turn.
+type NodeLoad struct {
+	Node         int    `json:"node"` // 1-based, in the order of --target
+	WebSocketURL string `json:"websocket_url"`
+	APIURL       string `json:"api_url"`
+	Clients      int64  `json:"clients"` // clients of the ramp that connected to it
+	// Expected, Arrived and Lost are its clients' deliveries, as Delivery counts them for the
+	// run; Reach is Arrived over Expected.
+	Expected int64   `json:"expected"`
+	Arrived  int64   `json:"arrived"`
+	Lost     int64   `json:"lost"`
+	Reach    float64 `json:"reach"`
+	// Metrics: delivery and client_event to its clients, trigger through its HTTP API.
+	Metrics []LatencyMetric `json:"metrics"`
+}
+
+// Metric returns the node's metric by name.
+func (n NodeLoad) Metric(name string) (LatencyMetric, bool) {
+	for _, m := range n.Metrics {
+		if m.Name == name {
+			return m, true
+		}
+	}
+	return LatencyMetric{}, false
+}
+
 // ServerUsage is the CPU and memory of a server process the load generator ran.
 type ServerUsage struct {
 	CPUSeconds float64 `json:"cpu_s"`
 	MaxRSSKiB  int64   `json:"max_rss_kib"`
 	Processes  int     `json:"processes"` // more than one after restarts
+	// Nodes, when more than one, are a cluster's node processes running at once: CPUSeconds
+	// and MaxRSSKiB are their sums.
+	Nodes int `json:"nodes,omitempty"`
 }
 
 // Delivery counts what the server had to deliver and what arrived.

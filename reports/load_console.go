@@ -62,6 +62,12 @@ func WriteLoadConsole(w io.Writer, s *LoadSummary) error {
 			fmtInt(d.Reconnects), fmtInt(d.NotOwed)))
 	}
 
+	if len(s.Nodes) > 0 {
+		line("")
+		line("Nodes (each one's clients' deliveries, and the publishes through its HTTP API)")
+		writeCols(line, nodeRows(s.Nodes, "-"), 2, "rlrrrrrrrr")
+	}
+
 	if n := s.Webhooks; n != nil {
 		line("")
 		line("Webhooks    " + clean(webhookNote(n)))
@@ -142,6 +148,19 @@ func passFail(ok bool) string {
 type fact struct{ Key, Value string }
 
 func loadTargetName(s *LoadSummary) string {
+	return loadNodeName(s) + moreNodes(s)
+}
+
+// moreNodes says how many nodes a cluster has besides the first; "" for one node.
+func moreNodes(s *LoadSummary) string {
+	if n := len(s.Target.Nodes); n > 1 {
+		return fmt.Sprintf(" and %d more nodes", n-1)
+	}
+	return ""
+}
+
+// loadNodeName names the target by its first node.
+func loadNodeName(s *LoadSummary) string {
 	switch {
 	case s.Target.WebSocketURL != "" && s.Target.Name != "":
 		return s.Target.WebSocketURL + " (" + s.Target.Name + ")"
@@ -160,6 +179,9 @@ func loadFacts(s *LoadSummary) []fact {
 	var fs []fact
 	if s.Target.APIURL != "" || s.Target.AppID != "" {
 		fs = append(fs, fact{"http api", strings.TrimSpace(s.Target.APIURL + orEmpty(s.Target.AppID, ", app "+s.Target.AppID))})
+	}
+	if len(s.Target.Nodes) > 1 {
+		fs = append(fs, fact{"nodes", strings.Join(s.Target.Nodes, ", ")})
 	}
 	fs = append(fs,
 		fact{"scenarios", orNone(strings.Join(p.Scenarios, ", "))},
@@ -224,7 +246,12 @@ func generatorFacts(s *LoadSummary) []fact {
 			cpu = strconv.FormatFloat(100*u.CPUSeconds/wall, 'f', 1, 64) + "% of one core (" + cpu + ")"
 		}
 		rss := fmtKiB(u.MaxRSSKiB)
-		if u.Processes > 1 {
+		switch {
+		case u.Nodes > 1 && u.Processes > u.Nodes:
+			rss += fmt.Sprintf(" (the sum of %d nodes' peaks; %d processes: restarted)", u.Nodes, u.Processes)
+		case u.Nodes > 1:
+			rss += fmt.Sprintf(" (the sum of %d nodes' peaks)", u.Nodes)
+		case u.Processes > 1:
 			rss += fmt.Sprintf(" (largest of %d processes: restarted)", u.Processes)
 		}
 		facts = append(facts, fact{"server cpu", cpu}, fact{"server rss", rss})
@@ -257,6 +284,24 @@ func latencyRows(ms []LatencyMetric, dash string) [][]string {
 			row = append(row, fmtMS(m.MaxUS))
 		}
 		rows = append(rows, row)
+	}
+	return rows
+}
+
+// nodeRows is the table of a cluster's nodes: each node's clients, their deliveries, and the
+// delivery and trigger latencies at p50 and p99 (ms).
+func nodeRows(ns []NodeLoad, dash string) [][]string {
+	rows := [][]string{{"node", "target", "clients", "expected", "lost", "reach", "delivery p50", "p99", "trigger p50", "p99"}}
+	quantile := func(n NodeLoad, name, q string) string {
+		if m, ok := n.Metric(name); ok && m.Count > 0 {
+			return fmtMS(m.Quantiles[q])
+		}
+		return dash
+	}
+	for _, n := range ns {
+		rows = append(rows, []string{strconv.Itoa(n.Node), clean(n.WebSocketURL), fmtInt(n.Clients), fmtInt(n.Expected), fmtInt(n.Lost),
+			fmtReach(Delivery{Expected: n.Expected, Reach: n.Reach}),
+			quantile(n, "delivery", "50"), quantile(n, "delivery", "99"), quantile(n, "trigger", "50"), quantile(n, "trigger", "99")})
 	}
 	return rows
 }

@@ -28,6 +28,7 @@ type loadPage struct {
 	Latency     [][]string // header row first
 	Delivery    []fact
 	Webhooks    [][]string // header row first; nil without --webhook-listen
+	Nodes       [][]string // header row first; nil for one node
 	WebhookNote string
 	Errors      []fact
 	ErrorTotal  string
@@ -92,8 +93,9 @@ func newLoadPage(s *LoadSummary) (*loadPage, error) {
 	}
 	if p.Title == "" {
 		p.Title = loadTargetName(s)
-	} else if s.Target.Embedded {
-		p.Embedded = true
+	} else {
+		p.Title += moreNodes(s)
+		p.Embedded = s.Target.Embedded
 	}
 	if !s.Started.IsZero() {
 		p.Date = s.Started.UTC().Format("2 January 2006, 15:04 MST")
@@ -135,6 +137,9 @@ func newLoadPage(s *LoadSummary) (*loadPage, error) {
 	}
 	if d.Reconnects > 0 || d.NotOwed > 0 {
 		p.Delivery = append(p.Delivery, fact{"Reconnections", fmtInt(d.Reconnects)}, fact{"Not owed (receiver away, or refused during the restart)", fmtInt(d.NotOwed)})
+	}
+	if len(s.Nodes) > 0 {
+		p.Nodes = nodeRows(s.Nodes, "–")
 	}
 	if n := s.Webhooks; n != nil {
 		p.Webhooks, p.WebhookNote = webhookRows(n), webhookNote(n)

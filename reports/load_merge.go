@@ -18,6 +18,8 @@ import (
 //     (count, min, mean, max, quantiles) is recomputed from the merged histogram. Percentiles are
 //     never averaged.
 //   - Delivery: counters are summed; Lost and Reach are recomputed from the sums (see mergeDelivery).
+//   - Nodes (a cluster's): by node, counts summed, reach recomputed, histograms merged; every
+//     shard must have loaded the same nodes.
 //   - Webhooks: the count of the one run that had them (load --webhook-listen runs as one shard).
 //   - Errors are summed by code.
 //   - Timeline: seconds with the same T are combined; connections, sent, received and errors are
@@ -156,6 +158,9 @@ func MergeLoad(parts []*LoadSummary) (*LoadSummary, error) {
 		return nil, err
 	}
 	out.Metrics = metrics
+	if out.Nodes, err = mergeNodes(parts); err != nil {
+		return nil, err
+	}
 	out.Timeline = mergeTimelines(parts, offset)
 	for _, p := range parts { // each shard's own embedded server: the CPU adds up
 		if p.Server != nil {
@@ -237,10 +242,20 @@ func finishDelivery(d Delivery) Delivery {
 
 // mergeMetrics merges the histograms of each metric name, in order of first appearance.
 func mergeMetrics(parts []*LoadSummary) ([]LatencyMetric, error) {
+	lists := make([][]LatencyMetric, len(parts))
+	for i, p := range parts {
+		lists[i] = p.Metrics
+	}
+	return mergeMetricLists(lists)
+}
+
+// mergeMetricLists merges the histograms of each metric name over the shards' lists, in order
+// of first appearance.
+func mergeMetricLists(lists [][]LatencyMetric) ([]LatencyMetric, error) {
 	var names []string
 	merged := map[string]*hdrhistogram.Histogram{}
-	for i, p := range parts {
-		for _, m := range p.Metrics {
+	for i, list := range lists {
+		for _, m := range list {
 			if m.Histogram == "" {
 				if m.Count > 0 {
 					return nil, fmt.Errorf("reports: merge: shard %d metric %s has %d values but no histogram", i, m.Name, m.Count)
@@ -280,6 +295,47 @@ func mergeMetrics(parts []*LoadSummary) ([]LatencyMetric, error) {
 			return nil, fmt.Errorf("reports: merge: %w", err)
 		}
 		out = append(out, m)
+	}
+	return out, nil
+}
+
+// mergeNodes adds up each node of a cluster over the shards that loaded it: the counts are
+// summed, reach recomputed, the histograms merged. Every shard must have named the same nodes.
+func mergeNodes(parts []*LoadSummary) ([]NodeLoad, error) {
+	var out []NodeLoad
+	var lists [][][]LatencyMetric // per node, per shard
+	for i, p := range parts {
+		switch {
+		case len(p.Nodes) == 0 && len(out) == 0:
+			continue
+		case i > 0 && len(p.Nodes) != len(out):
+			return nil, fmt.Errorf("reports: merge: summary %d loaded %d node(s), the ones before %d", i, len(p.Nodes), len(out))
+		}
+		for j, n := range p.Nodes {
+			if i == 0 {
+				out = append(out, NodeLoad{Node: n.Node, WebSocketURL: n.WebSocketURL, APIURL: n.APIURL})
+				lists = append(lists, nil)
+			}
+			o := &out[j]
+			if n.WebSocketURL != o.WebSocketURL || n.APIURL != o.APIURL {
+				return nil, fmt.Errorf("reports: merge: summary %d's node %d is %s, summary 0's %s", i, j+1, n.WebSocketURL, o.WebSocketURL)
+			}
+			o.Clients += n.Clients
+			o.Expected += n.Expected
+			o.Arrived += n.Arrived
+			o.Lost += n.Lost
+			lists[j] = append(lists[j], n.Metrics)
+		}
+	}
+	for j := range out {
+		if out[j].Expected > 0 {
+			out[j].Reach = float64(out[j].Arrived) / float64(out[j].Expected)
+		}
+		ms, err := mergeMetricLists(lists[j])
+		if err != nil {
+			return nil, fmt.Errorf("node %d: %w", j+1, err)
+		}
+		out[j].Metrics = ms
 	}
 	return out, nil
 }

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"encoding/json"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
@@ -30,6 +31,12 @@ func TestClusterUsageErrors(t *testing.T) {
 			"--app-id", "1", "--key", "k", "--secret", "s"}, exitUsage, "--api-url is given 2 times for one --target"},
 		{[]string{"trigger", "--target", "ws://127.0.0.1:1", "--target", "ws://127.0.0.1:2", "--app-id", "1", "--key", "k", "--secret", "s",
 			"c", "e", "d"}, exitUsage, "talks to one node"},
+		{[]string{"load", "--cluster", "1"}, exitUsage, "give 2 to 16 nodes"},
+		{[]string{"load", "--cluster", "17"}, exitUsage, "give 2 to 16 nodes"},
+		{[]string{"load", "--cluster", "2", "--target", "ws://127.0.0.1:1"}, exitUsage, "--cluster starts embedded nodes"},
+		{[]string{"load", "--cluster", "2", "--null-server"}, exitUsage, "--cluster starts embedded nodes"},
+		{[]string{"load", "--cluster", "2", "--target-metrics", "http://127.0.0.1:1/metrics"}, exitUsage, "--target-metrics reads one server's count"},
+		{[]string{"load", "--target", "ws://127.0.0.1:1", "--target", "ws://127.0.0.1:2", "--target-metrics", "http://127.0.0.1:1/metrics"}, exitUsage, "--target-metrics reads one server's count"},
 		{[]string{"serve", "--demo", "--addr", "127.0.0.1:0", "--redis", "http://127.0.0.1:6379"}, exitUsage, "invalid URL scheme"},
 		{[]string{"serve", "--demo", "--addr", "127.0.0.1:0", "--node-dead-after", "0s"}, exitUsage, "--node-dead-after must be positive"},
 		{[]string{"serve", "--demo", "--addr", "127.0.0.1:0", "--redis", "redis://127.0.0.1:1/0", "--node-dead-after", "2s"}, exitUsage, "at least 3s (3 heartbeats)"},
@@ -51,6 +58,26 @@ func TestCheckEmbeddedCluster(t *testing.T) {
 	code, out, stderr := runCmd("check", "--cluster", "3", "CLUS-")
 	if code != exitOK || !strings.Contains(out, "CONFORMANT (12 of") || !strings.Contains(out, "12 passed") {
 		t.Fatalf("check --cluster 3 CLUS-: exit %d\n%s\n%s", code, out, stderr)
+	}
+}
+
+// TestLoadEmbeddedCluster: load --cluster 2 runs two serve processes on a real Redis, spreads
+// the clients and publishes over both, and reports each node apart.
+func TestLoadEmbeddedCluster(t *testing.T) {
+	dir := t.TempDir()
+	code, out, stderr := runCmd("load", "--cluster", "2", "--scenario", "seats,availability", "--clients", "80", "--rooms", "2",
+		"--duration", "2s", "--ramp", "500ms", "--quiet", "--out", dir)
+	if code != exitOK {
+		t.Fatalf("load --cluster 2: exit %d\n%s\n%s", code, out, stderr)
+	}
+	for _, want := range []string{"and 1 more nodes", "Nodes (", "delivery_cross_node", "the sum of 2 nodes' peaks"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("the report lacks %q:\n%s", want, out)
+		}
+	}
+	s := loadSummary(t, filepath.Join(dir, "summary.json"))
+	if len(s.Nodes) != 2 || s.Nodes[0].Clients != 40 || s.Nodes[1].Clients != 40 || s.Server == nil || s.Server.Nodes != 2 {
+		t.Errorf("nodes %+v, server %+v: want two nodes of 40 clients", s.Nodes, s.Server)
 	}
 }
 

@@ -13,6 +13,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/pushcert/pushcert/internal/redisproc"
 	"github.com/pushcert/pushcert/internal/target"
 	"github.com/pushcert/pushcert/reports"
 )
@@ -58,6 +59,73 @@ func startServerProcess(ctx context.Context, stderr io.Writer, extra ...string) 
 		AppID: target.EmbeddedAppID, Key: target.EmbeddedKey, Secret: target.EmbeddedSecret,
 		Embedded: true, Name: "pushcert refserver", Restart: func() error { return p.restart(ctx) },
 	}, p, nil
+}
+
+// serverGroup is what load runs as child processes: one embedded server, or the nodes of a
+// cluster on a redis-server of their own.
+type serverGroup struct {
+	procs []*serverProcess
+	redis *redisproc.Server // nil for one server
+}
+
+// startServers starts one embedded server (nodes 0), or a real redis-server and that many nodes
+// on it; the target's Nodes name them, and its Restart restarts the first.
+func startServers(ctx context.Context, stderr io.Writer, nodes int, extra ...string) (*target.Target, *serverGroup, error) {
+	g := &serverGroup{}
+	if nodes == 0 {
+		tg, p, err := startServerProcess(ctx, stderr, extra...)
+		if err != nil {
+			return nil, nil, err
+		}
+		g.procs = []*serverProcess{p}
+		return tg, g, nil
+	}
+	rs, err := redisproc.Start(0)
+	if err != nil {
+		return nil, nil, err
+	}
+	g.redis = rs
+	var first *target.Target
+	for i := range nodes {
+		tg, p, err := startServerProcess(ctx, stderr, append([]string{"--redis", rs.URL()}, extra...)...)
+		if err != nil {
+			g.stop()
+			return nil, nil, fmt.Errorf("cluster node %d: %w", i+1, err)
+		}
+		g.procs = append(g.procs, p)
+		if first == nil {
+			first = tg
+		}
+		first.Nodes = append(first.Nodes, target.Node{WebSocketURL: tg.WebSocketURL, APIURL: tg.APIURL})
+	}
+	first.Name = fmt.Sprintf("pushcert refserver (%d nodes on Redis)", nodes)
+	return first, g, nil
+}
+
+// stop ends every child, then Redis.
+func (g *serverGroup) stop() {
+	for _, p := range g.procs {
+		p.stop()
+	}
+	if g.redis != nil {
+		g.redis.Stop()
+	}
+}
+
+// Usage is what the children used together: their CPU, the sum of their peaks (the nodes ran
+// at once), every process they were; call it after stop.
+func (g *serverGroup) Usage() reports.ServerUsage {
+	var u reports.ServerUsage
+	if g.redis != nil {
+		u.Nodes = len(g.procs)
+	}
+	for _, p := range g.procs {
+		pu := p.Usage()
+		u.CPUSeconds += pu.CPUSeconds
+		u.MaxRSSKiB += pu.MaxRSSKiB
+		u.Processes += pu.Processes
+	}
+	return u
 }
 
 // start runs a child and waits until it answers /up.

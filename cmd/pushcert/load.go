@@ -50,6 +50,7 @@ type loadFlags struct {
 func newLoadFlags() *loadFlags {
 	fs := pflag.NewFlagSet("load", pflag.ContinueOnError)
 	f := &loadFlags{fs: fs, target: targetFlags(fs)}
+	fs.IntVar(&f.target.cluster, "cluster", 0, "run the embedded reference server as N nodes (child processes) on a real Redis (redis-server from PATH, on a free loopback port): the clients and publishes spread over the nodes, reported per node")
 	f.scenarios = fs.StringSlice("scenario", []string{loadgen.ScenarioSeats}, "scenarios to run together: "+strings.Join(loadgen.Scenarios, ", "))
 	f.clients = fs.Int("clients", 1000, "simulated clients in all shards")
 	f.rooms = fs.Int("rooms", 0, "events (rooms); default one per 100 clients")
@@ -166,6 +167,12 @@ func (f *loadFlags) plan() (loadgen.Config, []loadgen.Threshold, error) {
 		return s == loadgen.ScenarioChurn || s == loadgen.ScenarioPrivate || s == loadgen.ScenarioSilent
 	})
 	switch {
+	case f.target.cluster < 0 || f.target.cluster == 1 || f.target.cluster > maxClusterNodes:
+		return cfg, nil, fmt.Errorf("--cluster %d: give 2 to %d nodes", f.target.cluster, maxClusterNodes)
+	case f.target.cluster > 0 && (remote || *f.null):
+		return cfg, nil, errors.New("--cluster starts embedded nodes; to load your own cluster, give --target and --api-url once per node")
+	case *f.targetMetrics != "" && (f.target.cluster > 0 || len(f.target.targets.all) > 1):
+		return cfg, nil, errors.New("--target-metrics reads one server's count of connections; with several nodes each counts only its own")
 	case *f.null && (remote || restart || churning || *f.targetMetrics != ""):
 		return cfg, nil, errors.New("--null-server runs seats and availability only, without --target, --restart-at or --target-metrics: it keeps no presence state to check")
 	case *f.webhookListen != "" && *f.null:
@@ -207,11 +214,11 @@ func (f *loadFlags) plan() (loadgen.Config, []loadgen.Threshold, error) {
 // startTarget starts what the run loads: the null server, the embedded server as a child
 // process, or the checked --target. It returns the child process (nil unless embedded), what
 // stops the target, and -1, or an exit code after printing why.
-func (f *loadFlags) startTarget(ctx context.Context, cfg *loadgen.Config, stderr io.Writer) (*serverProcess, func(), int) {
+func (f *loadFlags) startTarget(ctx context.Context, cfg *loadgen.Config, stderr io.Writer) (*serverGroup, func(), int) {
 	var (
 		tg   *target.Target
 		stop func()
-		proc *serverProcess
+		proc *serverGroup
 		err  error
 	)
 	switch {
@@ -234,7 +241,7 @@ func (f *loadFlags) startTarget(ctx context.Context, cfg *loadgen.Config, stderr
 				cfg.SilentWithin = 15 * time.Second
 			}
 		}
-		if tg, proc, err = startServerProcess(ctx, stderr, args...); err != nil {
+		if tg, proc, err = startServers(ctx, stderr, f.target.cluster, args...); err != nil {
 			fmt.Fprintln(stderr, "pushcert load:", err)
 			return nil, nil, exitFail
 		}

@@ -178,3 +178,21 @@ Feature: Clusters
     Then the webhook receiver gets "member_added" for "presence-clus.hook" of "ada" within 5s
     And the webhook receiver gets exactly one "member_added" for "presence-clus.hook" of "ada" in 2s
     And the webhook receiver gets no "member_removed" for "presence-clus.hook" of "ada" in 5s
+
+  @id:CLUS-013 @must @cap:cluster @cap:presence @needs:control @needs:restart @spec:7
+  Scenario: A node that dies without a word leaves no ghost member on the others
+    A node's death ends its connections: the cluster sends member_removed for the users it alone held and lists them no more. The protocol sets no bound; the suite waits 30 s.
+    Given a cluster the suite may crash a node of
+    And the client "ann" is connected to node 1
+    And the client "bob" is connected to node 2
+    And "ann" joins "presence-clus.crash" as "ann"
+    And "ann" is subscribed to "presence-clus.crash" within 2s
+    And "bob" joins "presence-clus.crash" as "bob"
+    And "bob" is subscribed to "presence-clus.crash" within 2s
+    And "ann" sees "bob" join "presence-clus.crash" within 3s
+    When node 2 crashes
+    Then "ann" sees "bob" leave "presence-clus.crash" within 30s
+    And every node answers GET "/channels/{channel:presence-clus.crash}/users" within 30s with:
+      """
+      {"users": [{"id": "{user:ann}"}]}
+      """

@@ -313,16 +313,6 @@ func (c *testClient) expectDataWithin(event string, d time.Duration) map[string]
 	return m
 }
 
-// abandon stops the node talking to Redis as a crash would: no heartbeat, no cleanup.
-func (r *redisCluster) abandon() {
-	r.closed.Do(func() {
-		close(r.stop)
-		_ = r.ps.Close()
-		r.done.Wait()
-		_ = r.rdb.Close()
-	})
-}
-
 func ptr[T any](v T) *T { return &v }
 
 // TestClusterMemberEventsAfterTheList: a member event that the member list on subscribe

@@ -63,6 +63,7 @@ type Faults struct {
 	LocalCache         bool   // a cache channel's last event is kept on the node that took it
 	OccupancyPerNode   bool   // channel_occupied and channel_vacated at each node's first and last subscriber
 	MemberHooksPerNode bool   // member_added and member_removed webhooks at each node's first and last connection of a user
+	GhostMembers       bool   // a node that dies without a word keeps its members (and counts) in the cluster forever
 	// Delivery faults for validating load measurements: a fraction of deliveries held back by
 	// exactly DelayBy, or queued twice.
 	DelayDeliveries     float64
@@ -239,6 +240,7 @@ var faultNames = map[string]func(*Faults, string) error{
 	"local-counts":              func(f *Faults, _ string) error { f.LocalCounts = true; return nil },
 	"local-cache":               func(f *Faults, _ string) error { f.LocalCache = true; return nil },
 	"occupancy-per-node":        func(f *Faults, _ string) error { f.OccupancyPerNode = true; return nil },
+	"ghost-members":             func(f *Faults, _ string) error { f.GhostMembers = true; return nil },
 	"member-hooks-per-node": func(f *Faults, _ string) error {
 		f.MemberHooksPerNode = true
 		return nil
@@ -282,7 +284,7 @@ var faultNames = map[string]func(*Faults, string) error{
 
 // ClusterFaults are faults that only a cluster shows: on one node they change nothing.
 var ClusterFaults = []string{"presence-per-node", "exclusion-on-origin", "local-counts", "local-cache",
-	"occupancy-per-node", "member-hooks-per-node", "local-messages"}
+	"occupancy-per-node", "member-hooks-per-node", "local-messages", "ghost-members"}
 
 // send hands a message to the cluster, or, under LocalMessages, to this node's clients only.
 func (s *Server) send(m Message) error {

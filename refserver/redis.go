@@ -59,6 +59,7 @@ type redisCluster struct {
 	dead     time.Duration
 	log      *slog.Logger
 	debounce time.Duration // the webhook debounce: how long a held webhook's mark must last
+	keepDead bool          // the ghost-members fault: dead nodes are never reaped
 	onReaped func(app string, ev protocol.WebhookEvent)
 	onResync func() // the server's resync, after Redis lost this node's state or missed some
 	dirty    atomic.Bool
@@ -194,6 +195,16 @@ func (r *redisCluster) Close() error {
 	return err
 }
 
+// abandon stops the node talking to Redis as a crash would: no heartbeat, no cleanup.
+func (r *redisCluster) abandon() {
+	r.closed.Do(func() {
+		close(r.stop)
+		_ = r.ps.Close()
+		r.done.Wait()
+		_ = r.rdb.Close()
+	})
+}
+
 var heartbeatScript = redis.NewScript(`
 local t = redis.call('TIME')
 local now = t[1] * 1000 + math.floor(t[2] / 1000)
@@ -223,7 +234,9 @@ func (r *redisCluster) beat() error {
 		r.onResync()
 	}
 	for _, n := range v[1:] {
-		r.reapNode(ctx, n)
+		if !r.keepDead {
+			r.reapNode(ctx, n)
+		}
 	}
 	return nil
 }

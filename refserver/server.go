@@ -87,6 +87,7 @@ func New(cfg Config) (*Server, error) {
 			return nil, fmt.Errorf("%w: %w", ErrCluster, err)
 		}
 		rc.debounce = cfg.WebhookDebounce
+		rc.keepDead = cfg.Faults.GhostMembers
 		rc.onReaped = s.reaped
 		rc.onResync = s.resync
 		s.broker, s.registry = rc, rc
@@ -184,6 +185,26 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		err = cerr
 	}
 	return err
+}
+
+// Crash stops the server as a killed process stops, for the tests of a cluster's recovery: its
+// cluster hears nothing more from it (no heartbeat, no leave, no webhook: the other nodes must
+// find it dead), and its connections are cut without a close frame. The server is of no use
+// after it.
+func (s *Server) Crash() {
+	s.admitMu.Lock()
+	s.closing.Store(true)
+	s.admitMu.Unlock()
+	s.stopped.Do(func() { close(s.stop) })
+	if rc, ok := s.registry.(*redisCluster); ok {
+		rc.abandon()
+	}
+	for _, a := range s.byID {
+		a.hooks.drop()
+		for _, c := range a.allConns() {
+			_ = c.raw.Conn.Close()
+		}
+	}
 }
 
 // hijackWriter hands gorilla a batchConn instead of the raw socket, so writes can be coalesced.

@@ -76,11 +76,12 @@ type hooks struct {
 	// ends: no node saw the channel occupied again or the user return meanwhile.
 	owed func(protocol.WebhookEvent) bool
 
-	mu     sync.Mutex
-	batch  []protocol.WebhookEvent
-	window *time.Timer // ends the open batch window; nil when no batch is open
-	held   map[heldKey]*heldEvent
-	closed bool
+	mu      sync.Mutex
+	batch   []protocol.WebhookEvent
+	window  *time.Timer // ends the open batch window; nil when no batch is open
+	held    map[heldKey]*heldEvent
+	closed  bool
+	crashed bool // the server crashed (Crash): nothing more is sent
 }
 
 // heldKey names a debounced event: its name, channel and user.
@@ -125,6 +126,9 @@ func (h *hooks) emit(ev protocol.WebhookEvent) {
 	}
 	h.mu.Lock()
 	defer h.mu.Unlock()
+	if h.crashed {
+		return
+	}
 	held := ev.Name == protocol.HookChannelVacated || ev.Name == protocol.HookMemberRemoved
 	if held && h.timing.debounce > 0 && !h.closed && !h.faults.NoWebhookDebounce {
 		k := heldKey{ev.Name, ev.Channel, ev.UserID}
@@ -250,6 +254,27 @@ func (h *hooks) close(ctx context.Context) {
 	h.mu.Unlock()
 	ctx, cancel := context.WithTimeout(ctx, webhookCloseGrace)
 	defer cancel()
+	for _, s := range h.senders {
+		s.stop(ctx)
+	}
+}
+
+// drop ends the pipeline as a crash ends it: what is held or queued is lost, nothing more is
+// sent.
+func (h *hooks) drop() {
+	if h == nil {
+		return
+	}
+	h.mu.Lock()
+	h.closed, h.crashed = true, true
+	for k, e := range h.held {
+		e.timer.Stop()
+		delete(h.held, k)
+	}
+	h.batch = nil
+	h.mu.Unlock()
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
 	for _, s := range h.senders {
 		s.stop(ctx)
 	}

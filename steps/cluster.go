@@ -7,6 +7,10 @@ import (
 	"time"
 
 	"github.com/cucumber/godog"
+
+	"github.com/pushcert/pushcert/internal/client"
+	"github.com/pushcert/pushcert/internal/target"
+	"github.com/pushcert/pushcert/refserver"
 )
 
 // The cluster steps name a node of the target (--target given once per node, or --cluster N):
@@ -38,6 +42,56 @@ func clusterSteps(sc *godog.ScenarioContext) {
 		return onNode(ctx, node, func() error { return terminateUser(ctx, user) })
 	})
 	sc.Step(`^every node answers (GET) "([^"]+)" `+within+` with:$`, everyNodeAnswers)
+	sc.Step(`^a cluster the suite may crash a node of$`, crashableCluster)
+	sc.Step(`^node (\d+) crashes$`, crashNode)
+}
+
+// crashableCluster makes sure the case may crash a node: on the embedded target it starts a
+// 2-node cluster of its own; a cluster the run started has its own crash; a vendor's cluster
+// needs --node-crash-cmd.
+func crashableCluster(ctx context.Context) error {
+	w := world(ctx)
+	switch {
+	case w.opts.Control:
+		cfg := refserver.Config{NodeDeadAfter: refserver.MinNodeDeadAfter}
+		t, stop, err := target.StartEmbeddedCluster(2, cfg, refserver.App{})
+		if err != nil {
+			return err
+		}
+		w.mu.Lock()
+		defer w.mu.Unlock()
+		w.Target, w.API = t, t.API(w.Log)
+		w.stops = append(w.stops, stop)
+		return nil
+	case w.Target.CrashNode != nil || w.opts.NodeCrashCmd != "":
+		return nil
+	}
+	return fmt.Errorf("%w: needs a cluster node the suite may crash: give --node-crash-cmd", godog.ErrSkip)
+}
+
+// crashNode kills node n without a word and waits until it accepts connections again: the
+// target's own crash, or --node-crash-cmd with PUSHCERT_NODE, PUSHCERT_NODE_URL and
+// PUSHCERT_NODE_API_URL set to the node's number and URLs.
+func crashNode(ctx context.Context, n int) error {
+	w := world(ctx)
+	if n > w.Target.NodeCount() {
+		return fmt.Errorf("%w: needs a cluster of %d nodes or more, the target has %d", godog.ErrSkip, n, w.Target.NodeCount())
+	}
+	if w.Target.CrashNode != nil {
+		w.Log.Add("suite", client.Out, fmt.Sprintf("crash node %d", n))
+		return w.Target.CrashNode(n)
+	}
+	nt, err := w.Target.OnNode(n)
+	if err != nil {
+		return err
+	}
+	w.Log.Add("suite", client.Out, fmt.Sprintf("crash node %d: sh -c %s", n, w.opts.NodeCrashCmd))
+	env := []string{"PUSHCERT_NODE=" + strconv.Itoa(n), "PUSHCERT_NODE_URL=" + nt.WebSocketURL, "PUSHCERT_NODE_API_URL=" + nt.APIURL}
+	if err := nt.CrashWith(ctx, w.opts.NodeCrashCmd, env); err != nil {
+		return err
+	}
+	w.Log.Add("suite", client.In, fmt.Sprintf("crash node %d: it accepts connections again", n))
+	return nil
 }
 
 // onNode runs a step's work with the target reached through node n; a case that names more

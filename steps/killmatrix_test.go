@@ -72,6 +72,7 @@ var killMatrix = map[string][]string{
 	"cluster:local-cache":                 {"CLUS-010"},
 	"cluster:occupancy-per-node":          {"CLUS-011"},
 	"cluster:member-hooks-per-node":       {"CLUS-012"},
+	"cluster:ghost-members":               {"CLUS-013"},
 	"cluster:local-messages=event":        {"CLUS-001", "CLUS-008"},
 	"cluster:local-messages=client_event": {"CLUS-007"},
 	"cluster:local-messages=terminate":    {"CLUS-009"},

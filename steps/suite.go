@@ -27,6 +27,7 @@ type Options struct {
 	Control       bool            // the runner may start servers of its own (embedded target only)
 	Profile       *target.Profile // apps with settings of their own on a target the runner does not control
 	RestartCmd    string          // restarts the target (overrides the profile's restart_cmd)
+	NodeCrashCmd  string          // kills a node of the target's cluster without a word and starts it again
 	Include       []string        // case IDs (CONN-001), ID prefixes (CONN-) or areas; empty is all
 	Exclude       []string        // same forms, removed after Include
 	TimeoutFactor float64         // multiplies every "within" of the features; 0 is 1
@@ -123,8 +124,8 @@ func Run(ctx context.Context, opts Options) ([]Result, error) {
 		opts.Webhooks.Handle(opts.Target.AppID, shopApp.Webhooks)
 	}
 	// shared: the run may restart the very server every case uses (a --restart-cmd).
-	shared := !opts.Control && (opts.RestartCmd != "" || (opts.Profile != nil && opts.Profile.RestartCmd != "") ||
-		(opts.Target != nil && opts.Target.Restart != nil))
+	shared := !opts.Control && (opts.RestartCmd != "" || opts.NodeCrashCmd != "" || (opts.Profile != nil && opts.Profile.RestartCmd != "") ||
+		(opts.Target != nil && (opts.Target.Restart != nil || opts.Target.CrashNode != nil)))
 	var gate sync.RWMutex
 	byName := map[string]features.Case{}
 	results := map[string]*Result{}

@@ -42,6 +42,7 @@ func runCheck(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	strict := fs.Bool("strict", false, "a failed SHOULD case also fails the run")
 	profile := fs.String("profile", "", "a server profile (JSON): apps of the target with settings of their own, for the cases that need them")
 	restartCmd := fs.String("restart-cmd", "", "a shell command that restarts the target (clients closed with 4200, the server back when it returns), for the restart cases")
+	crashCmd := fs.String("node-crash-cmd", "", "a shell command that kills node $PUSHCERT_NODE of the cluster without a word (SIGKILL) and starts it again ($PUSHCERT_NODE_URL, $PUSHCERT_NODE_API_URL: its URLs), for the node-death case")
 	exclude := fs.StringSlice("exclude", nil, "case IDs, ID prefixes (PRES-) or areas to leave out")
 	factor := fs.Float64("timeout-factor", 1, "multiply every wait of the suite, for slow targets or networks")
 	concurrency := fs.Int("concurrency", 4, "scenarios run at once")
@@ -55,7 +56,7 @@ func runCheck(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	expected := fs.String("expected-failures", "", "a baseline file of known failures (CASE-ID reason, one a line): exit 0 while every failure is listed, 1 on a new failure or a listed case that passes")
 	writeBase := fs.String("write-baseline", "", "write every FAIL and NON-STRICT case of this run to a baseline file, for --expected-failures")
 	verbose := fs.BoolP("verbose", "v", false, "print every failure's wire log")
-	color := fs.Bool("color", isTerminal(stdout), "color the console summary")
+	color := fs.Bool("color", colorByDefault(stdout, os.Getenv), "color the console summary (default: on a terminal, unless NO_COLOR is set)")
 	hookListen := fs.String("webhook-listen", "", "run the webhook receiver on this address (host:port) for the webhook cases; the target posts app ID's webhooks to http://ADDR/hooks/ID (embedded: on a free loopback port)")
 	if code := parseFlags(fs, args, stdout, stderr); code >= 0 {
 		return code
@@ -110,11 +111,16 @@ func runCheck(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	}
 	defer stop()
 	opts.Target = tg
-	if *profile != "" || *restartCmd != "" {
+	if *profile != "" || *restartCmd != "" || *crashCmd != "" {
 		if tg.Embedded {
-			fmt.Fprintln(stderr, "pushcert check: --profile and --restart-cmd describe a --target; the embedded server needs neither")
+			fmt.Fprintln(stderr, "pushcert check: --profile, --restart-cmd and --node-crash-cmd describe a --target; the embedded server needs none of them")
 			return exitUsage
 		}
+		if *crashCmd != "" && tg.NodeCount() < 2 {
+			fmt.Fprintln(stderr, "pushcert check: --node-crash-cmd crashes a node of a cluster: give --target and --api-url once per node")
+			return exitUsage
+		}
+		opts.NodeCrashCmd = *crashCmd
 		if *profile != "" {
 			p, err := target.LoadProfile(*profile)
 			if err != nil {
@@ -311,6 +317,12 @@ func contains(list []string, s string) bool {
 		}
 	}
 	return false
+}
+
+// colorByDefault says whether the console is colored without --color: on a terminal, unless
+// NO_COLOR is set to anything but the empty string (no-color.org).
+func colorByDefault(w io.Writer, getenv func(string) string) bool {
+	return getenv("NO_COLOR") == "" && isTerminal(w)
 }
 
 func isTerminal(w io.Writer) bool {

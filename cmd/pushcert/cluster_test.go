@@ -3,8 +3,12 @@ package main
 import (
 	"bufio"
 	"encoding/json"
+	"fmt"
+	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -14,6 +18,7 @@ import (
 
 	"github.com/pushcert/pushcert/internal/protocol"
 	"github.com/pushcert/pushcert/internal/redisproc"
+	"github.com/pushcert/pushcert/reports"
 )
 
 // TestClusterUsageErrors: the cluster flags' mistakes are usage errors that say what to give.
@@ -56,7 +61,7 @@ func TestClusterUsageErrors(t *testing.T) {
 // real Redis, and passes them.
 func TestCheckEmbeddedCluster(t *testing.T) {
 	code, out, stderr := runCmd("check", "--cluster", "3", "CLUS-")
-	if code != exitOK || !strings.Contains(out, "CONFORMANT (12 of") || !strings.Contains(out, "12 passed") {
+	if code != exitOK || !strings.Contains(out, "CONFORMANT (13 of") || !strings.Contains(out, "13 passed") {
 		t.Fatalf("check --cluster 3 CLUS-: exit %d\n%s\n%s", code, out, stderr)
 	}
 }
@@ -151,8 +156,8 @@ func TestClusterNodeKilled(t *testing.T) {
 	}
 	t.Cleanup(rs.Stop)
 	bin := buildBinary(t)
-	a, _ := serveNode(t, bin, rs.URL())
-	b, _ := serveNode(t, bin, rs.URL())
+	a, pa := serveNode(t, bin, rs.URL())
+	b, pb := serveNode(t, bin, rs.URL())
 	c, victim := serveNode(t, bin, rs.URL())
 	ann := joinPresence(t, a, "presence-hall", "ann")
 	joinPresence(t, c, "presence-hall", "ghost")
@@ -177,9 +182,43 @@ func TestClusterNodeKilled(t *testing.T) {
 			t.Errorf("users of presence-hall on %s after the kill: exit %d %s %s", node, code, out, stderr)
 		}
 	}
+	// CLUS-013 crashes node 2 by --node-crash-cmd: SIGKILL to its process, and a fresh one on its
+	// address, whose PID the test kills at the end.
+	dir := t.TempDir()
+	for i, p := range []*exec.Cmd{pa, pb} {
+		if err := os.WriteFile(filepath.Join(dir, fmt.Sprintf("node%d.pid", i+1)), []byte(strconv.Itoa(p.Process.Pid)), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	t.Cleanup(func() {
+		for i := range 2 {
+			if b, err := os.ReadFile(filepath.Join(dir, fmt.Sprintf("node%d.pid", i+1))); err == nil {
+				if pid, err := strconv.Atoi(strings.TrimSpace(string(b))); err == nil {
+					_ = syscall.Kill(pid, syscall.SIGKILL)
+				}
+			}
+		}
+	})
+	crash := fmt.Sprintf(`pid=%[1]s/node$PUSHCERT_NODE.pid; kill -9 "$(cat "$pid")"; `+
+		`%[2]s serve --app-id 1 --key k1 --secret s1 --addr "${PUSHCERT_NODE_URL#ws://}" --redis %[3]s --node-dead-after 3s --log-level error >/dev/null 2>&1 & echo $! > "$pid"`,
+		dir, bin, rs.URL())
 	code, out, stderr := runCmd("check", "--target", "ws://"+a, "--api-url", "http://"+a, "--target", "ws://"+b, "--api-url", "http://"+b,
-		"--app-id", "1", "--key", "k1", "--secret", "s1", "--supports", "cluster,presence,client-events,user-auth,terminate,cache-channels", "CLUS-")
+		"--app-id", "1", "--key", "k1", "--secret", "s1", "--supports", "cluster,presence,client-events,user-auth,terminate,cache-channels",
+		"--node-crash-cmd", crash, "--json", filepath.Join(dir, "report.json"), "CLUS-")
 	if code != exitOK {
-		t.Errorf("check through the two live nodes: exit %d\n%s\n%s", code, out, stderr)
+		t.Errorf("check through the two live nodes, node 2 crashed by --node-crash-cmd: exit %d\n%s\n%s", code, out, stderr)
+	}
+	f, err := os.Open(filepath.Join(dir, "report.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	rep, err := reports.ReadJSON(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	crashed := slices.IndexFunc(rep.Cases, func(c reports.Case) bool { return c.ID == "CLUS-013" })
+	if crashed < 0 || rep.Cases[crashed].Outcome != reports.OutcomePass {
+		t.Errorf("CLUS-013 through --node-crash-cmd did not pass: %+v", rep.Cases[max(crashed, 0)])
 	}
 }

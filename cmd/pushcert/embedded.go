@@ -85,6 +85,7 @@ func startServers(ctx context.Context, stderr io.Writer, nodes int, extra ...str
 		return nil, nil, err
 	}
 	g.redis = rs
+	stderr = &lockedWriter{w: stderr} // the nodes write their logs at once
 	var first *target.Target
 	for i := range nodes {
 		tg, p, err := startServerProcess(ctx, stderr, append([]string{"--redis", rs.URL()}, extra...)...)
@@ -100,6 +101,18 @@ func startServers(ctx context.Context, stderr io.Writer, nodes int, extra ...str
 	}
 	first.Name = fmt.Sprintf("pushcert refserver (%d nodes on Redis)", nodes)
 	return first, g, nil
+}
+
+// lockedWriter lets several children write to one writer.
+type lockedWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (l *lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
 }
 
 // stop ends every child, then Redis.

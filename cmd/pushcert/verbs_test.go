@@ -5,6 +5,8 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -111,5 +113,37 @@ func TestWatchPrintsAMalformedFrame(t *testing.T) {
 	out := b.String()
 	if !strings.Contains(out, `(not a Pusher message: frame is not a JSON object)  {not json`) || !strings.Contains(out, `c  e  {"a":1}`) {
 		t.Errorf("printed:\n%s", out)
+	}
+}
+
+// TestNoColor: the console is colored on a character device (as a terminal is) unless NO_COLOR
+// is set; never on a pipe or a file.
+func TestNoColor(t *testing.T) {
+	dev, err := os.OpenFile(os.DevNull, os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer dev.Close()
+	env := func(v string) func(string) string {
+		return func(k string) string {
+			if k == "NO_COLOR" {
+				return v
+			}
+			return ""
+		}
+	}
+	if !colorByDefault(dev, env("")) {
+		t.Error("no color on a character device without NO_COLOR")
+	}
+	if colorByDefault(dev, env("1")) {
+		t.Error("color with NO_COLOR=1")
+	}
+	file, err := os.Create(filepath.Join(t.TempDir(), "out"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer file.Close()
+	if colorByDefault(file, env("")) {
+		t.Error("color into a file")
 	}
 }

@@ -72,6 +72,7 @@ func StartCluster(n int, cfg refserver.Config) (*Target, func(), error) {
 	}
 	var first *Target
 	nodes := make([]Node, n)
+	crashes := make([]func() error, n)
 	for i := range nodes {
 		t, stop, err := StartServer("127.0.0.1:0", cfg)
 		if err != nil {
@@ -80,10 +81,18 @@ func StartCluster(n int, cfg refserver.Config) (*Target, func(), error) {
 		}
 		stops = append(stops, stop)
 		nodes[i] = Node{WebSocketURL: t.WebSocketURL, APIURL: t.APIURL}
+		crashes[i] = t.Crash
 		if i == 0 {
 			first = t
 		}
 	}
 	first.Nodes = nodes
+	first.Crash = nil // a crash is a node's
+	first.CrashNode = func(k int) error {
+		if k < 1 || k > n {
+			return fmt.Errorf("node %d: the cluster has %d nodes", k, n)
+		}
+		return crashes[k-1]()
+	}
 	return first, stopAll, nil
 }

@@ -122,12 +122,28 @@ func (t *Target) RestartWith(ctx context.Context, cmd string) error {
 		return fmt.Errorf("before the restart: %w", err)
 	}
 	defer sentinel.Close()
-	if err := runLogged(ctx, cmd); err != nil {
+	if err := runLogged(ctx, "restart", cmd, nil); err != nil {
 		return err
 	}
 	if err := sentinel.WaitClosed(ctx); errors.Is(err, context.DeadlineExceeded) {
 		return fmt.Errorf("%q returned, but the server kept its connections open for a minute", cmd)
 	}
+	return t.awaitUp(ctx, url, cmd)
+}
+
+// CrashWith runs cmd (sh -c, with env added to the environment), which is to kill the server
+// without a word and start it again, and waits at most a minute for it to accept connections.
+func (t *Target) CrashWith(ctx context.Context, cmd string, env []string) error {
+	ctx, cancel := context.WithTimeout(ctx, time.Minute)
+	defer cancel()
+	if err := runLogged(ctx, "node crash", cmd, env); err != nil {
+		return err
+	}
+	return t.awaitUp(ctx, t.AppURL(t.Key, "?protocol=7&client=pushcert-restart&version=1"), cmd)
+}
+
+// awaitUp waits until the server at url accepts a connection, until ctx ends.
+func (t *Target) awaitUp(ctx context.Context, url, cmd string) error {
 	for {
 		dctx, dcancel := context.WithTimeout(ctx, 2*time.Second)
 		c, err := client.Dial(dctx, url, t.Options(client.Options{}))
@@ -144,8 +160,9 @@ func (t *Target) RestartWith(ctx context.Context, cmd string) error {
 	}
 }
 
-// runLogged runs cmd with sh -c, its output in a temporary file that an error quotes.
-func runLogged(ctx context.Context, cmd string) error {
+// runLogged runs cmd with sh -c and env added, its output in a temporary file that an error
+// quotes; what names the command in the error.
+func runLogged(ctx context.Context, what, cmd string, env []string) error {
 	out, err := os.CreateTemp("", "pushcert-restart-*.log")
 	if err != nil {
 		return err
@@ -153,10 +170,11 @@ func runLogged(ctx context.Context, cmd string) error {
 	defer os.Remove(out.Name())
 	defer out.Close()
 	c := exec.CommandContext(ctx, "sh", "-c", cmd)
+	c.Env = append(os.Environ(), env...)
 	c.Stdout, c.Stderr = out, out
 	if err := c.Run(); err != nil {
 		b, _ := os.ReadFile(out.Name())
-		return fmt.Errorf("restart command %q: %w\n%s", cmd, err, b)
+		return fmt.Errorf("%s command %q: %w\n%s", what, cmd, err, b)
 	}
 	return nil
 }

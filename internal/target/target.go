@@ -40,6 +40,11 @@ type Target struct {
 	// Restart, set for the embedded server only, stops the server (every connection closed with
 	// 4200) and starts a fresh one on the same address.
 	Restart func() error `json:"-"`
+	// Crash, set for the embedded server only, ends the server as SIGKILL would (its
+	// connections cut without a close frame, its cluster told nothing) and starts a fresh one on
+	// the same address. CrashNode does it to node n of an embedded cluster.
+	Crash     func() error      `json:"-"`
+	CrashNode func(n int) error `json:"-"`
 	// TLS is how clients verify a wss:// or https:// server (--ca-file, --insecure); nil is the
 	// system's roots.
 	TLS *tls.Config `json:"-"`
@@ -157,7 +162,7 @@ func StartServerTLS(addr string, cfg refserver.Config, cert *tls.Certificate, ro
 		return nil, nil, fmt.Errorf("no app to start the server with")
 	}
 	first := cfg.Apps[0]
-	stopOne, addr, err := serve(addr, cfg, cert)
+	cur, addr, err := serve(addr, cfg, cert)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -165,25 +170,33 @@ func StartServerTLS(addr string, cfg refserver.Config, cert *tls.Certificate, ro
 	stop := func() {
 		mu.Lock()
 		defer mu.Unlock()
-		stopOne()
-		stopOne = func() {}
+		cur.stop()
+		cur = stopped
 	}
-	restart := func() error {
+	// again ends the server, gracefully or as a crash, and starts a fresh one on the same
+	// address.
+	again := func(crash bool) error {
 		mu.Lock()
 		defer mu.Unlock()
-		stopOne()
-		stopOne = func() {}
+		if crash {
+			cur.crash()
+		} else {
+			cur.stop()
+		}
+		cur = stopped
 		next, _, err := serve(addr, cfg, cert)
 		if err != nil {
-			return fmt.Errorf("restart the embedded server on %s: %w", addr, err)
+			return fmt.Errorf("start the embedded server again on %s: %w", addr, err)
 		}
-		stopOne = next
+		cur = next
 		return nil
 	}
+	restart := func() error { return again(false) }
+	crash := func() error { return again(true) }
 	t := &Target{
 		WebSocketURL: "ws://" + addr, APIURL: "http://" + addr,
 		AppID: first.ID, Key: first.Key, Secret: first.Secret,
-		Embedded: true, InProcess: true, Name: "pushcert refserver", Restart: restart,
+		Embedded: true, InProcess: true, Name: "pushcert refserver", Restart: restart, Crash: crash,
 	}
 	if cert != nil {
 		t.WebSocketURL, t.APIURL = "wss://"+addr, "https://"+addr
@@ -196,17 +209,23 @@ func StartServerTLS(addr string, cfg refserver.Config, cert *tls.Certificate, ro
 // are owed.
 const stopGrace = 30 * time.Second
 
-// serve starts one reference server on addr, over TLS with cert if given, and returns its stop
-// function and its address.
-func serve(addr string, cfg refserver.Config, cert *tls.Certificate) (func(), string, error) {
+// running is one reference server the target started: stop ends it gracefully, crash as a
+// killed process ends.
+type running struct{ stop, crash func() }
+
+var stopped = running{stop: func() {}, crash: func() {}}
+
+// serve starts one reference server on addr, over TLS with cert if given, and returns it and
+// its address.
+func serve(addr string, cfg refserver.Config, cert *tls.Certificate) (running, string, error) {
 	srv, err := refserver.New(cfg)
 	if err != nil {
-		return nil, "", err
+		return stopped, "", err
 	}
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		_ = srv.Shutdown(context.Background())
-		return nil, "", err
+		return stopped, "", err
 	}
 	if cert != nil {
 		ln = tls.NewListener(ln, &tls.Config{Certificates: []tls.Certificate{*cert}})
@@ -214,12 +233,17 @@ func serve(addr string, cfg refserver.Config, cert *tls.Certificate) (func(), st
 	// The server's own log of failed TLS handshakes and the like is not the caller's concern.
 	hs := srv.HTTPServer(log.New(io.Discard, "", 0))
 	go hs.Serve(ln)
-	return func() {
+	stop := func() {
 		// A generous grace: the clients of a restart are owed what was queued for them, and on
 		// a busy machine a reader may take seconds to drain it (cut, it would be a loss).
 		ctx, cancel := context.WithTimeout(context.Background(), stopGrace)
 		defer cancel()
 		_ = hs.Shutdown(ctx)
 		_ = srv.Shutdown(ctx)
-	}, ln.Addr().String(), nil
+	}
+	crash := func() {
+		_ = hs.Close() // the listener, and the connections not yet upgraded
+		srv.Crash()
+	}
+	return running{stop: stop, crash: crash}, ln.Addr().String(), nil
 }

@@ -194,7 +194,9 @@ func TestClusterNodeKilled(t *testing.T) {
 		for i := range 2 {
 			if b, err := os.ReadFile(filepath.Join(dir, fmt.Sprintf("node%d.pid", i+1))); err == nil {
 				if pid, err := strconv.Atoi(strings.TrimSpace(string(b))); err == nil {
-					_ = syscall.Kill(pid, syscall.SIGKILL)
+					if p, err := os.FindProcess(pid); err == nil {
+						_ = p.Kill()
+					}
 				}
 			}
 		}

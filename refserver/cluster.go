@@ -51,6 +51,10 @@ type Registry interface {
 	Gone(app, ch, user string) (bool, error)
 	// Owed reports whether a held vacated or member_removed webhook is still to be sent.
 	Owed(app string, ev protocol.WebhookEvent) bool
+	// Connections records that this node has n connections of app now; with max > 0 it refuses
+	// (false, recording nothing) when the cluster's live nodes would then hold more than max.
+	// The count is absolute, so a later call puts back what Redis lost.
+	Connections(app string, n, max int) (bool, error)
 }
 
 // ErrNotHeld is a leave the registry has no record of: Redis lost what the node told it (a
@@ -120,6 +124,7 @@ func (s *Server) resync() {
 		if err := s.registry.Restore(a.ID, hs); err != nil {
 			s.cfg.Logger.Warn("cluster resync: cannot put this node's channels back", "app", a.ID, "error", err)
 		}
+		a.countConnsLocked(s.registry)
 		for _, u := range unheard {
 			if u.app == a.ID && !held[a.ID][u.channel].has(u.user) && !a.hasLocked(u.channel, u.user) {
 				a.announceGone(s.registry, u)

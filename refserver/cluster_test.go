@@ -491,3 +491,40 @@ func waitBody(t *testing.T, node *testServer, path, want string) {
 	}
 	t.Fatalf("GET %s: %s, want %s", path, body, want)
 }
+
+// TestClusterConnectionQuota: an app's connection quota is the cluster's: connections on every
+// node count against it, one that would pass it is refused with 4004 on any node, a closed one
+// frees its place for another node, and a dead node's connections stop counting once it is
+// reaped.
+func TestClusterConnectionQuota(t *testing.T) {
+	nodes := startCluster(t, 2, func(c *Config) { c.Apps[0].MaxConnections = 3; c.NodeDeadAfter = 3 * time.Second })
+	a, b := nodes[0], nodes[1]
+	first := a.dial()
+	a.dial()
+	b.dial()
+	for _, node := range nodes { // the cluster holds 3: a fourth is refused wherever it comes
+		over := node.dialRaw(testKey, "?protocol=7")
+		biWantError(t, over, protocol.CodeOverQuota, "Application is over connection quota", "")
+		biWantClose(t, over, protocol.CodeOverQuota)
+	}
+	first.ws.Close() // its place goes to a connection on the other node
+	for deadline := time.Now().Add(clusterWait); ; time.Sleep(50 * time.Millisecond) {
+		c := b.dialRaw(testKey, "?protocol=7")
+		if f, ok := <-c.frames; ok && f.msg.Event == protocol.EventConnectionEstablished {
+			break // the frame after a refusal's error is the close: the channel ends
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("a closed connection on node A never freed its place for node B")
+		}
+	}
+	b.registry.(*redisCluster).abandon() // node B dies: its 2 connections must stop counting
+	for deadline := time.Now().Add(clusterWait); ; time.Sleep(100 * time.Millisecond) {
+		ok, err := a.registry.Connections(testAppID, int(a.byID[testAppID].connCount.Load())+2, 3)
+		if err == nil && ok {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the dead node's connections still count against the quota")
+		}
+	}
+}

@@ -49,16 +49,31 @@ func (a *appState) activityTimeout(cfg Config) time.Duration {
 	return cfg.ActivityTimeout
 }
 
-// addConn registers a connection unless the app is at its connection quota.
-func (a *appState) addConn(c *conn) bool {
+// addConn registers a connection unless the app is at its connection quota: this node's, or
+// in a cluster (reg not nil) the cluster's. While the registry cannot answer, the node admits
+// within its own count (it keeps serving; the count is put back at the next call or resync).
+func (a *appState) addConn(c *conn, reg Registry) bool {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	if a.MaxConnections > 0 && len(a.conns) >= a.MaxConnections {
 		return false
 	}
+	if a.MaxConnections > 0 && reg != nil {
+		if ok, err := reg.Connections(a.ID, len(a.conns)+1, a.MaxConnections); err == nil && !ok {
+			return false
+		}
+	}
 	a.conns[c] = struct{}{}
 	a.connCount.Store(int64(len(a.conns)))
 	return true
+}
+
+// countConnsLocked tells the registry this node's count of the app's connections, when the app
+// has a quota; the caller holds mu. A failed call is put right by the next one.
+func (a *appState) countConnsLocked(reg Registry) {
+	if a.MaxConnections > 0 && reg != nil {
+		_, _ = reg.Connections(a.ID, len(a.conns), 0)
+	}
 }
 
 func (a *appState) allConns() []*conn {
@@ -81,6 +96,7 @@ func (a *appState) removeConn(c *conn) {
 	}
 	delete(a.conns, c)
 	a.connCount.Store(int64(len(a.conns)))
+	a.countConnsLocked(c.srv.registry)
 	c.mu.Lock()
 	subs := c.subs
 	c.subs = nil

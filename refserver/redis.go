@@ -205,6 +205,33 @@ func (r *redisCluster) abandon() {
 	})
 }
 
+// connectionsScript sets this node's count of an app's connections (ARGV[4]) unless the other
+// live nodes' counts and it would pass the quota (ARGV[5], 0 for none); KEYS[1] is the live
+// nodes, each node's counts are in PREFIX:conns:NODE.
+var connectionsScript = redis.NewScript(`
+local n, max = tonumber(ARGV[4]), tonumber(ARGV[5])
+if max > 0 then
+  local total = 0
+  for _, id in ipairs(redis.call('ZRANGE', KEYS[1], 0, -1)) do
+    if id ~= ARGV[2] then total = total + tonumber(redis.call('HGET', ARGV[1] .. ':conns:' .. id, ARGV[3]) or '0') end
+  end
+  if total + n > max then return 0 end
+end
+redis.call('HSET', ARGV[1] .. ':conns:' .. ARGV[2], ARGV[3], n)
+return 1`)
+
+// Connections is the cluster's connection quota: see Registry.
+func (r *redisCluster) Connections(app string, n, max int) (bool, error) {
+	ctx, cancel := r.ctx()
+	defer cancel()
+	ok, err := connectionsScript.Run(ctx, r.rdb, []string{r.key("nodes")}, r.prefix, r.node, app, n, max).Int()
+	if err != nil {
+		r.dirty.Store(true)
+		return false, fmt.Errorf("connection count: %w", err)
+	}
+	return ok == 1, nil
+}
+
 var heartbeatScript = redis.NewScript(`
 local t = redis.call('TIME')
 local now = t[1] * 1000 + math.floor(t[2] / 1000)
@@ -329,6 +356,9 @@ func (r *redisCluster) reapNode(ctx context.Context, node string) {
 		self = "1"
 	}
 	gone, err := reapScript.Run(ctx, r.rdb, []string{r.key("nodes"), r.key("node", node)}, node, r.prefix, r.key("msg"), self).StringSlice()
+	if err == nil {
+		err = r.rdb.Del(ctx, r.key("conns", node)).Err() // its connections count against no quota
+	}
 	if err != nil {
 		r.log.Warn("cannot remove a dead node's state", "dead", node, "error", err)
 		return

@@ -281,7 +281,7 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 		refuse(ws, protocol.CodeReconnect, "Server shutting down, reconnect now")
 		return
 	}
-	if !app.addConn(c) {
+	if !app.addConn(c, s.registry) {
 		s.admitMu.Unlock()
 		refuse(ws, protocol.CodeOverQuota, protocol.CodeText[protocol.CodeOverQuota])
 		return

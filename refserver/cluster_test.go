@@ -1,6 +1,7 @@
 package refserver
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"slices"
@@ -527,4 +528,41 @@ func TestClusterConnectionQuota(t *testing.T) {
 			t.Fatal("the dead node's connections still count against the quota")
 		}
 	}
+}
+
+// TestClusterQuotaAfterRedisRestart: while Redis is away a node admits within its own count;
+// once Redis returns empty, every node puts its count back, and the cluster's quota holds again.
+func TestClusterQuotaAfterRedisRestart(t *testing.T) {
+	rs := startRedis(t)
+	_, port, _ := strings.Cut(rs.Addr, "127.0.0.1:")
+	nodes := make([]*testServer, 2)
+	for i := range nodes {
+		nodes[i] = startServer(t, func(c *Config) { c.Redis = rs.URL(); c.Apps[0].MaxConnections = 2 })
+	}
+	a, b := nodes[0], nodes[1]
+	a.dial()
+	b.dial()
+	rs.Stop()
+	a.dial() // Redis away: node A admits within its own quota of 2
+	port0, _ := strconv.Atoi(port)
+	var err error
+	if rs, err = redisproc.Start(port0); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(rs.Stop)
+	for _, node := range []*testServer{a, b} { // each node's count is put back
+		rc := node.registry.(*redisCluster)
+		want := fmt.Sprint(node.byID[testAppID].connCount.Load())
+		for deadline := time.Now().Add(clusterWait); ; time.Sleep(50 * time.Millisecond) {
+			got, _ := rc.rdb.HGet(context.Background(), rc.key("conns", rc.node), testAppID).Result()
+			if got == want {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("node %s's count after Redis returned: %q, want %s", rc.node, got, want)
+			}
+		}
+	}
+	over := b.dialRaw(testKey, "?protocol=7") // the cluster holds 3 of 2: none more
+	biWantError(t, over, protocol.CodeOverQuota, "Application is over connection quota", "")
 }

@@ -210,17 +210,8 @@ func TestClusterNodeKilled(t *testing.T) {
 	if code != exitOK {
 		t.Errorf("check through the two live nodes, node 2 crashed by --node-crash-cmd: exit %d\n%s\n%s", code, out, stderr)
 	}
-	f, err := os.Open(filepath.Join(dir, "report.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	rep, err := reports.ReadJSON(f)
-	if err != nil {
-		t.Fatal(err)
-	}
-	crashed := slices.IndexFunc(rep.Cases, func(c reports.Case) bool { return c.ID == "CLUS-013" })
-	if crashed < 0 || rep.Cases[crashed].Outcome != reports.OutcomePass {
-		t.Errorf("CLUS-013 through --node-crash-cmd did not pass: %+v", rep.Cases[max(crashed, 0)])
+	rep := readReport(t, filepath.Join(dir, "report.json"))
+	if i := slices.IndexFunc(rep.Cases, func(c reports.Case) bool { return c.ID == "CLUS-013" }); i < 0 || rep.Cases[i].Outcome != reports.OutcomePass {
+		t.Errorf("CLUS-013 through --node-crash-cmd did not pass (case %d of the report)\n%s", i, out)
 	}
 }

@@ -72,7 +72,7 @@ func TestLoadEmbeddedCluster(t *testing.T) {
 	dir := t.TempDir()
 	code, out, stderr := runCmd("load", "--cluster", "2", "--scenario", "seats,availability", "--clients", "80", "--rooms", "2",
 		"--duration", "2s", "--ramp", "500ms", "--quiet", "--out", dir)
-	if code != exitOK {
+	if code != exitOK && code != exitInvalid { // INVALID: a busy machine made the timetable late
 		t.Fatalf("load --cluster 2: exit %d\n%s\n%s", code, out, stderr)
 	}
 	for _, want := range []string{"and 1 more nodes", "Nodes (", "delivery_cross_node", "the sum of 2 nodes' peaks"} {
@@ -81,6 +81,14 @@ func TestLoadEmbeddedCluster(t *testing.T) {
 		}
 	}
 	s := loadSummary(t, filepath.Join(dir, "summary.json"))
+	for _, c := range s.Checks { // the verdict on the server stands, valid run or not
+		if !c.Pass {
+			t.Errorf("check %s failed: %s", c.Name, c.Detail)
+		}
+	}
+	if code == exitInvalid && (s.Valid || !s.Generator.Saturated) {
+		t.Errorf("exit %d from a run that is valid or not saturated:\n%s", exitInvalid, out)
+	}
 	if len(s.Nodes) != 2 || s.Nodes[0].Clients != 40 || s.Nodes[1].Clients != 40 || s.Server == nil || s.Server.Nodes != 2 {
 		t.Errorf("nodes %+v, server %+v: want two nodes of 40 clients", s.Nodes, s.Server)
 	}

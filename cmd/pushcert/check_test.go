@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -79,17 +80,27 @@ func TestCheckExternalMatchesEmbedded(t *testing.T) {
 	if raceEnabled {
 		factor = "3"
 	}
+	// The two runs go side by side: each mostly waits.
 	embedded := filepath.Join(dir, "embedded.json")
-	if code, out, errs := runCmd("check", "--json", embedded, "--timeout-factor", factor); code != exitOK {
-		t.Fatalf("embedded check: exit %d\n%s\n%s", code, out, errs)
-	}
+	var embeddedRun sync.WaitGroup
+	embeddedRun.Add(1)
+	go func() {
+		defer embeddedRun.Done()
+		if code, out, errs := runCmd("check", "--json", embedded, "--timeout-factor", factor); code != exitOK {
+			t.Errorf("embedded check: exit %d\n%s\n%s", code, out, errs)
+		}
+	}()
 	external := filepath.Join(dir, "external.json")
 	restart := "PUSHCERT_BIN=" + bin + " PUSHCERT_ADDR=" + addr + " PUSHCERT_PROFILE_DIR=" + dir + " PUSHCERT_WEBHOOK_ADDR=" + hooks + " sh " + filepath.Join(deploy, "restart.sh")
 	code, out, errs := runCmd("check", "--target", "ws://"+addr, "--api-url", "http://"+addr, "--app-id", "1",
 		"--key", "app-key", "--secret", "app-secret", "--supports", "all", "--json", external, "--timeout-factor", factor,
 		"--profile", filepath.Join(deploy, "profile.json"), "--restart-cmd", restart, "--webhook-listen", hooks)
+	embeddedRun.Wait()
 	if code != exitOK {
 		t.Fatalf("external check: exit %d\n%s\n%s", code, out, errs)
+	}
+	if t.Failed() {
+		return
 	}
 	a, b := readOutcomes(t, embedded), readOutcomes(t, external)
 	if len(a) == 0 || len(a) != len(b) {

@@ -148,3 +148,17 @@ Feature: Public channels
     And "alice" is subscribed to "event.1" within 2s
     When the app publishes 1000 numbered events to "event.1"
     Then "alice" receives the 1000 numbered events on "event.1" in order within 10s
+
+  @id:PUB-018 @should @cap:subscription-count @spec:2.7
+  Scenario: Subscribers of a channel are told its subscription count after each subscribe and unsubscribe
+    With subscription counting on, every subscriber of a public channel gets pusher_internal:subscription_count with the channel's count after each subscribe and unsubscribe.
+    Given clients "alice" and "bob" are connected
+    When "alice" subscribes to "count.1"
+    Then "alice" is subscribed to "count.1" within 2s
+    And "alice" is told that "count.1" has 1 subscription within 2s
+    When "bob" subscribes to "count.1"
+    Then "bob" is subscribed to "count.1" within 2s
+    And "alice" is told that "count.1" has 2 subscriptions within 2s
+    And "bob" is told that "count.1" has 2 subscriptions within 2s
+    When "bob" unsubscribes from "count.1"
+    Then "alice" is told that "count.1" has 1 subscription within 2s

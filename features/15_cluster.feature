@@ -196,3 +196,33 @@ Feature: Clusters
       """
       {"users": [{"id": "{user:ann}"}]}
       """
+
+  @id:CLUS-014 @should @cap:cluster @cap:subscription-count @spec:7
+  Scenario: The subscription count told to subscribers counts every node's
+    pusher_internal:subscription_count tells each subscriber, on every node, the cluster's count of the channel after each subscribe and unsubscribe on any node.
+    Given the client "alice" is connected to node 1
+    And the client "bob" is connected to node 2
+    And "alice" subscribes to "clus-counted"
+    And "alice" is subscribed to "clus-counted" within 2s
+    When "bob" subscribes to "clus-counted"
+    Then "bob" is subscribed to "clus-counted" within 2s
+    And "alice" is told that "clus-counted" has 2 subscriptions within 3s
+    And "bob" is told that "clus-counted" has 2 subscriptions within 3s
+    When "bob" unsubscribes from "clus-counted"
+    Then "alice" is told that "clus-counted" has 1 subscription within 3s
+
+  @id:CLUS-015 @should @cap:cluster @cap:user-auth @cap:watchlist @spec:7
+  Scenario: A watchlist knows the users signed in on every node
+    A watcher's online states and changes are the cluster's: a user signed in on another node is online, and its coming and going on any node reaches the watchers of every node.
+    Given the client "alice" is connected to node 1
+    And the client "bob" is connected to node 2
+    And the client "carol" is connected to node 3
+    And "alice" signs in as "u1"
+    And "alice" is signed in as "u1" within 2s
+    When "bob" signs in as "u2" watching "u1" and "u3"
+    Then "bob" sees "u1" online within 3s
+    And "bob" sees "u3" offline within 3s
+    When "carol" signs in as "u3"
+    Then "bob" sees "u3" online within 3s
+    When "carol" disconnects
+    Then "bob" sees "u3" offline within 5s

@@ -17,6 +17,7 @@ var Sections = map[string]string{
 	"2.4":  "Presence channels (Pusher presence channels)",
 	"2.5":  "Encrypted channels (Pusher encrypted channels)",
 	"2.6":  "Cache channels (Pusher cache channels)",
+	"2.7":  "Subscription count (Pusher subscription counting)",
 	"3":    "Client events (Pusher protocol, events)",
 	"4.1":  "User sign-in (Pusher user authentication)",
 	"4.2":  "Server-to-user events (Pusher server-to-user messages)",

@@ -1,11 +1,12 @@
 'use strict';
 // Features beyond plain channels, still driven only by real client libraries:
 // end-to-end encrypted channels, user sign-in + server-to-user events,
-// terminate_connections, batch triggers and cache channels.
+// terminate_connections, batch triggers, cache channels and subscription counting (on for this
+// server: the other tests run with its pusher_internal:subscription_count frames about).
 const assert = require('node:assert/strict');
 const h = require('./harness');
 
-const ctx = h.suite();
+const ctx = h.suite({ serveArgs: ['--subscription-count'] });
 
 /** Signs a pusher-js client in and waits until its #server-to-user channel is subscribed. */
 async function signIn(c, userId) {
@@ -104,4 +105,17 @@ ctx.test('cache channel: a late pusher-js subscriber gets the last event; an emp
   const empty = c.subscribe('cache-interop-empty');
   const miss = h.waitEvent(empty, 'pusher:cache_miss');
   await miss;
+});
+
+ctx.test('subscription counting: pusher-js keeps channel.subscriptionCount and emits pusher:subscription_count', async () => {
+  const [a, b] = await Promise.all([ctx.connect('count-a'), ctx.connect('count-b')]);
+  const name = 'interop-counted';
+  const { channel } = await h.subscribe(a, name);
+  await h.waitUntil(() => channel.subscriptionCount === 1, 'subscriptionCount 1 after the first subscribe');
+  const two = h.waitEvent(channel, 'pusher:subscription_count', { pred: (d) => d.subscription_count === 2 });
+  await h.subscribe(b, name);
+  assert.deepEqual((await two).data, { subscription_count: 2 });
+  assert.equal(channel.subscriptionCount, 2);
+  b.unsubscribe(name);
+  await h.waitUntil(() => channel.subscriptionCount === 1, 'subscriptionCount 1 after the other unsubscribed');
 });

@@ -9,6 +9,8 @@ const (
 	MsgMemberAdded   = "member_added"   // a user's first connection to a presence channel, cluster-wide
 	MsgMemberRemoved = "member_removed" // a user's last connection gone, cluster-wide
 	MsgTerminate     = "terminate"      // terminate_connections of a user
+	MsgCount         = "count"          // a channel's subscription count, for an app that counts
+	MsgWatch         = "watch"          // a user online (first connection) or offline (last gone), cluster-wide
 )
 
 // Message is what crosses the nodes of a cluster: every node delivers it to its own clients.
@@ -17,14 +19,15 @@ type Message struct {
 	AppID    string          `json:"a"`
 	Channel  string          `json:"c,omitempty"`
 	Channels []string        `json:"cs,omitempty"` // an event's channels: one message, so all or none
-	Event    string          `json:"e,omitempty"`
-	Data     string          `json:"d,omitempty"` // an event's data, as a string
-	Raw      json.RawMessage `json:"r,omitempty"` // a client event's data, as the client sent it
-	SocketID string          `json:"s,omitempty"` // excluded from delivery (the sender, socket_id)
-	UserID   string          `json:"u,omitempty"` // a client event's sender on presence, a member, a terminated user
-	Info     json.RawMessage `json:"i,omitempty"` // member_added: the member's user_info
-	Version  int64           `json:"v,omitempty"` // member events: the channel's presence version
-	Origin   string          `json:"o,omitempty"` // the node that published it
+	Event    string          `json:"e,omitempty"`  // an event's name; watch: online or offline
+	Data     string          `json:"d,omitempty"`  // an event's data, as a string
+	Raw      json.RawMessage `json:"r,omitempty"`  // a client event's data, as the client sent it
+	SocketID string          `json:"s,omitempty"`  // excluded from delivery (the sender, socket_id)
+	UserID   string          `json:"u,omitempty"`  // a client event's sender on presence, a member, a terminated user
+	Info     json.RawMessage `json:"i,omitempty"`  // member_added: the member's user_info
+	Version  int64           `json:"v,omitempty"`  // member events: the channel's presence version
+	Count    int             `json:"n,omitempty"`  // count: the channel's subscriptions in the cluster
+	Origin   string          `json:"o,omitempty"`  // the node that published it
 }
 
 // Broker carries messages between the nodes of a cluster. Start registers the function that

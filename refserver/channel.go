@@ -20,7 +20,8 @@ type channel struct {
 	members map[string]*member // presence only: user id -> member (this node's connections)
 	// vers, in a cluster, is each presence subscriber's version of the member list it was sent:
 	// a member event that list already shows (an earlier version) is not sent to it.
-	vers map[*conn]int64
+	vers  map[*conn]int64
+	count counter // its subscription_count events, for an app that counts
 }
 
 func newChannel(name string) *channel {
@@ -287,6 +288,9 @@ func (c *conn) join(name string, pres *protocol.PresenceMember) {
 	}
 	c.mu.Unlock()
 	c.enqueueFrame(protocol.EncodeSubscriptionSucceeded(name, pd))
+	if c.srv.localCounted(a, ch) {
+		ch.tellCountLocked(c.srv, len(ch.subs))
+	}
 	if added != nil {
 		pm, err := prepare(protocol.EncodeMemberAdded(name, pres.UserID, added.info))
 		if err == nil {

@@ -3,6 +3,7 @@ package refserver
 import (
 	"encoding/json"
 	"errors"
+	"slices"
 	"time"
 
 	"github.com/pushcert/pushcert/internal/protocol"
@@ -55,12 +56,36 @@ type Registry interface {
 	// (false, recording nothing) when the cluster's live nodes would then hold more than max.
 	// The count is absolute, so a later call puts back what Redis lost.
 	Connections(app string, n, max int) (bool, error)
+	UserRegistry
+}
+
+// UserRegistry is the cluster's signed-in users, for watchlists. A node calls UserUp at its
+// first connection of a user and UserDown after its last; at the user's first connection in
+// the cluster, and after its last, the registry sends every node a watch message (online,
+// offline) that each node delivers to its watchers of the user.
+type UserRegistry interface {
+	UserUp(app, user string) error
+	UserDown(app, user string) error
+	// Online is the state of each of users: whether it has a connection on some node, at which
+	// version (the watch messages up to it are in the state).
+	Online(app string, users []string) ([]UserState, error)
+	// HeldUsers is the users the registry holds of this node, per app; RestoreUsers puts an
+	// app's back as this node has them, without an event (a resync, as Held and Restore are for
+	// channels).
+	HeldUsers() (map[string][]string, error)
+	RestoreUsers(app string, users []string) error
 }
 
 // ErrNotHeld is a leave the registry has no record of: Redis lost what the node told it (a
 // restart without persistence) and the node has not put it back yet. The leave is told at
 // the node's resync.
 var ErrNotHeld = errors.New("the registry does not hold it: Redis lost it")
+
+// UserState is a user's state in the cluster, for watchlists.
+type UserState struct {
+	Online  bool
+	Version int64 // the user's watch version: the watch messages up to it are in Online
+}
 
 // Occupancy is a channel's cluster-wide state after a node's subscriber count changed.
 type Occupancy struct {
@@ -110,6 +135,11 @@ func (s *Server) resync() {
 		s.cfg.Logger.Warn("cluster resync: cannot read what the registry holds of this node", "error", err)
 		return
 	}
+	heldUsers, err := s.registry.HeldUsers()
+	if err != nil {
+		s.cfg.Logger.Warn("cluster resync: cannot read the users the registry holds of this node", "error", err)
+		return
+	}
 	unheard := s.takeUnheard()
 	for _, a := range s.byID {
 		a.mu.Lock()
@@ -125,8 +155,11 @@ func (s *Server) resync() {
 			s.cfg.Logger.Warn("cluster resync: cannot put this node's channels back", "app", a.ID, "error", err)
 		}
 		a.countConnsLocked(s.registry)
+		if !s.cfg.Faults.WatchlistPerNode {
+			a.resyncUsersLocked(s.registry, heldUsers[a.ID], unheard)
+		}
 		for _, u := range unheard {
-			if u.app == a.ID && !held[a.ID][u.channel].has(u.user) && !a.hasLocked(u.channel, u.user) {
+			if u.app == a.ID && u.channel != "" && !held[a.ID][u.channel].has(u.user) && !a.hasLocked(u.channel, u.user) {
 				a.announceGone(s.registry, u)
 			}
 		}
@@ -134,8 +167,44 @@ func (s *Server) resync() {
 	}
 }
 
+// resyncUsersLocked makes the registry hold this node's signed-in users of the app, as the
+// channels are resynced: a user it holds (or whose sign-out it did not hear of) that is gone from
+// the node is signed out, offline to every watcher when no node has it; a user it does not hold
+// is signed in again, online to the watchers when it is the cluster's first (after Redis came
+// back empty the watchers hear online for users they knew online: once more rather than
+// never); the rest is put back without an event. a.mu is held.
+func (a *appState) resyncUsersLocked(reg Registry, held []string, unheard []unheard) {
+	had := make(map[string]bool, len(held))
+	for _, u := range held {
+		had[u] = true
+	}
+	gone := slices.Clone(held)
+	for _, u := range unheard {
+		if u.app == a.ID && u.channel == "" {
+			gone = append(gone, u.user)
+		}
+	}
+	for _, u := range gone {
+		if len(a.users[u]) == 0 {
+			if err := reg.UserDown(a.ID, u); err != nil {
+				return // the registry is marked: the next resync tries again
+			}
+		}
+	}
+	users := make([]string, 0, len(a.users))
+	for u := range a.users {
+		if !had[u] {
+			if err := reg.UserUp(a.ID, u); err != nil {
+				return
+			}
+		}
+		users = append(users, u)
+	}
+	_ = reg.RestoreUsers(a.ID, users) // a failure marks the registry for the next resync
+}
+
 // unheard is a leave of this node the registry did not hear of: a member (user) of a channel,
-// or a channel's last subscriber (user "").
+// a channel's last subscriber (user ""), or a signed-in user's last connection (channel "").
 type unheard struct{ app, channel, user string }
 
 // noteUnheard keeps a leave whose registry call failed, for the next resync.
@@ -229,4 +298,13 @@ func (a *appState) forget(reg Registry, name string, h Holding, now *Holding) {
 			a.hooks.emit(protocol.WebhookEvent{Name: protocol.HookChannelVacated, Channel: name})
 		}
 	}
+}
+
+// usersRegistry is where a node tells of its signed-in users: nil on a single node (and under
+// the watchlist-per-node fault), where the node's own users are the server's.
+func (s *Server) usersRegistry() UserRegistry {
+	if s.registry == nil || s.cfg.Faults.WatchlistPerNode {
+		return nil
+	}
+	return s.registry
 }

@@ -357,12 +357,15 @@ func FuzzClusterMessage(f *testing.F) {
 		`{"k":"member_added","a":"1","c":"presence-room","u":"bob","i":{"name":"Bob"},"v":3}`,
 		`{"k":"member_removed","a":"1","c":"presence-room","u":"bob","v":4}`,
 		`{"k":"terminate","a":"1","u":"ann"}`,
+		`{"k":"count","a":"1","c":"room","n":3}`, `{"k":"count","a":"1","c":"room","n":-1}`,
+		`{"k":"watch","a":"1","u":"bob","e":"online"}`, `{"k":"watch","a":"1","u":"bob","e":"away"}`,
 		`{"k":"event","a":"1","cs":[]}`, `{"k":"nope"}`, `[]`, `{"k":"member_added","a":"1","c":"presence-room","i":"\u0000"}`,
 	} {
 		f.Add([]byte(seed))
 	}
-	ts := startServer(f, nil)
+	ts := startServer(f, counting)
 	c := ts.dial()
+	c.signIn("ann", "bob")
 	c.join("presence-room", presenceData("ann", ""))
 	c.join("room", "")
 	f.Fuzz(func(t *testing.T, b []byte) {

@@ -93,10 +93,11 @@ type conn struct {
 
 	mu        sync.Mutex // guards the fields below; taken after app and channel locks, never before
 	subs      map[*channel]struct{}
-	subLimit  *rate.Limiter // subscribes, made on the first one
-	userID    string        // set by a successful sign-in
-	watchlist []string      // the signed-in user's watchlist
-	userInfo  []byte        // the signed-in user's user_info
+	subLimit  *rate.Limiter    // subscribes, made on the first one
+	userID    string           // set by a successful sign-in
+	watchlist []string         // the signed-in user's watchlist
+	watchVers map[string]int64 // in a cluster: the watch version of each watched user it was told
+	userInfo  []byte           // the signed-in user's user_info
 	limiter   *rate.Limiter
 	authed    bool // signed in or subscribed to an authorized channel
 }

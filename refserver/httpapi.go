@@ -233,6 +233,10 @@ func (s *Server) deliver(m Message) {
 		s.deliverClientEvent(app, m)
 	case MsgMemberAdded, MsgMemberRemoved:
 		s.deliverMemberEvent(app, m)
+	case MsgCount:
+		s.deliverCount(app, m)
+	case MsgWatch:
+		app.deliverWatch(m)
 	case MsgTerminate:
 		for _, c := range app.userConns(m.UserID) {
 			c.kill(TerminateCloseCode, "Connection terminated by the application")

@@ -153,6 +153,7 @@ func (a *appState) leaveLocked(ch *channel, c *conn) {
 		case occ.Count > 0:
 			a.countHook(ch, occ.Count)
 		}
+		a.tellCount(c.srv, ch)
 		return
 	}
 	if empty || f.PerConnectionOccupancy {
@@ -161,6 +162,18 @@ func (a *appState) leaveLocked(ch *channel, c *conn) {
 	if !empty {
 		a.countHook(ch, left)
 	}
+	a.tellCount(c.srv, ch)
+}
+
+// tellCount tells ch's remaining subscribers on this node its count after a leave, where this
+// node tells its own (localCounted); a.mu is held.
+func (a *appState) tellCount(s *Server, ch *channel) {
+	if !s.localCounted(a, ch) {
+		return
+	}
+	ch.mu.Lock()
+	ch.tellCountLocked(s, len(ch.subs))
+	ch.mu.Unlock()
 }
 
 // countHook sends a channel's subscription count n, for an app that opted in (not on presence
@@ -225,9 +238,8 @@ func (a *appState) signInLocked(c *conn, user string, watchlist []string) {
 	}
 	set[c] = struct{}{}
 	if len(set) == 1 {
-		a.notifyWatchersLocked(user, "online")
+		a.userChangedLocked(c.srv, user, "online")
 	}
-	var online, offline []string
 	for _, id := range watchlist {
 		w := a.watchers[id]
 		if w == nil {
@@ -235,11 +247,24 @@ func (a *appState) signInLocked(c *conn, user string, watchlist []string) {
 			a.watchers[id] = w
 		}
 		w[c] = struct{}{}
-		if len(a.users[id]) > 0 {
-			online = append(online, id)
+	}
+	// The states are read after c watches: a change in between reaches c as an event too.
+	var online, offline []string
+	states, vers := a.onlineLocked(c.srv, watchlist)
+	for i, on := range states {
+		if on {
+			online = append(online, watchlist[i])
 		} else {
-			offline = append(offline, id)
+			offline = append(offline, watchlist[i])
 		}
+	}
+	if vers != nil {
+		c.mu.Lock()
+		c.watchVers = make(map[string]int64, len(watchlist))
+		for i, id := range watchlist {
+			c.watchVers[id] = vers[i]
+		}
+		c.mu.Unlock()
 	}
 	var evs []protocol.WatchlistEvent
 	if len(online) > 0 {
@@ -258,7 +283,7 @@ func (a *appState) signOutLocked(c *conn, user string) {
 	delete(set, c)
 	if len(set) == 0 {
 		delete(a.users, user)
-		a.notifyWatchersLocked(user, "offline")
+		a.userChangedLocked(c.srv, user, "offline")
 	}
 	for _, id := range c.watchlist {
 		w := a.watchers[id]
@@ -269,6 +294,75 @@ func (a *appState) signOutLocked(c *conn, user string) {
 	}
 }
 
+// userChangedLocked tells the watchers of user that it is online (its first connection here) or
+// offline (its last here gone): this node's watchers on a single node; in a cluster, the
+// registry tells every node's when it is the user's first or last connection in the cluster.
+// a.mu is held.
+func (a *appState) userChangedLocked(s *Server, user, state string) {
+	reg := s.usersRegistry()
+	if reg == nil {
+		a.notifyWatchersLocked(user, state)
+		return
+	}
+	up := reg.UserUp
+	if state == "offline" {
+		up = reg.UserDown
+	}
+	if err := up(a.ID, user); err != nil {
+		s.cfg.Logger.Warn("cannot tell the cluster's registry of a user: its watchers are told at the resync", "state", state, "error", err)
+		if state == "offline" {
+			s.noteUnheard(unheard{app: a.ID, user: user})
+		}
+	}
+}
+
+// onlineLocked reports whether each of users is online: signed in on this node, or in a
+// cluster on any node, with the versions of those states (this node's view, and no versions,
+// while the registry cannot answer); a.mu is held.
+func (a *appState) onlineLocked(s *Server, users []string) (on []bool, vers []int64) {
+	on = make([]bool, len(users))
+	if reg := s.usersRegistry(); reg != nil && len(users) > 0 {
+		states, err := reg.Online(a.ID, users)
+		if err == nil {
+			vers = make([]int64, len(users))
+			for i, st := range states {
+				on[i], vers[i] = st.Online, st.Version
+			}
+			return on, vers
+		}
+		s.cfg.Logger.Warn("cannot read the cluster's online users: a watchlist gets this node's", "error", err)
+	}
+	for i, u := range users {
+		on[i] = len(a.users[u]) > 0
+	}
+	return on, nil
+}
+
+// deliverWatch tells this node's watchers of a user its state in the cluster, but those whose
+// watchlist state already shows it (told at a later version).
+func (a *appState) deliverWatch(m Message) {
+	a.mu.RLock()
+	defer a.mu.RUnlock()
+	var frame []byte
+	for c := range a.watchers[m.UserID] {
+		c.mu.Lock()
+		seen := c.watchVers[m.UserID] >= m.Version && c.watchVers != nil
+		if !seen && c.watchVers != nil {
+			c.watchVers[m.UserID] = m.Version
+		}
+		c.mu.Unlock()
+		if seen {
+			continue
+		}
+		if frame == nil {
+			frame = protocol.EncodeWatchlist([]protocol.WatchlistEvent{{Name: m.Event, UserIDs: []string{m.UserID}}})
+		}
+		c.enqueueFrame(frame)
+	}
+}
+
+// notifyWatchersLocked sends this node's watchers of user its new state; a.mu is held (a read
+// lock is enough).
 func (a *appState) notifyWatchersLocked(user, name string) {
 	w := a.watchers[user]
 	if len(w) == 0 {

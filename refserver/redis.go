@@ -48,10 +48,14 @@ const (
 //	<p>:A:vac:C        a held channel_vacated is owed (cleared by a return within the debounce)
 //	<p>:A:gone:C:U     a held member_removed is owed (cleared by the user's return)
 //	<p>:A:cache:C      a cache channel's last event [event, data], expiring with the cache TTL
+//	<p>:A:on:U         set of the nodes where U is signed in (watchlists)
+//	<p>:A:uv:U         U's watch version, counted up by each online and offline
 //
 // A node dead for NodeDeadAfter (no heartbeat) is reaped by the first live node to see it: its
 // subscriber counts and members are removed, member_removed is published for the users it was
-// the last node of, and the reaping node sends the webhooks.
+// the last node of (and the new count of each channel others still hold, for the apps that
+// count, and offline for the signed-in users it was the last node of), and the reaping node
+// sends the webhooks.
 type redisCluster struct {
 	rdb      *redis.Client
 	prefix   string
@@ -61,7 +65,8 @@ type redisCluster struct {
 	debounce time.Duration // the webhook debounce: how long a held webhook's mark must last
 	keepDead bool          // the ghost-members fault: dead nodes are never reaped
 	onReaped func(app string, ev protocol.WebhookEvent)
-	onResync func() // the server's resync, after Redis lost this node's state or missed some
+	onResync func()                    // the server's resync, after Redis lost this node's state or missed some
+	counted  func(app, ch string) bool // whether a channel's subscribers are told its count
 	dirty    atomic.Bool
 
 	ps        *redis.PubSub
@@ -163,7 +168,9 @@ func decodeMessage(b []byte) (Message, error) {
 	case m.Kind == MsgEvent && m.Event != "" && len(m.Channels) > 0 && !slices.Contains(m.Channels, ""),
 		m.Kind == MsgClientEvent && m.Event != "" && m.Channel != "",
 		(m.Kind == MsgMemberAdded || m.Kind == MsgMemberRemoved) && m.Channel != "" && m.UserID != "",
-		m.Kind == MsgTerminate && m.UserID != "":
+		m.Kind == MsgTerminate && m.UserID != "",
+		m.Kind == MsgCount && m.Channel != "" && m.Count > 0,
+		m.Kind == MsgWatch && m.UserID != "" && (m.Event == "online" || m.Event == "offline"):
 		return m, nil
 	}
 	return m, fmt.Errorf("not a cluster message: kind %q", truncate(m.Kind, maxEcho))
@@ -321,9 +328,21 @@ for _, e in ipairs(redis.call('SMEMBERS', KEYS[2])) do
   local base = ARGV[2] .. ':' .. x.a
   if x.k == 'o' then
     local occ = base .. ':occ:' .. x.c
-    if redis.call('HDEL', occ, ARGV[1]) == 1 and redis.call('HLEN', occ) == 0 then
-      redis.call('SREM', base .. ':chans', x.c)
-      out[#out + 1] = e
+    if redis.call('HDEL', occ, ARGV[1]) == 1 then
+      if redis.call('HLEN', occ) == 0 then
+        redis.call('SREM', base .. ':chans', x.c)
+        out[#out + 1] = e
+      else
+        local total = 0
+        for _, v in ipairs(redis.call('HVALS', occ)) do total = total + tonumber(v) end
+        redis.call('PUBLISH', ARGV[3], cjson.encode({k = 'count', a = x.a, c = x.c, n = total}))
+      end
+    end
+  elseif x.k == 'u' then
+    local on = base .. ':on:' .. x.u
+    if redis.call('SREM', on, ARGV[1]) == 1 and redis.call('SCARD', on) == 0 then
+      local m = cjson.encode({k = 'watch', a = x.a, u = x.u, e = 'offline'})
+      redis.call('PUBLISH', ARGV[3], string.sub(m, 1, -2) .. ',"v":' .. bump(base .. ':uv:' .. x.u) .. '}')
     end
   else
     local ref = base .. ':ref:' .. x.c .. ':' .. x.u
@@ -340,7 +359,7 @@ return out`)
 
 // heldEntry is one thing a node holds, as its node set keeps it for reaping.
 type heldEntry struct {
-	Kind    string `json:"k"` // "o": subscribers of a channel; "p": a presence member
+	Kind    string `json:"k"` // "o": subscribers of a channel; "p": a presence member; "u": a signed-in user
 	App     string `json:"a"`
 	Channel string `json:"c"`
 	User    string `json:"u,omitempty"`
@@ -399,7 +418,18 @@ if before == 0 then
 end
 local total = 0
 for _, v in ipairs(redis.call('HVALS', KEYS[1])) do total = total + tonumber(v) end
+if ARGV[6] ~= '' then redis.call('PUBLISH', ARGV[5], ARGV[6] .. total .. '}') end
 return {first, hook, total}`)
+
+// countMessage is the count message of a channel whose subscribers are told its count, with
+// the count left for the script to close ("" for any other channel): the script publishes it
+// with the count it reached, so the counts reach every node in the order Redis reached them.
+func (r *redisCluster) countMessage(app, ch string) string {
+	if r.counted == nil || !r.counted(app, ch) {
+		return ""
+	}
+	return openEnded(Message{Kind: MsgCount, AppID: app, Channel: ch}, "n")
+}
 
 func (r *redisCluster) occKeys(app, ch string) []string {
 	return []string{r.key(app, "occ", ch), r.key(app, "chans"), r.key("node", r.node), r.key(app, "vac", ch)}
@@ -408,7 +438,8 @@ func (r *redisCluster) occKeys(app, ch string) []string {
 func (r *redisCluster) Subscribed(app, ch string, n int) (Occupancy, error) {
 	ctx, cancel := r.ctx()
 	defer cancel()
-	v, err := subscribedScript.Run(ctx, r.rdb, r.occKeys(app, ch), r.node, n, ch, heldEntry{"o", app, ch, ""}.String()).Int64Slice()
+	v, err := subscribedScript.Run(ctx, r.rdb, r.occKeys(app, ch), r.node, n, ch, heldEntry{"o", app, ch, ""}.String(),
+		r.key("msg"), r.countMessage(app, ch)).Int64Slice()
 	if err != nil {
 		return Occupancy{}, r.failed(err)
 	}
@@ -431,13 +462,14 @@ else
 end
 local total = 0
 for _, v in ipairs(redis.call('HVALS', KEYS[1])) do total = total + tonumber(v) end
+if ARGV[7] ~= '' and total > 0 then redis.call('PUBLISH', ARGV[6], ARGV[7] .. total .. '}') end
 return {last, total}`)
 
 func (r *redisCluster) Unsubscribed(app, ch string, n int, hold bool) (Occupancy, error) {
 	ctx, cancel := r.ctx()
 	defer cancel()
 	v, err := unsubscribedScript.Run(ctx, r.rdb, r.occKeys(app, ch), r.node, n, ch, heldEntry{"o", app, ch, ""}.String(),
-		holdMs(hold, r.debounce)).Int64Slice()
+		holdMs(hold, r.debounce), r.key("msg"), r.countMessage(app, ch)).Int64Slice()
 	if err != nil {
 		return Occupancy{}, r.failed(err)
 	}
@@ -470,9 +502,12 @@ func (r *redisCluster) memberKeys(app, ch, user string) []string {
 }
 
 // versioned is m encoded with its "v" left open for the script to close with the version.
-func versioned(m Message) string {
+func versioned(m Message) string { return openEnded(m, "v") }
+
+// openEnded is m encoded with a last field, a number, left open for a script to close.
+func openEnded(m Message, field string) string {
 	b, _ := json.Marshal(m)
-	return string(b[:len(b)-1]) + `,"v":`
+	return string(b[:len(b)-1]) + `,"` + field + `":`
 }
 
 func (r *redisCluster) MemberUp(app, ch, user string, info json.RawMessage, max int) (Presence, error) {
@@ -634,8 +669,8 @@ func (r *redisCluster) Held() (map[string]map[string]Holding, error) {
 	out := map[string]map[string]Holding{}
 	for _, s := range entries {
 		var e heldEntry
-		if json.Unmarshal([]byte(s), &e) != nil {
-			continue
+		if json.Unmarshal([]byte(s), &e) != nil || e.Kind == "u" {
+			continue // users: HeldUsers
 		}
 		if out[e.App] == nil {
 			out[e.App] = map[string]Holding{}
@@ -717,4 +752,99 @@ func (r *redisCluster) Owed(app string, ev protocol.WebhookEvent) bool {
 		return true
 	}
 	return n == 1
+}
+
+// The cluster's signed-in users: <p>:A:on:U is the set of the nodes where user U has a
+// connection; the node set holds a "u" entry for each, for reaping.
+var userUpScript = redis.NewScript(luaBump + `
+local before = redis.call('SCARD', KEYS[1])
+redis.call('SADD', KEYS[1], ARGV[1])
+redis.call('SADD', KEYS[2], ARGV[2])
+if before == 0 then redis.call('PUBLISH', ARGV[3], ARGV[4] .. bump(KEYS[3]) .. '}') end
+return 1`)
+
+// userDownScript says offline when no node has the user left, also when Redis had lost this
+// node's entry (a restart without persistence): the watchers are told rather than kept waiting.
+var userDownScript = redis.NewScript(luaBump + `
+redis.call('SREM', KEYS[1], ARGV[1])
+redis.call('SREM', KEYS[2], ARGV[2])
+if redis.call('SCARD', KEYS[1]) == 0 then redis.call('PUBLISH', ARGV[3], ARGV[4] .. bump(KEYS[3]) .. '}') end
+return 1`)
+
+func (r *redisCluster) userKeys(app, user string) []string {
+	return []string{r.key(app, "on", user), r.key("node", r.node), r.key(app, "uv", user)}
+}
+
+// watchMessage is a watch message with its version left for the script to close: each change
+// of a user's state counts the user's version up, so a watcher that read the state at a version
+// skips the changes it already shows.
+func (r *redisCluster) watchMessage(app, user, state string) string {
+	return versioned(Message{Kind: MsgWatch, AppID: app, UserID: user, Event: state})
+}
+
+func (r *redisCluster) UserUp(app, user string) error {
+	ctx, cancel := r.ctx()
+	defer cancel()
+	return r.failed(userUpScript.Run(ctx, r.rdb, r.userKeys(app, user), r.node, heldEntry{"u", app, "", user}.String(),
+		r.key("msg"), r.watchMessage(app, user, "online")).Err())
+}
+
+func (r *redisCluster) UserDown(app, user string) error {
+	ctx, cancel := r.ctx()
+	defer cancel()
+	return r.failed(userDownScript.Run(ctx, r.rdb, r.userKeys(app, user), r.node, heldEntry{"u", app, "", user}.String(),
+		r.key("msg"), r.watchMessage(app, user, "offline")).Err())
+}
+
+func (r *redisCluster) Online(app string, users []string) ([]UserState, error) {
+	ctx, cancel := r.ctx()
+	defer cancel()
+	pipe := r.rdb.Pipeline()
+	cards := make([]*redis.IntCmd, len(users))
+	vers := make([]*redis.StringCmd, len(users))
+	for i, u := range users {
+		cards[i] = pipe.SCard(ctx, r.key(app, "on", u))
+		vers[i] = pipe.Get(ctx, r.key(app, "uv", u))
+	}
+	if _, err := pipe.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
+		return nil, r.failed(err)
+	}
+	out := make([]UserState, len(users))
+	for i := range users {
+		v, _ := strconv.ParseInt(vers[i].Val(), 10, 64)
+		out[i] = UserState{Online: cards[i].Val() > 0, Version: v}
+	}
+	return out, nil
+}
+
+func (r *redisCluster) HeldUsers() (map[string][]string, error) {
+	ctx, cancel := r.ctx()
+	defer cancel()
+	entries, err := r.rdb.SMembers(ctx, r.key("node", r.node)).Result()
+	if err != nil {
+		return nil, r.failed(err)
+	}
+	out := map[string][]string{}
+	for _, s := range entries {
+		var e heldEntry
+		if json.Unmarshal([]byte(s), &e) == nil && e.Kind == "u" {
+			out[e.App] = append(out[e.App], e.User)
+		}
+	}
+	return out, nil
+}
+
+func (r *redisCluster) RestoreUsers(app string, users []string) error {
+	if len(users) == 0 {
+		return nil
+	}
+	ctx, cancel := r.ctx()
+	defer cancel()
+	pipe := r.rdb.TxPipeline()
+	for _, u := range users {
+		pipe.SAdd(ctx, r.key(app, "on", u), r.node)
+		pipe.SAdd(ctx, r.key("node", r.node), heldEntry{"u", app, "", u}.String())
+	}
+	_, err := pipe.Exec(ctx)
+	return r.failed(err)
 }

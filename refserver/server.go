@@ -90,6 +90,7 @@ func New(cfg Config) (*Server, error) {
 		rc.keepDead = cfg.Faults.GhostMembers
 		rc.onReaped = s.reaped
 		rc.onResync = s.resync
+		rc.counted = s.clusterCounted
 		s.broker, s.registry = rc, rc
 		for _, a := range s.byID {
 			a.hooks.owedBy(a.ID, rc)

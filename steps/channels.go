@@ -63,6 +63,7 @@ func channelSteps(sc *godog.ScenarioContext) {
 	sc.Step(`^the app triggers "([^"]+)" on "([^"]+)" with data:$`, func(ctx context.Context, event, channels string, doc *godog.DocString) error {
 		return appTrigger(ctx, event, channels, compact(doc.Content), "")
 	})
+	sc.Step(`^"([^"]+)" is told that "([^"]+)" has (\d+) subscriptions? `+within+`$`, toldCount)
 	sc.Step(`^"([^"]+)" receives "([^"]+)" on "([^"]+)" with data "((?:[^"\\]|\\.)*)" `+within+`$`, func(ctx context.Context, name, event, channel, data, secs string) error {
 		w := world(ctx)
 		ch := w.Channel(channel)
@@ -77,6 +78,21 @@ func channelSteps(sc *godog.ScenarioContext) {
 		}
 		return nil
 	})
+}
+
+// toldCount waits for pusher_internal:subscription_count on channel with the count n; counts
+// told before it (another subscriber's arrival) are passed over.
+func toldCount(ctx context.Context, name, channel string, n int, secs string) error {
+	ch := world(ctx).Channel(channel)
+	_, err := expect(ctx, name, secs, fmt.Sprintf("%s on %s with subscription_count %d", protocol.EventSubscriptionCount, ch, n), func(f client.Frame) bool {
+		if f.Msg.Event != protocol.EventSubscriptionCount || f.Msg.Channel != ch {
+			return false
+		}
+		var d protocol.SubscriptionCount
+		b, err := f.Msg.DataBytes()
+		return err == nil && json.Unmarshal(b, &d) == nil && d.Count == n
+	})
+	return err
 }
 
 // subscribe sends pusher:subscribe with the auth a step asks for. Presence channel_data, when

@@ -54,6 +54,7 @@ func Probe(ctx context.Context, t *target.Target, rcv *webhook.Receiver) []Probe
 		{"terminate", "terminate_connections closed a signed-in connection", p.terminate},
 		{"cache-channels", "a cache channel answered pusher:cache_miss", p.cache},
 		{"encrypted", "a signed private-encrypted- subscription succeeded", p.encrypted},
+		{"subscription-count", "a public subscriber was told its pusher_internal:subscription_count", p.subscriptionCount},
 	} {
 		r := ProbeResult{Capability: pr.cap, Found: pr.run(ctx), Why: pr.works}
 		if !r.Found {
@@ -220,6 +221,20 @@ func (p prober) cache(ctx context.Context) bool {
 		return false
 	}
 	_, ok := await(ctx, c, protocol.EventCacheMiss, ch)
+	return ok
+}
+
+func (p prober) subscriptionCount(ctx context.Context) bool {
+	c, err := p.dial(ctx)
+	if err != nil {
+		return false
+	}
+	defer c.Close()
+	ch := "probe-count-" + p.id
+	if !p.subscribed(ctx, c, ch, "") {
+		return false
+	}
+	_, ok := await(ctx, c, protocol.EventSubscriptionCount, ch)
 	return ok
 }
 

@@ -80,7 +80,7 @@ type Result struct {
 }
 
 // AllCapabilities are those the reference server implements.
-var AllCapabilities = []string{"presence", "client-events", "user-auth", "cache-channels", "encrypted", "http-api", "rate-limits", "watchlist", "terminate", "webhooks", "cluster"}
+var AllCapabilities = []string{"presence", "client-events", "user-auth", "cache-channels", "encrypted", "http-api", "rate-limits", "watchlist", "terminate", "webhooks", "cluster", "subscription-count"}
 
 // Selected reports whether a case is chosen by include and exclude selectors.
 func Selected(c features.Case, include, exclude []string) bool {

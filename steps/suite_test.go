@@ -26,7 +26,7 @@ func TestSuite(t *testing.T) {
 		}
 		opts.Capabilities = strings.Split(os.Getenv("PUSHCERT_SUPPORTS"), ",")
 	} else {
-		tg, stop, err := target.StartEmbedded(refserver.Config{}, refserver.App{})
+		tg, stop, err := target.StartEmbedded(refserver.Config{}, refserver.App{SubscriptionCount: true})
 		if err != nil {
 			t.Fatal(err)
 		}

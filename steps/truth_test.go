@@ -106,7 +106,7 @@ func truthTarget(t *testing.T, tc truthCase) *target.Target {
 			t.Fatal(err)
 		}
 	}
-	tg, stop, err := target.StartEmbedded(cfg, refserver.App{})
+	tg, stop, err := target.StartEmbedded(cfg, refserver.App{SubscriptionCount: true})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -100,10 +100,11 @@ func runCheck(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		defer rcv.Close()
 		opts.Webhooks = rcv
 	}
-	var app refserver.App
+	// The embedded app counts subscriptions (it declares subscription-count) and, with the
+	// receiver, sends its webhooks there.
+	app := refserver.App{SubscriptionCount: true}
 	if rcv != nil && t.embedded() {
 		app.Webhooks = []refserver.Webhook{{URL: rcv.URL(target.EmbeddedAppID)}}
-		app.SubscriptionCount = true
 	}
 	tg, stop, code := resolveTarget(ctx, "check", t, app, stderr)
 	if code >= 0 {
@@ -147,7 +148,7 @@ func runCheck(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		case len(*supports) == 1 && (*supports)[0] == "auto":
 			opts.Capabilities = nil
 			for _, r := range steps.Probe(ctx, tg, rcv) {
-				fmt.Fprintf(stderr, "  %-15s %s\n", r.Capability, r.Why)
+				fmt.Fprintf(stderr, "  %-19s %s\n", r.Capability, r.Why)
 				if r.Found {
 					opts.Capabilities = append(opts.Capabilities, r.Capability)
 				}

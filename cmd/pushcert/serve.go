@@ -52,7 +52,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	tlsKey := fs.String("tls-key", os.Getenv("PUSHCERT_TLS_KEY"), "the PEM private key of --tls-cert; env PUSHCERT_TLS_KEY")
 	webhookURLs := fs.StringArray("webhook-url", nil, "post the webhooks of the app of --app-id or --demo to this URL (repeatable); a config file gives each app its own")
 	debounce := fs.Duration("webhook-debounce", refserver.DefaultWebhookDebounce, "hold channel_vacated and member_removed webhooks this long; a reconnect within it cancels both; 0 sends at once")
-	fs.BoolVar(&app.SubscriptionCount, "subscription-count", false, "send subscription_count webhooks (opt-in, as on Pusher): a public or private channel's count after each subscribe and unsubscribe, the last of each 50 ms batch")
+	fs.BoolVar(&app.SubscriptionCount, "subscription-count", false, "count subscriptions (opt-in, as on Pusher): a public or private channel's subscribers get pusher_internal:subscription_count after each subscribe and unsubscribe (past 100 subscribers, at most every 5 s), and the app's webhooks include subscription_count")
 	retryFor := fs.Duration("webhook-retry-for", refserver.DefaultWebhookRetryFor, "retry a webhook batch not acknowledged with 2xx this long, waiting 1s, 2s, 4s ... (at most 1m) between attempts")
 	redisURL := fs.String("redis", os.Getenv("PUSHCERT_REDIS"), "join the cluster of every node on this Redis (redis://127.0.0.1:6379/0): publishes, client events, presence, counts and webhooks are the cluster's; env PUSHCERT_REDIS")
 	redisPrefix := fs.String("redis-prefix", "pushcert", "start every Redis key and the pub/sub channel with this, so that clusters can share a Redis")

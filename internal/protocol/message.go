@@ -438,6 +438,17 @@ func EncodeWatchlist(events []WatchlistEvent) []byte {
 	}{evs})})
 }
 
+// SubscriptionCount is the data of pusher_internal:subscription_count.
+type SubscriptionCount struct {
+	Count int `json:"subscription_count"`
+}
+
+// EncodeSubscriptionCount builds pusher_internal:subscription_count: a channel's subscribers,
+// told to each of them (data double encoded, as every internal event's).
+func EncodeSubscriptionCount(channel string, n int) []byte {
+	return EncodeInternal(EventSubscriptionCount, channel, SubscriptionCount{n})
+}
+
 // EncodeCacheMiss builds pusher:cache_miss.
 func EncodeCacheMiss(channel string) []byte {
 	return mustMarshal(outFrame{Event: EventCacheMiss, Channel: channel})

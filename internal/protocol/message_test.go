@@ -490,6 +490,11 @@ func TestEncoders(t *testing.T) {
 			want: `{"event":"pusher_internal:subscription_count","channel":"c"}`,
 		},
 		{
+			name: "subscription_count",
+			got:  EncodeSubscriptionCount("room", 12),
+			want: `{"event":"pusher_internal:subscription_count","channel":"room","data":"{\"subscription_count\":12}"}`,
+		},
+		{
 			name: "internal event with data",
 			got:  EncodeInternal(EventSubscriptionCount, "c", map[string]int{"subscription_count": 3}),
 			want: `{"event":"pusher_internal:subscription_count","channel":"c","data":"{\"subscription_count\":3}"}`,

@@ -226,3 +226,11 @@ Feature: Clusters
     Then "bob" sees "u3" online within 3s
     When "carol" disconnects
     Then "bob" sees "u3" offline within 5s
+
+  @id:CLUS-016 @should @cap:cluster @needs:control @spec:7
+  Scenario: The connection quota counts the connections of every node
+    An app's connection quota is the cluster's: the connections of every node count against it, and one past it is refused with 4004 whichever node it comes to.
+    Given a cluster app with a connection quota
+    And the app's connection quota is used up by "holder" across the nodes
+    When a client "over" connects to node 1
+    Then "over" is closed with code 4004 within 2s

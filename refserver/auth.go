@@ -62,8 +62,11 @@ func (c *conn) signin(m protocol.Message) {
 	}
 	c.userID, c.userInfo, c.watchlist, c.authed = u.ID, u.Info, watch, true
 	c.mu.Unlock()
+	// The server knows the user online (in a cluster, every node does) before the connection is
+	// told it is signed in; its watchlist's states follow signin_success.
+	a.signInLocked(c, u.ID)
 	c.enqueueFrame(protocol.EncodeSigninSuccess(d.UserData))
-	a.signInLocked(c, u.ID, watch)
+	a.watchLocked(c, watch)
 	a.mu.Unlock()
 	if over {
 		c.sendError(protocol.CodeWatchlistLimit, fmt.Sprintf("Watchlist limit exceeded: only the first %d user ids are watched", protocol.MaxWatchlist), "")

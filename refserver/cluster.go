@@ -308,3 +308,12 @@ func (s *Server) usersRegistry() UserRegistry {
 	}
 	return s.registry
 }
+
+// quotaRegistry is where a node checks an app's connection quota: nil on a single node (and
+// under the quota-per-node fault), where the node's own count is the server's.
+func (s *Server) quotaRegistry() Registry {
+	if s.cfg.Faults.QuotaPerNode {
+		return nil
+	}
+	return s.registry
+}

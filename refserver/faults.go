@@ -66,6 +66,7 @@ type Faults struct {
 	GhostMembers       bool   // a node that dies without a word keeps its members (and counts) in the cluster forever
 	CountEventsPerNode bool   // pusher_internal:subscription_count tells each node's subscribers that node's count
 	WatchlistPerNode   bool   // watchlist states and online/offline events know this node's users only
+	QuotaPerNode       bool   // an app's connection quota counts this node's connections only
 	// Delivery faults for validating load measurements: a fraction of deliveries held back by
 	// exactly DelayBy, or queued twice.
 	DelayDeliveries     float64
@@ -245,6 +246,7 @@ var faultNames = map[string]func(*Faults, string) error{
 	"ghost-members":             func(f *Faults, _ string) error { f.GhostMembers = true; return nil },
 	"count-events-per-node":     func(f *Faults, _ string) error { f.CountEventsPerNode = true; return nil },
 	"watchlist-per-node":        func(f *Faults, _ string) error { f.WatchlistPerNode = true; return nil },
+	"quota-per-node":            func(f *Faults, _ string) error { f.QuotaPerNode = true; return nil },
 	"member-hooks-per-node": func(f *Faults, _ string) error {
 		f.MemberHooksPerNode = true
 		return nil
@@ -289,7 +291,7 @@ var faultNames = map[string]func(*Faults, string) error{
 // ClusterFaults are faults that only a cluster shows: on one node they change nothing.
 var ClusterFaults = []string{"presence-per-node", "exclusion-on-origin", "local-counts", "local-cache",
 	"occupancy-per-node", "member-hooks-per-node", "local-messages", "ghost-members", "count-events-per-node",
-	"watchlist-per-node"}
+	"watchlist-per-node", "quota-per-node"}
 
 // send hands a message to the cluster, or, under LocalMessages, to this node's clients only.
 func (s *Server) send(m Message) error {

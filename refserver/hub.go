@@ -229,8 +229,9 @@ func (a *appState) store(name, event, data string, expires time.Time) {
 	a.cacheMu.Unlock()
 }
 
-// signInLocked binds a user to a connection and tells watchers when the user comes online.
-func (a *appState) signInLocked(c *conn, user string, watchlist []string) {
+// signInLocked binds a user to a connection and tells watchers when the user comes online; a.mu
+// is held.
+func (a *appState) signInLocked(c *conn, user string) {
 	set := a.users[user]
 	if set == nil {
 		set = map[*conn]struct{}{}
@@ -240,6 +241,11 @@ func (a *appState) signInLocked(c *conn, user string, watchlist []string) {
 	if len(set) == 1 {
 		a.userChangedLocked(c.srv, user, "online")
 	}
+}
+
+// watchLocked makes c a watcher of the users of its watchlist and sends it their states; a.mu
+// is held.
+func (a *appState) watchLocked(c *conn, watchlist []string) {
 	for _, id := range watchlist {
 		w := a.watchers[id]
 		if w == nil {

@@ -282,7 +282,7 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 		refuse(ws, protocol.CodeReconnect, "Server shutting down, reconnect now")
 		return
 	}
-	if !app.addConn(c, s.registry) {
+	if !app.addConn(c, s.quotaRegistry()) {
 		s.admitMu.Unlock()
 		refuse(ws, protocol.CodeOverQuota, protocol.CodeText[protocol.CodeOverQuota])
 		return

@@ -17,7 +17,7 @@ import (
 // "node 1" is the first. A step that names no node goes to node 1.
 func clusterSteps(sc *godog.ScenarioContext) {
 	sc.Step(`^a client "([^"]+)" connects to node (\d+)$`, func(ctx context.Context, name string, node int) error {
-		return onNode(ctx, node, func() error { return dial(ctx, name) })
+		return onNode(ctx, node, func() error { return dialRaw(ctx, name, world(ctx).appURL()) })
 	})
 	sc.Step(`^(?:clients?|the client) ((?:"[^"]+"(?:, | and )?)+) (?:are|is) connected to node (\d+)$`, func(ctx context.Context, list string, node int) error {
 		return onNode(ctx, node, func() error {
@@ -42,8 +42,46 @@ func clusterSteps(sc *godog.ScenarioContext) {
 		return onNode(ctx, node, func() error { return terminateUser(ctx, user) })
 	})
 	sc.Step(`^every node answers (GET) "([^"]+)" `+within+` with:$`, everyNodeAnswers)
+	sc.Step(`^a cluster app with (.+)$`, useClusterApp)
+	sc.Step(`^the app's connection quota is used up by "([^"]+)" across the nodes$`, func(ctx context.Context, prefix string) error {
+		w := world(ctx)
+		for i := 1; i <= w.limits.quota; i++ {
+			node := (i-1)%w.Target.NodeCount() + 1
+			if err := onNode(ctx, node, func() error { return dial(ctx, fmt.Sprintf("%s-%d", prefix, i)) }); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
 	sc.Step(`^a cluster the suite may crash a node of$`, crashableCluster)
 	sc.Step(`^node (\d+) crashes$`, crashNode)
+}
+
+// useClusterApp makes the scenario use an app with the setting on a cluster: on the embedded
+// target a 2-node cluster of its own with the setting, on another the profile's app (which the
+// vendor's nodes all have), else the case is skipped.
+func useClusterApp(ctx context.Context, phrase string) error {
+	w := world(ctx)
+	if !w.opts.Control {
+		return useApp(ctx, phrase)
+	}
+	st, ok := appSettings[phrase]
+	if !ok {
+		return fmt.Errorf("unknown app setting %q", phrase)
+	}
+	var cfg refserver.Config
+	var app refserver.App
+	st.embed(&cfg, &app)
+	t, stop, err := target.StartEmbeddedCluster(2, cfg, app)
+	if err != nil {
+		return err
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.limits = appLimits{activity: cfg.ActivityTimeout, pong: cfg.PongTimeout, quota: app.MaxConnections, members: app.MaxPresenceMembers}
+	w.Target, w.API = t, t.API(w.Log)
+	w.stops = append(w.stops, stop)
+	return nil
 }
 
 // crashableCluster makes sure the case may crash a node: on the embedded target it starts a

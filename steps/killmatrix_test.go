@@ -76,6 +76,7 @@ var killMatrix = map[string][]string{
 	"cluster:ghost-members":               {"CLUS-013"},
 	"cluster:count-events-per-node":       {"CLUS-014"},
 	"cluster:watchlist-per-node":          {"CLUS-015"},
+	"cluster:quota-per-node":              {"CLUS-016"},
 	"cluster:local-messages=event":        {"CLUS-001", "CLUS-008"},
 	"cluster:local-messages=client_event": {"CLUS-007"},
 	"cluster:local-messages=terminate":    {"CLUS-009"},

@@ -7,7 +7,7 @@ VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo deve
 COMMIT  ?= $(shell git rev-parse HEAD 2>/dev/null)$(shell git diff --quiet HEAD 2>/dev/null || echo +dirty)
 LDFLAGS := -X main.version=$(VERSION) -X main.commit=$(COMMIT)
 
-.PHONY: build run serve test test-go test-interop vet fuzz bench accuracy clean
+.PHONY: build run serve test test-go test-interop vet fuzz bench accuracy dist clean
 
 build:
 	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/pushcert
@@ -15,6 +15,19 @@ build:
 run: build
 	./$(BIN) check --out out
 	./$(BIN) load --scenario seats --clients 1000 --rooms 10 --duration 20s --out out/load
+
+# Release binaries: static (no cgo), the version and commit stamped in, one per platform, with
+# their SHA-256 sums, under dist/.
+DIST_PLATFORMS ?= linux/amd64 linux/arm64 darwin/amd64 darwin/arm64 windows/amd64 windows/arm64
+dist:
+	@rm -rf dist && mkdir -p dist
+	@set -e; for p in $(DIST_PLATFORMS); do \
+	  os=$${p%/*}; arch=$${p#*/}; ext=; [ "$$os" = windows ] && ext=.exe; \
+	  out=dist/pushcert-$(VERSION)-$$os-$$arch$$ext; \
+	  CGO_ENABLED=0 GOOS=$$os GOARCH=$$arch $(GO) build -trimpath -ldflags "-s -w $(LDFLAGS)" -o $$out ./cmd/pushcert; \
+	  echo "$$out"; \
+	done
+	@cd dist && sha256sum pushcert-* > SHA256SUMS && cat SHA256SUMS
 
 # The reference server with a ready-to-use demo app, until Ctrl-C.
 serve: build
@@ -66,4 +79,4 @@ bench:
 	$(GO) test -run '^TestMemoryPerConnection$$' -v -count=1 ./refserver -args -memconns 5000
 
 clean:
-	rm -rf bin out
+	rm -rf bin out dist

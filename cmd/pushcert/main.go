@@ -12,6 +12,7 @@ import (
 	"os/signal"
 	"syscall"
 
+	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 )
 
@@ -38,7 +39,9 @@ func commands() []command {
 		{"trigger", "publish an event through a server's HTTP API, signed (one, or a batch)", runTrigger},
 		{"channels", "list a server's occupied channels, one channel's attributes, or a presence channel's users", runChannels},
 		{"watch", "subscribe to channels (private and presence signed with the secret) and print what arrives", runWatch},
-		{"version", "print the version", runVersion},
+		{"version", "print the version and the commit it was built from", runVersion},
+		{"completion", "print the shell completion script (bash, zsh, fish)", runCompletion},
+		{"man", "write the man pages into a directory", runMan},
 	}
 }
 
@@ -50,6 +53,12 @@ func main() {
 }
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	switch {
+	case len(args) > 0 && (args[0] == "--version" || args[0] == "-v"):
+		return runVersion(ctx, args[1:], stdout, stderr)
+	case len(args) > 0 && (args[0] == cobra.ShellCompRequestCmd || args[0] == cobra.ShellCompNoDescRequestCmd):
+		return runCobraComplete(args, stdout, stderr)
+	}
 	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
 		usage(stdout)
 		if len(args) == 0 {
@@ -80,6 +89,13 @@ func usage(w io.Writer) {
 // prints one line saying what is wrong and where the help is, on stderr, exit 2. pflag itself
 // prints nothing: with ContinueOnError it would stay silent on errors and print help twice.
 func parseFlags(fs *pflag.FlagSet, args []string, stdout, stderr io.Writer) int {
+	if fs.Lookup("version") == nil {
+		fs.Bool("version", false, "print the version and exit")
+	}
+	if p, ok := stdout.(*flagProbe); ok { // completion and man pages want the flags alone
+		p.fs = fs
+		return exitOK
+	}
 	usage := fs.Usage
 	fs.Usage = func() {}
 	fs.SetOutput(io.Discard)
@@ -98,6 +114,9 @@ func parseFlags(fs *pflag.FlagSet, args []string, stdout, stderr io.Writer) int 
 	case err != nil:
 		fmt.Fprintf(stderr, "pushcert %s: %v\nRun 'pushcert %s --help' for its flags.\n", fs.Name(), err, fs.Name())
 		return exitUsage
+	}
+	if v, _ := fs.GetBool("version"); v && fs.Name() != "version" {
+		return runVersion(context.Background(), nil, stdout, stderr)
 	}
 	return -1
 }

@@ -124,7 +124,8 @@ func TestFlagErrorsAreTold(t *testing.T) {
 			t.Errorf("%q: exit %d, stderr %q; want exit %d and %q", tc.args, code, errs, exitUsage, tc.want)
 		}
 	}
-	for _, verb := range []string{"check", "load", "serve", "report", "sign"} {
+	for _, c := range commands() {
+		verb := c.name
 		code, out, errs := runCmd(verb, "--help")
 		if code != exitOK || out == "" || errs != "" {
 			t.Errorf("%s --help: exit %d, %d bytes on stdout, stderr %q; want exit 0 and the help on stdout", verb, code, len(out), errs)

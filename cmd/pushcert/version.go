@@ -6,6 +6,8 @@ import (
 	"io"
 	"runtime"
 	"runtime/debug"
+
+	"github.com/spf13/pflag"
 )
 
 // version is set at build time with -ldflags "-X main.version=..."; otherwise the module's.
@@ -51,7 +53,17 @@ func commitString() string {
 	return rev
 }
 
-func runVersion(_ context.Context, _ []string, stdout, _ io.Writer) int {
-	fmt.Fprintf(stdout, "pushcert %s (%s, %s/%s)\n", versionString(), runtime.Version(), runtime.GOOS, runtime.GOARCH)
+// runVersion prints the version, the commit the binary was built from ("unknown" when the build
+// recorded none), the Go version and the platform.
+func runVersion(_ context.Context, args []string, stdout, stderr io.Writer) int {
+	fs := pflag.NewFlagSet("version", pflag.ContinueOnError)
+	if code := parseFlags(fs, args, stdout, stderr); code >= 0 {
+		return code
+	}
+	c := commitString()
+	if c == "" {
+		c = "unknown"
+	}
+	fmt.Fprintf(stdout, "pushcert %s\n  commit  %s\n  go      %s %s/%s\n", versionString(), c, runtime.Version(), runtime.GOOS, runtime.GOARCH)
 	return exitOK
 }

@@ -60,7 +60,7 @@ func (ch *channel) remove(c *conn) {
 	}
 	delete(ch.subs, c)
 	delete(ch.vers, c)
-	c.srv.metrics.subscriptions.Dec()
+	c.app.metrics.subscriptions.Dec()
 	if ch.kind != protocol.Presence {
 		return
 	}
@@ -136,17 +136,17 @@ func (s *Server) deliverMemberEvent(app *appState, m Message) {
 // its sender.
 func (s *Server) deliverClientEvent(app *appState, m Message) {
 	if ch := app.lookup(m.Channel); ch != nil {
-		s.relay(ch, m)
+		s.relay(app, ch, m)
 	}
 }
 
 // relay queues a client event to ch's subscribers but its sender.
-func (s *Server) relay(ch *channel, m Message) {
+func (s *Server) relay(app *appState, ch *channel, m Message) {
 	pm, err := prepare(protocol.EncodeRawEvent(m.Event, m.Channel, m.Raw, m.UserID))
 	if err != nil {
 		return
 	}
-	s.metrics.messagesOut.Add(float64(ch.broadcast(s, pm, m.SocketID)))
+	app.metrics.messagesOut.Add(float64(ch.broadcast(s, pm, m.SocketID)))
 }
 
 // subscribe handles pusher:subscribe: name rules, authorization, presence membership, then
@@ -277,7 +277,7 @@ func (c *conn) join(name string, pres *protocol.PresenceMember) {
 	if !ok {
 		return
 	}
-	c.srv.metrics.subscriptions.Inc()
+	c.app.metrics.subscriptions.Inc()
 	c.mu.Lock()
 	if c.subs == nil {
 		c.subs = map[*channel]struct{}{}
@@ -289,7 +289,7 @@ func (c *conn) join(name string, pres *protocol.PresenceMember) {
 	c.mu.Unlock()
 	c.enqueueFrame(protocol.EncodeSubscriptionSucceeded(name, pd))
 	if c.srv.localCounted(a, ch) {
-		ch.tellCountLocked(c.srv, len(ch.subs))
+		ch.tellCountLocked(c.srv, a, len(ch.subs))
 	}
 	if added != nil {
 		pm, err := prepare(protocol.EncodeMemberAdded(name, pres.UserID, added.info))
@@ -380,7 +380,7 @@ func (c *conn) enterCluster(ch *channel, pres *protocol.PresenceMember) (*protoc
 	}
 	occ, err := reg.Subscribed(a.ID, ch.name, len(ch.subs))
 	if err != nil {
-		c.srv.metrics.subscriptions.Inc() // remove counts the subscription out
+		c.app.metrics.subscriptions.Inc() // remove counts the subscription out
 		ch.remove(c)                      // and undoes the membership
 		if len(ch.subs) == 0 {
 			if _, err := reg.Unsubscribed(a.ID, ch.name, 0, false); err != nil {
@@ -506,7 +506,7 @@ func (c *conn) clientEvent(m protocol.Message) {
 	}
 	msg := Message{Kind: MsgClientEvent, AppID: c.app.ID, Channel: name, Event: m.Event, Raw: m.Data, SocketID: except, UserID: uid}
 	if c.srv.registry == nil {
-		c.srv.relay(ch, msg) // a single node: the channel is at hand, no second lookup
+		c.srv.relay(c.app, ch, msg) // a single node: the channel is at hand, no second lookup
 	} else if err := c.srv.send(msg); err != nil {
 		c.sendError(0, "Client event not delivered: the cluster is unavailable; send it again later", name)
 		return

@@ -9,6 +9,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/gorilla/websocket"
+	"github.com/prometheus/client_golang/prometheus"
 	"golang.org/x/time/rate"
 
 	"github.com/pushcert/pushcert/internal/protocol"
@@ -142,7 +143,7 @@ func (c *conn) enqueueFrame(frame []byte) bool {
 // sendError queues a pusher:error; code 0 is sent as null. The channel is the client's, cut to
 // maxEcho like every quote of its input.
 func (c *conn) sendError(code int, msg, channel string) {
-	c.srv.metrics.errors.WithLabelValues(codeLabel(code)).Inc()
+	c.app.metrics.errors.WithLabelValues(codeLabel(code)).Inc()
 	c.enqueueFrame(protocol.EncodeError(code, msg, truncate(channel, maxEcho)))
 }
 
@@ -159,7 +160,7 @@ func (c *conn) end(code int, msg string, flush bool) {
 		c.closeCode.Store(int32(code))
 		c.closeMsg.Store(&msg)
 		if code != 0 {
-			c.srv.metrics.errors.WithLabelValues(codeLabel(code)).Inc()
+			c.app.metrics.errors.WithLabelValues(codeLabel(code)).Inc()
 		}
 		c.qmu.Lock()
 		if !flush {
@@ -290,6 +291,16 @@ type batchConn struct {
 	batching bool
 	buf      *[]byte
 	closing  atomic.Bool
+	sent     prometheus.Counter // the app's bytes written; nil before the connection is admitted
+}
+
+// write writes p to the socket and counts what went; b.mu is held.
+func (b *batchConn) write(p []byte) (int, error) {
+	n, err := b.Conn.Write(p)
+	if b.sent != nil && n > 0 {
+		b.sent.Add(float64(n))
+	}
+	return n, err
 }
 
 // abort bounds any write in progress or to come by closeGrace, without waiting for the lock.
@@ -324,7 +335,7 @@ func (b *batchConn) Write(p []byte) (int, error) {
 		*b.buf = append(*b.buf, p...)
 		return len(p), nil
 	}
-	return b.Conn.Write(p)
+	return b.write(p)
 }
 
 func (b *batchConn) flush(deadline time.Time) error {
@@ -334,7 +345,7 @@ func (b *batchConn) flush(deadline time.Time) error {
 	buf := b.buf
 	b.buf = nil
 	_ = b.SetWriteDeadline(deadline)
-	_, err := b.Conn.Write(*buf)
+	_, err := b.write(*buf)
 	if cap(*buf) <= 64<<10 {
 		*buf = (*buf)[:0]
 		batchPool.Put(buf)
@@ -351,7 +362,7 @@ func (c *conn) readLoop() {
 			c.authTimer.Stop()
 		}
 		c.app.removeConn(c)
-		c.srv.metrics.connections.Dec()
+		c.app.metrics.connections.Dec()
 		c.qmu.Lock()
 		c.srv.metrics.sendQueuePeak.Observe(float64(c.peak))
 		c.qmu.Unlock()
@@ -363,7 +374,8 @@ func (c *conn) readLoop() {
 			return
 		}
 		c.touch(time.Now())
-		c.srv.metrics.messagesIn.Inc()
+		c.app.metrics.messagesIn.Inc()
+		c.app.metrics.bytesIn.Add(float64(len(data)))
 		if mt != websocket.TextMessage {
 			c.sendError(0, "Invalid message format: binary frames are not supported, send JSON text", "")
 			continue

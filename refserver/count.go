@@ -43,7 +43,7 @@ func (s *Server) localCounted(a *appState, ch *channel) bool {
 
 // tellCountLocked tells this node's subscribers of ch that the channel has n subscribers, now
 // or at the end of the interval; ch.mu is held for writing.
-func (ch *channel) tellCountLocked(s *Server, n int) {
+func (ch *channel) tellCountLocked(s *Server, a *appState, n int) {
 	cn := &ch.count
 	cn.n = n
 	now := s.cfg.Now()
@@ -53,7 +53,7 @@ func (ch *channel) tellCountLocked(s *Server, n int) {
 			cn.timer = nil
 		}
 		cn.sent = now
-		ch.sendCountLocked(s, n)
+		ch.sendCountLocked(a, n)
 		return
 	}
 	if cn.timer != nil {
@@ -67,13 +67,13 @@ func (ch *channel) tellCountLocked(s *Server, n int) {
 			return // stopped, or replaced, after it fired
 		}
 		cn.timer, cn.sent = nil, s.cfg.Now()
-		ch.sendCountLocked(s, cn.n)
+		ch.sendCountLocked(a, cn.n)
 	})
 	cn.timer = t
 }
 
 // sendCountLocked queues the count to every subscriber of ch on this node; ch.mu is held.
-func (ch *channel) sendCountLocked(s *Server, n int) {
+func (ch *channel) sendCountLocked(a *appState, n int) {
 	if len(ch.subs) == 0 {
 		return
 	}
@@ -87,7 +87,7 @@ func (ch *channel) sendCountLocked(s *Server, n int) {
 			sent++
 		}
 	}
-	s.metrics.messagesOut.Add(float64(sent))
+	a.metrics.messagesOut.Add(float64(sent))
 }
 
 // deliverCount tells this node's subscribers of a channel the cluster's count of it.
@@ -98,5 +98,5 @@ func (s *Server) deliverCount(app *appState, m Message) {
 	}
 	ch.mu.Lock()
 	defer ch.mu.Unlock()
-	ch.tellCountLocked(s, m.Count)
+	ch.tellCountLocked(s, app, m.Count)
 }

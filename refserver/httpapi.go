@@ -47,7 +47,11 @@ func (s *Server) api(endpoint string, h apiHandler) http.Handler {
 		if aerr != nil {
 			status, v = aerr.status, map[string]string{"error": aerr.msg}
 		}
-		s.metrics.httpRequests.WithLabelValues(endpoint, fmt.Sprint(status)).Inc()
+		appID := "unknown" // an id from the request's path: only the server's own make series
+		if _, ok := s.byID[r.PathValue("app")]; ok {
+			appID = r.PathValue("app")
+		}
+		s.metrics.httpRequests.WithLabelValues(appID, endpoint, fmt.Sprint(status)).Inc()
 		w.Header().Set("Content-Type", "application/json")
 		w.WriteHeader(status)
 		_ = json.NewEncoder(w).Encode(v)
@@ -216,7 +220,7 @@ func (s *Server) publish(app *appState, t trigger) *apiError {
 	if err != nil {
 		return &apiError{http.StatusServiceUnavailable, "Cannot publish: nothing was delivered: " + err.Error()}
 	}
-	s.metrics.httpEvents.Add(float64(len(t.channels)))
+	app.metrics.httpEvents.Add(float64(len(t.channels)))
 	return nil
 }
 
@@ -279,7 +283,7 @@ func (s *Server) deliverOne(app *appState, p Message) {
 	if ch == nil {
 		return
 	}
-	s.metrics.messagesOut.Add(float64(ch.broadcast(s, pm, except)))
+	app.metrics.messagesOut.Add(float64(ch.broadcast(s, pm, except)))
 }
 
 // channelCount is a channel's counts: this node's on a single node, the registry's in a

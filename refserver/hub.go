@@ -23,7 +23,8 @@ type appState struct {
 	cacheMu sync.Mutex
 	cache   map[string]cachedEvent // last HTTP API event of each cache channel
 
-	hooks *hooks // nil without webhooks
+	hooks   *hooks // nil without webhooks
+	metrics *appMetrics
 }
 
 type cachedEvent struct {
@@ -172,7 +173,7 @@ func (a *appState) tellCount(s *Server, ch *channel) {
 		return
 	}
 	ch.mu.Lock()
-	ch.tellCountLocked(s, len(ch.subs))
+	ch.tellCountLocked(s, a, len(ch.subs))
 	ch.mu.Unlock()
 }
 

@@ -266,7 +266,7 @@ func TestSlowConsumerDisconnected(t *testing.T) {
 	// The stalled client does not read, so its close frame is not observable; the server's
 	// metrics record the 4100 it was closed with.
 	status, metricsText := ts.rawAPI("GET", "/metrics", nil)
-	if status != 200 || !regexp.MustCompile(`(?m)^pushcert_errors_total\{code="4100"\} 1$`).MatchString(metricsText) {
+	if status != 200 || !regexp.MustCompile(`(?m)^pushcert_errors_total\{app_id="1",code="4100"\} 1$`).MatchString(metricsText) {
 		t.Errorf("metrics: want exactly one 4100 close; got status %d:\n%s", status, grepLines(metricsText, "pushcert_errors_total"))
 	}
 	select {
@@ -619,7 +619,7 @@ func TestSendQueueBoundedInBytes(t *testing.T) {
 	biWaitConnections(t, ts, 0)
 	_, body := ts.rawAPI("GET", "/metrics", nil)
 	for _, want := range []string{
-		`pushcert_errors_total{code="4100"} 1`,
+		`pushcert_errors_total{app_id="1",code="4100"} 1`,
 		"pushcert_send_queue_budget_bytes 65536",
 		"pushcert_send_queue_bytes 0",
 		"pushcert_send_queue_peak_bytes_count 1",

@@ -9,14 +9,18 @@ import (
 )
 
 // metrics are the server's Prometheus series, in a registry of its own so that several servers
-// in one process (tests, the embedded target) never collide.
+// in one process (tests, the embedded target) never collide. The series of an app's traffic
+// carry its app_id; each app resolves its own (appMetrics) once, so that counting a delivery
+// never looks a label up.
 type metrics struct {
 	reg           *prometheus.Registry
-	connections   prometheus.Gauge
-	subscriptions prometheus.Gauge
-	messagesIn    prometheus.Counter
-	messagesOut   prometheus.Counter
-	httpEvents    prometheus.Counter
+	connections   *prometheus.GaugeVec
+	subscriptions *prometheus.GaugeVec
+	messagesIn    *prometheus.CounterVec
+	messagesOut   *prometheus.CounterVec
+	bytesIn       *prometheus.CounterVec
+	bytesOut      *prometheus.CounterVec
+	httpEvents    *prometheus.CounterVec
 	errors        *prometheus.CounterVec
 	httpRequests  *prometheus.CounterVec
 	sendQueuePeak prometheus.Histogram
@@ -25,23 +29,37 @@ type metrics struct {
 	webhookDrops                                  *prometheus.CounterVec
 }
 
+// appMetrics are one app's series.
+type appMetrics struct {
+	connections, subscriptions prometheus.Gauge
+	messagesIn, messagesOut    prometheus.Counter
+	bytesIn, bytesOut          prometheus.Counter
+	httpEvents                 prometheus.Counter
+	errors                     *prometheus.CounterVec // by code: curried with the app's id
+}
+
 func newMetrics() *metrics {
+	app := []string{"app_id"}
 	m := &metrics{
 		reg: prometheus.NewRegistry(),
-		connections: prometheus.NewGauge(prometheus.GaugeOpts{
-			Name: "pushcert_connections", Help: "Open WebSocket connections."}),
-		subscriptions: prometheus.NewGauge(prometheus.GaugeOpts{
-			Name: "pushcert_subscriptions", Help: "Channel subscriptions of open connections."}),
-		messagesIn: prometheus.NewCounter(prometheus.CounterOpts{
-			Name: "pushcert_messages_in_total", Help: "WebSocket frames received from clients."}),
-		messagesOut: prometheus.NewCounter(prometheus.CounterOpts{
-			Name: "pushcert_messages_out_total", Help: "Channel event deliveries queued to clients."}),
-		httpEvents: prometheus.NewCounter(prometheus.CounterOpts{
-			Name: "pushcert_http_events_total", Help: "Events published through the HTTP API, per channel."}),
+		connections: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "pushcert_connections", Help: "Open WebSocket connections."}, app),
+		subscriptions: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "pushcert_subscriptions", Help: "Channel subscriptions of open connections."}, app),
+		messagesIn: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "pushcert_messages_in_total", Help: "WebSocket frames received from clients."}, app),
+		messagesOut: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "pushcert_messages_out_total", Help: "Channel event deliveries queued to clients."}, app),
+		bytesIn: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "pushcert_websocket_received_bytes_total", Help: "Payload bytes of the WebSocket frames received from clients."}, app),
+		bytesOut: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "pushcert_websocket_sent_bytes_total", Help: "Bytes written to clients' WebSocket connections, frame headers included."}, app),
+		httpEvents: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "pushcert_http_events_total", Help: "Events published through the HTTP API, per channel."}, app),
 		errors: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "pushcert_errors_total", Help: "pusher:error replies and closes, by code (null when none)."}, []string{"code"}),
+			Name: "pushcert_errors_total", Help: "pusher:error replies and closes, by code (null when none)."}, []string{"app_id", "code"}),
 		httpRequests: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "pushcert_http_requests_total", Help: "HTTP API requests by endpoint and status."}, []string{"endpoint", "status"}),
+			Name: "pushcert_http_requests_total", Help: "HTTP API requests by app (unknown for an id the server does not have), endpoint and status."}, []string{"app_id", "endpoint", "status"}),
 	}
 	m.sendQueuePeak = prometheus.NewHistogram(prometheus.HistogramOpts{
 		Name: "pushcert_send_queue_peak_bytes", Help: "Per closed connection: the most bytes of frames it had waiting to be written.",
@@ -55,9 +73,23 @@ func newMetrics() *metrics {
 	m.webhookDrops = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "pushcert_webhook_events_dropped_total", Help: "Webhook events that will never be sent, by reason (queue_full, retry_expired, shutdown)."}, []string{"reason"})
 	m.reg.MustRegister(m.webhooksSent, m.webhooksFailed, m.webhooksRetried, m.webhookDrops)
-	m.reg.MustRegister(m.connections, m.subscriptions, m.messagesIn, m.messagesOut, m.httpEvents, m.errors, m.httpRequests, m.sendQueuePeak,
+	m.reg.MustRegister(m.connections, m.subscriptions, m.messagesIn, m.messagesOut, m.bytesIn, m.bytesOut, m.httpEvents, m.errors, m.httpRequests, m.sendQueuePeak,
 		prometheus.NewGoCollector(), prometheus.NewProcessCollector(prometheus.ProcessCollectorOpts{}))
 	return m
+}
+
+// forApp resolves an app's series; each shows from the start, at 0.
+func (m *metrics) forApp(id string) *appMetrics {
+	return &appMetrics{
+		connections:   m.connections.WithLabelValues(id),
+		subscriptions: m.subscriptions.WithLabelValues(id),
+		messagesIn:    m.messagesIn.WithLabelValues(id),
+		messagesOut:   m.messagesOut.WithLabelValues(id),
+		bytesIn:       m.bytesIn.WithLabelValues(id),
+		bytesOut:      m.bytesOut.WithLabelValues(id),
+		httpEvents:    m.httpEvents.WithLabelValues(id),
+		errors:        m.errors.MustCurryWith(prometheus.Labels{"app_id": id}),
+	}
 }
 
 // sendQueues adds the server-wide figures of the send queues: the bytes waiting now, summed when

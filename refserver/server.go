@@ -72,6 +72,7 @@ func New(cfg Config) (*Server, error) {
 	hookClient := &http.Client{Transport: &http.Transport{Proxy: http.ProxyFromEnvironment, MaxIdleConnsPerHost: 2}}
 	for _, a := range cfg.Apps {
 		st := newAppState(a)
+		st.metrics = s.metrics.forApp(a.ID)
 		urls := a.Webhooks
 		if cfg.Faults.MisroutedWebhooks {
 			urls = cfg.Apps[0].Webhooks
@@ -264,6 +265,7 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 		refuse(ws, code, msg)
 		return
 	}
+	hw.raw.sent = app.metrics.bytesOut // before any frame of the app's goes out
 	c := &conn{
 		srv:      s,
 		app:      app,
@@ -289,7 +291,7 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 	}
 	s.wg.Add(1)
 	s.admitMu.Unlock()
-	s.metrics.connections.Inc()
+	app.metrics.connections.Inc()
 	ws.SetPingHandler(func(data string) error {
 		c.touch(time.Now())
 		err := ws.WriteControl(websocket.PongMessage, []byte(data), time.Now().Add(closeGrace))

@@ -7,7 +7,7 @@ VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo deve
 COMMIT  ?= $(shell git rev-parse HEAD 2>/dev/null)$(shell git diff --quiet HEAD 2>/dev/null || echo +dirty)
 LDFLAGS := -X main.version=$(VERSION) -X main.commit=$(COMMIT)
 
-.PHONY: build run serve test test-go test-interop vet fuzz bench accuracy dist clean
+.PHONY: build run serve test test-go test-interop vet fuzz bench accuracy dist image clean
 
 build:
 	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/pushcert
@@ -28,6 +28,16 @@ dist:
 	  echo "$$out"; \
 	done
 	@cd dist && sha256sum pushcert-* > SHA256SUMS && cat SHA256SUMS
+
+# The container image pushcert:$(VERSION) (and :latest): FROM scratch, the static binary and the
+# system's CA bundle, built without a registry.
+IMAGE ?= pushcert
+CA_BUNDLE ?= /etc/ssl/certs/ca-certificates.crt
+image:
+	@rm -rf build/image && mkdir -p build/image
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags "-s -w $(LDFLAGS)" -o build/image/pushcert ./cmd/pushcert
+	cp $(CA_BUNDLE) build/image/ca-certificates.crt
+	docker build -q -f Dockerfile -t $(IMAGE):$(VERSION) -t $(IMAGE):latest build/image
 
 # The reference server with a ready-to-use demo app, until Ctrl-C.
 serve: build
@@ -79,4 +89,4 @@ bench:
 	$(GO) test -run '^TestMemoryPerConnection$$' -v -count=1 ./refserver -args -memconns 5000
 
 clean:
-	rm -rf bin out dist
+	rm -rf bin out dist build

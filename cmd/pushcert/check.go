@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -37,6 +38,7 @@ func runCheck(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		fs.PrintDefaults()
 	}
 	t := targetFlags(fs)
+	imageFlags(fs, t)
 	fs.IntVar(&t.cluster, "cluster", 0, "run the embedded reference server as N nodes on a real Redis (redis-server from PATH, on a free loopback port), for the cluster cases too")
 	supports := fs.StringSlice("supports", nil, "capabilities the target declares, a comma list, \"all\", or \"auto\" to probe the target (embedded: all): "+strings.Join(steps.AllCapabilities, ", "))
 	strict := fs.Bool("strict", false, "a failed SHOULD case also fails the run")
@@ -61,7 +63,11 @@ func runCheck(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	if code := parseFlags(fs, args, stdout, stderr); code >= 0 {
 		return code
 	}
+	t.outDir = *outDir
 	switch {
+	case t.cluster > 0 && t.image.ref != "":
+		fmt.Fprintln(stderr, "pushcert check: --cluster starts embedded nodes, --target-image a server of its own: give one")
+		return exitUsage
 	case t.cluster < 0 || t.cluster == 1 || t.cluster > maxClusterNodes:
 		fmt.Fprintf(stderr, "pushcert check: --cluster %d: give 2 to %d nodes\n", t.cluster, maxClusterNodes)
 		return exitUsage
@@ -138,7 +144,7 @@ func runCheck(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 			*impl, *implVersion = "pushcert refserver", versionString()
 		}
 	} else if *impl == "" {
-		*impl = tg.WebSocketURL
+		*impl = cmp.Or(t.image.ref, tg.WebSocketURL)
 	}
 	if fs.Changed("supports") {
 		opts.Capabilities = *supports

@@ -50,6 +50,7 @@ type loadFlags struct {
 func newLoadFlags() *loadFlags {
 	fs := pflag.NewFlagSet("load", pflag.ContinueOnError)
 	f := &loadFlags{fs: fs, target: targetFlags(fs)}
+	imageFlags(fs, f.target)
 	fs.IntVar(&f.target.cluster, "cluster", 0, "run the embedded reference server as N nodes (child processes) on a real Redis (redis-server from PATH, on a free loopback port): the clients and publishes spread over the nodes, reported per node")
 	f.scenarios = fs.StringSlice("scenario", []string{loadgen.ScenarioSeats}, "scenarios to run together: "+strings.Join(loadgen.Scenarios, ", "))
 	f.clients = fs.Int("clients", 1000, "simulated clients in all shards")
@@ -85,6 +86,11 @@ func runLoad(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	f := newLoadFlags()
 	if code := parseFlags(f.fs, args, stdout, stderr); code >= 0 {
 		return code
+	}
+	f.target.outDir = *f.outDir
+	if f.target.image.ref != "" && (*f.null || f.target.cluster > 0) {
+		fmt.Fprintln(stderr, "pushcert load: --target-image starts a server of its own: give it without --null and --cluster")
+		return exitUsage
 	}
 	cfg, ths, err := f.plan()
 	if err != nil { // before anything starts

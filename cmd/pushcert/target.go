@@ -29,6 +29,8 @@ type targetArgs struct {
 	cluster  int    // --cluster: embedded nodes on a real Redis (check)
 	targets  urls   // every --target: the nodes of one cluster when there are several
 	apis     urls   // every --api-url, in the same order
+	image    imageArgs
+	outDir   string // where the reports go: the container's logs go beside them
 }
 
 // urls is a repeatable URL flag whose first value is also the target's own field: the first
@@ -117,11 +119,11 @@ func runningTargetFlags(fs *pflag.FlagSet) *targetArgs {
 }
 
 // embedded says whether the run is against the embedded reference server: no --target.
-func (t *targetArgs) embedded() bool { return t.WebSocketURL == "" }
+func (t *targetArgs) embedded() bool { return t.WebSocketURL == "" && t.image.ref == "" }
 
 // given says whether any target flag was given: none runs the embedded reference server.
 func (t *targetArgs) given() bool {
-	return t.WebSocketURL != "" || t.APIURL != "" || t.AppID != "" || t.Key != "" || t.Secret != "" ||
+	return t.WebSocketURL != "" || t.APIURL != "" || t.AppID != "" || t.Key != "" || t.Secret != "" || t.image.ref != "" ||
 		t.caFile != "" || t.insecure || len(t.headers) > 0
 }
 
@@ -180,6 +182,18 @@ func resolveTarget(ctx context.Context, cmd string, ta *targetArgs, app refserve
 	if ta.envNote != "" {
 		fmt.Fprintf(stderr, "pushcert %s: %s\n", cmd, ta.envNote)
 	}
+	if ta.image.ref != "" {
+		stopImage, code := startImage(ctx, cmd, ta, ta.outDir, stderr)
+		if code >= 0 {
+			return nil, nil, code
+		}
+		tg, _, code := resolveGiven(ctx, cmd, ta, stderr)
+		if code >= 0 {
+			stopImage()
+			return nil, nil, code
+		}
+		return tg, stopImage, -1
+	}
 	if t.WebSocketURL == "" {
 		if ta.given() {
 			fmt.Fprintf(stderr, "pushcert %s: --api-url, --app-id, --key, --secret, --ca-file, --insecure and --header need --target\n", cmd)
@@ -198,6 +212,12 @@ func resolveTarget(ctx context.Context, cmd string, ta *targetArgs, app refserve
 		}
 		return tg, stop, -1
 	}
+	return resolveGiven(ctx, cmd, ta, stderr)
+}
+
+// resolveGiven checks a given target (its nodes, URLs, TLS and headers) and that it answers.
+func resolveGiven(ctx context.Context, cmd string, ta *targetArgs, stderr io.Writer) (*target.Target, func(), int) {
+	t := ta.Target
 	if err := ta.nodes(); err != nil {
 		fmt.Fprintf(stderr, "pushcert %s: %v\n", cmd, err)
 		return nil, nil, exitUsage

@@ -7,7 +7,7 @@ VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo deve
 COMMIT  ?= $(shell git rev-parse HEAD 2>/dev/null)$(shell git diff --quiet HEAD 2>/dev/null || echo +dirty)
 LDFLAGS := -X main.version=$(VERSION) -X main.commit=$(COMMIT)
 
-.PHONY: build run serve test test-go test-interop vet fuzz bench accuracy dist image clean
+.PHONY: build run serve test test-go test-interop vet lint-ci fuzz bench accuracy dist image clean
 
 build:
 	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/pushcert
@@ -48,8 +48,17 @@ vet:
 	  if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
 
+# The workflows and the action (actionlint, pinned; it also shellchecks their run: scripts) and
+# every shell script (shellcheck, which .ci/run installs; without it, one line says SKIP).
+ACTIONLINT ?= github.com/rhysd/actionlint/cmd/actionlint@v1.7.12
+SCRIPTS := .ci/run action/check.sh $(wildcard deploy/profile/*.sh)
+lint-ci:
+	$(GO) run $(ACTIONLINT) -no-color .github/workflows/*.yml
+	@if command -v shellcheck >/dev/null; then shellcheck $(SCRIPTS) && echo "shellcheck: $(SCRIPTS)"; \
+	  else echo "SKIP shellcheck: not installed (apt-get install shellcheck; .ci/run installs it)"; fi
+
 # Unit, integration and fuzz-corpus tests with the race detector, then the real JavaScript clients.
-test: vet test-go test-interop
+test: vet lint-ci test-go test-interop
 
 test-go:
 	$(GO) test -race -count=1 -timeout 10m ./...

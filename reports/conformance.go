@@ -581,3 +581,25 @@ func specLine(k Case) string {
 	}
 	return k.Spec + ": " + k.Sentence
 }
+
+// problemCases are the failing and non-strict cases, in report order.
+func problemCases(c *Conformance) []Case {
+	var out []Case
+	for _, k := range c.Cases {
+		if k.Outcome == OutcomeFail || k.Outcome == OutcomeNonStrict {
+			out = append(out, k)
+		}
+	}
+	return out
+}
+
+// recordedCases are the INFO cases that recorded something, in report order.
+func recordedCases(c *Conformance) []Case {
+	var out []Case
+	for _, k := range c.Cases {
+		if k.Outcome == OutcomeInfo && len(k.Observed) > 0 {
+			out = append(out, k)
+		}
+	}
+	return out
+}

@@ -145,12 +145,7 @@ func (p consolePrinter) kv(k, v string) {
 
 // problems details every FAIL and NON-STRICT case: the cases a reader has to act on.
 func (p consolePrinter) problems(c *Conformance) {
-	var bad []Case
-	for _, k := range c.Cases {
-		if k.Outcome == OutcomeFail || k.Outcome == OutcomeNonStrict {
-			bad = append(bad, k)
-		}
-	}
+	bad := problemCases(c)
 	if len(bad) == 0 {
 		return
 	}
@@ -195,12 +190,7 @@ func (p consolePrinter) problems(c *Conformance) {
 // recorded lists what the INFO cases observed: behaviour the spec leaves open, which a vendor
 // documents rather than fixes.
 func (p consolePrinter) recorded(c *Conformance) {
-	var info []Case
-	for _, k := range c.Cases {
-		if k.Outcome == OutcomeInfo && len(k.Observed) > 0 {
-			info = append(info, k)
-		}
-	}
+	info := recordedCases(c)
 	if len(info) == 0 {
 		return
 	}

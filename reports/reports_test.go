@@ -627,3 +627,33 @@ func TestReadsReportsOfEarlierVersions(t *testing.T) {
 		t.Errorf("a report of the previous release: %v", err)
 	}
 }
+
+// TestMarkdownGolden: the Markdown summary of the fixture, a failure's hostile text escaped so
+// it can break neither the table nor the page.
+func TestMarkdownGolden(t *testing.T) {
+	c := fixtureReport()
+	var buf bytes.Buffer
+	if err := WriteMarkdown(&buf, c); err != nil {
+		t.Fatal(err)
+	}
+	golden(t, "summary.md", buf.Bytes())
+	for _, k := range c.Cases {
+		if k.Outcome == OutcomeFail {
+			k.Message = "a | b <script>alert(1)</script> **x**\nsecond line"
+			c.Cases[0] = k
+			break
+		}
+	}
+	c.Cases[0].Outcome, c.Cases[0].Message = OutcomeFail, "a | b <script>alert(1)</script> **x**\nsecond line"
+	buf.Reset()
+	if err := WriteMarkdown(&buf, c); err != nil {
+		t.Fatal(err)
+	}
+	out := buf.String()
+	if strings.Contains(out, "<script>") || strings.Contains(out, "a | b") || strings.Contains(out, "**x**") {
+		t.Errorf("hostile text not escaped:\n%s", out)
+	}
+	if !strings.Contains(out, `a \| b &lt;script&gt;alert(1)&lt;/script&gt; \*\*x\*\* second line`) {
+		t.Errorf("the escaped message is not in the table:\n%s", out)
+	}
+}

@@ -54,7 +54,8 @@ func runCheck(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	junitOut := fs.String("junit", "", "write a JUnit XML report to this file")
 	cucumberOut := fs.String("cucumber", "", "write a cucumber JSON report to this file")
 	htmlOut := fs.String("html", "", "write the self-contained HTML report to this file")
-	outDir := fs.String("out", "", "write report.json, junit.xml, cucumber.json and report.html into this directory")
+	mdOut := fs.String("markdown", "", "write a Markdown summary to this file: verdict, counts, failures (for $GITHUB_STEP_SUMMARY or a pull request comment)")
+	outDir := fs.String("out", "", "write report.json, junit.xml, cucumber.json, report.html and summary.md into this directory")
 	expected := fs.String("expected-failures", "", "a baseline file of known failures (CASE-ID reason, one a line): exit 0 while every failure is listed, 1 on a new failure or a listed case that passes")
 	writeBase := fs.String("write-baseline", "", "write every FAIL and NON-STRICT case of this run to a baseline file, for --expected-failures")
 	verbose := fs.BoolP("verbose", "v", false, "print every failure's wire log")
@@ -93,6 +94,7 @@ func runCheck(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		def(junitOut, "junit.xml")
 		def(cucumberOut, "cucumber.json")
 		def(htmlOut, "report.html")
+		def(mdOut, "summary.md")
 	}
 	opts := steps.Options{Include: fs.Args(), Exclude: *exclude, TimeoutFactor: *factor, Concurrency: *concurrency, Strict: *strict, Output: io.Discard}
 	if *cucumberOut != "" {
@@ -224,7 +226,7 @@ func runCheck(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	writers := []struct {
 		path  string
 		write func(io.Writer, *reports.Conformance) error
-	}{{*jsonOut, reports.WriteJSON}, {*junitOut, reports.WriteJUnit}, {*htmlOut, reports.WriteHTML}}
+	}{{*jsonOut, reports.WriteJSON}, {*junitOut, reports.WriteJUnit}, {*htmlOut, reports.WriteHTML}, {*mdOut, reports.WriteMarkdown}}
 	for _, wr := range writers {
 		if wr.path == "" {
 			continue

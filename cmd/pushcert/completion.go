@@ -28,6 +28,7 @@ var subVerbs = map[string][]struct{ name, summary string }{
 		{"matrix", "several implementations' conformance reports side by side, case by case"},
 		{"html", "render a JSON conformance report as the HTML page"},
 		{"console", "render a JSON conformance report as the console summary"},
+		{"markdown", "render a JSON conformance report as a Markdown summary"},
 		{"merge", "merge load shard summaries losslessly (histograms, not percentiles)"},
 		{"compare", "exit 1 when a load run's p50, p99, p99.9 or reach regressed against a base run"},
 	},
@@ -42,17 +43,18 @@ var subVerbs = map[string][]struct{ name, summary string }{
 
 // commandArgs are the arguments after the flags, for the man pages' synopses.
 var commandArgs = map[string]string{
-	"check":          "[CASE-ID | ID-PREFIX- | area ...]",
-	"trigger":        "CHANNEL[,CHANNEL...] EVENT [DATA]",
-	"channels":       "[CHANNEL]",
-	"watch":          "CHANNEL...",
-	"completion":     "bash|zsh|fish",
-	"man":            "DIR",
-	"report matrix":  "REPORT.json...",
-	"report html":    "REPORT.json",
-	"report console": "REPORT.json",
-	"report merge":   "SUMMARY.json... -o MERGED.json",
-	"report compare": "BASE.json NEW.json",
+	"check":           "[CASE-ID | ID-PREFIX- | area ...]",
+	"trigger":         "CHANNEL[,CHANNEL...] EVENT [DATA]",
+	"channels":        "[CHANNEL]",
+	"watch":           "CHANNEL...",
+	"completion":      "bash|zsh|fish",
+	"man":             "DIR",
+	"report matrix":   "REPORT.json...",
+	"report html":     "REPORT.json",
+	"report console":  "REPORT.json",
+	"report markdown": "REPORT.json",
+	"report merge":    "SUMMARY.json... -o MERGED.json",
+	"report compare":  "BASE.json NEW.json",
 }
 
 // use is a cobra Use line: the name, [flags] and the arguments.

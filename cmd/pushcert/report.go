@@ -19,6 +19,7 @@ const reportUsage = `usage: pushcert report <what> [flags] FILE...
   matrix a.json b.json ...        conformance: several implementations side by side, case by case
   html report.json                conformance: render a JSON report as the HTML page
   console report.json             conformance: render a JSON report as the console summary
+  markdown report.json            conformance: render a JSON report as a Markdown summary (a CI job's, a PR comment)
   merge s1.json s2.json ... -o m.json
                                   load: merge shard summaries losslessly (histograms, not percentiles)
   compare base.json new.json --max-regression 10%
@@ -85,13 +86,16 @@ func runReport(_ context.Context, args []string, stdout, stderr io.Writer) int {
 			}
 		}
 		return emit(func(w io.Writer) error { return reports.WriteMatrixText(w, reps) })
-	case "html", "console":
+	case "html", "console", "markdown":
 		if len(reps) != 1 {
 			fmt.Fprintf(stderr, "pushcert report %s: give exactly one JSON conformance report\n", what)
 			return exitUsage
 		}
-		if what == "html" {
+		switch what {
+		case "html":
 			return emit(func(w io.Writer) error { return reports.WriteHTML(w, reps[0]) })
+		case "markdown":
+			return emit(func(w io.Writer) error { return reports.WriteMarkdown(w, reps[0]) })
 		}
 		return emit(func(w io.Writer) error { return reports.WriteConsole(w, reps[0], false) })
 	default:

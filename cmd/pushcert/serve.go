@@ -58,6 +58,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	redisPrefix := fs.String("redis-prefix", "pushcert", "start every Redis key and the pub/sub channel with this, so that clusters can share a Redis")
 	deadAfter := fs.Duration("node-dead-after", refserver.DefaultNodeDeadAfter, "a node silent this long (no heartbeat) is dead: the others remove its subscribers and members, with member_removed")
 	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
+	pprofAddr := fs.String("pprof", "", "serve Go's profiles (net/http/pprof) on this loopback address, e.g. 127.0.0.1:6060; off by default")
 	faults := fs.StringArray("fault", nil, "break the protocol on purpose, to see the conformance suite fail (repeatable): "+strings.Join(refserver.FaultNames(), ", "))
 	if code := parseFlags(fs, args, stdout, stderr); code >= 0 {
 		return code
@@ -128,6 +129,12 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		fmt.Fprintln(stderr, "pushcert serve: --webhook-url and --subscription-count are for the app of --app-id, --key and --secret (or --demo); in a config file, give each app its \"webhooks\" and \"subscription_count\"")
 		return exitUsage
 	}
+	if *pprofAddr != "" {
+		if err := loopbackAddr("--pprof", *pprofAddr); err != nil {
+			fmt.Fprintln(stderr, "pushcert serve:", err)
+			return exitUsage
+		}
+	}
 	srv, err := refserver.New(cfg)
 	if errors.Is(err, refserver.ErrCluster) {
 		fmt.Fprintln(stderr, "pushcert serve:", err)
@@ -149,6 +156,14 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		ln = tls.NewListener(ln, &tls.Config{Certificates: []tls.Certificate{*cert}, MinVersion: tls.VersionTLS12})
 	}
 	printBanner(stdout, ln.Addr().String(), cfg.Apps, cert != nil)
+	if *pprofAddr != "" {
+		at, err := servePprof(ctx, *pprofAddr)
+		if err != nil {
+			fmt.Fprintln(stderr, "pushcert serve: --pprof:", err)
+			return exitFail
+		}
+		fmt.Fprintf(stdout, "  pprof      http://%s/debug/pprof/\n", at)
+	}
 	// Failed TLS handshakes and the like go to the log at debug level.
 	hs := srv.HTTPServer(slog.NewLogLogger(logger.Handler(), slog.LevelDebug))
 	served := make(chan error, 1)

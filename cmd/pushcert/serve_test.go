@@ -2,6 +2,9 @@ package main
 
 import (
 	"context"
+	"io"
+	"net"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -99,5 +102,43 @@ func TestServeWebhookConfig(t *testing.T) {
 	}
 	if code, _, errs := runCmd("serve", "--config", cfg, "--subscription-count", "--addr", "127.0.0.1:0"); code != exitUsage || !strings.Contains(errs, `"subscription_count"`) {
 		t.Errorf("--subscription-count with a config file: exit %d, stderr %q; want exit 2 saying where it goes", code, errs)
+	}
+}
+
+// TestServePprof: --pprof serves Go's profiles on its own loopback listener, never on the
+// server's port, and refuses an address that is not loopback.
+func TestServePprof(t *testing.T) {
+	bin, paddr := buildBinary(t), freeAddr(t)
+	addr := startServe(t, bin, "--demo", "--pprof", paddr, "--log-level", "error")
+	get := func(url string) (int, string) {
+		resp, err := http.Get(url)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	var code int
+	var body string
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+		if c, err := net.Dial("tcp", paddr); err == nil {
+			c.Close()
+			break
+		}
+	}
+	if code, body = get("http://" + paddr + "/debug/pprof/"); code != 200 || !strings.Contains(body, "goroutine") {
+		t.Errorf("pprof index: %d\n%.300s", code, body)
+	}
+	if code, body = get("http://" + paddr + "/debug/pprof/heap?debug=1"); code != 200 || !strings.Contains(body, "heap profile") {
+		t.Errorf("heap profile: %d\n%.300s", code, body)
+	}
+	if code, _ = get("http://" + addr + "/debug/pprof/"); code != 404 {
+		t.Errorf("the server's own port answers /debug/pprof/ with %d, want 404", code)
+	}
+	for _, bad := range []string{"0.0.0.0:6060", "192.0.2.1:6060", "6060"} {
+		if code, _, errs := runCmd("serve", "--demo", "--addr", "127.0.0.1:0", "--pprof", bad); code != exitUsage || !strings.Contains(errs, "loopback") {
+			t.Errorf("--pprof %s: exit %d, stderr %q", bad, code, errs)
+		}
 	}
 }

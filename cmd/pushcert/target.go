@@ -227,7 +227,10 @@ func resolveGiven(ctx context.Context, cmd string, ta *targetArgs, stderr io.Wri
 		if note != "" {
 			fmt.Fprintf(stderr, "pushcert %s: %s\n", cmd, note)
 		}
-		return errors.Join(err, nt.Validate())
+		if err != nil {
+			return err // Validate would say it again
+		}
+		return nt.Validate()
 	})
 	if err = errors.Join(err, ta.reach()); err != nil {
 		fmt.Fprintf(stderr, "pushcert %s: %s\n", cmd, strings.ReplaceAll(err.Error(), "\n", "; "))

@@ -137,6 +137,8 @@ func (p watchPrinter) print(f client.Frame) {
 		what = "+ member"
 	case protocol.EventMemberRemoved:
 		what = "- member"
+	case protocol.EventSubscriptionCount:
+		what = "count"
 	}
 	if m.UserID != "" {
 		what += " (user " + m.UserID + ")"

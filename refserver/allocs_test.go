@@ -50,8 +50,10 @@ func TestDeliveryAllocatesNothing(t *testing.T) {
 		return testing.AllocsPerRun(100, func() { srv.deliverEvent(app, m); drain(conns) })
 	}
 	a10, a1000 := deliver("few", few), deliver("many", many)
-	if a1000 > a10 {
-		t.Errorf("an event's delivery: %v allocations to 1,000 subscribers, %v to 10: want no more per subscriber", a1000, a10)
+	// An allocation per delivery would add 990; the race detector's sync.Pool, which drops
+	// items at random, may add one or two per event.
+	if a1000 > a10+2 {
+		t.Errorf("an event's delivery: %v allocations to 1,000 subscribers, %v to 10: want none per subscriber", a1000, a10)
 	}
 	t.Logf("allocations per event: %v to 10 subscribers, %v to 1,000", a10, a1000)
 }

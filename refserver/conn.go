@@ -9,7 +9,6 @@ import (
 	"unicode/utf8"
 
 	"github.com/gorilla/websocket"
-	"github.com/prometheus/client_golang/prometheus"
 	"golang.org/x/time/rate"
 
 	"github.com/pushcert/pushcert/internal/protocol"
@@ -291,14 +290,16 @@ type batchConn struct {
 	batching bool
 	buf      *[]byte
 	closing  atomic.Bool
-	sent     prometheus.Counter // the app's bytes written; nil before the connection is admitted
+	// sent counts the bytes written, this connection's alone: a counter the app's connections
+	// shared would bounce between the cores on every write. /metrics sums them (sentBytes).
+	sent atomic.Uint64
 }
 
 // write writes p to the socket and counts what went; b.mu is held.
 func (b *batchConn) write(p []byte) (int, error) {
 	n, err := b.Conn.Write(p)
-	if b.sent != nil && n > 0 {
-		b.sent.Add(float64(n))
+	if n > 0 {
+		b.sent.Add(uint64(n))
 	}
 	return n, err
 }

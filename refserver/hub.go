@@ -25,6 +25,22 @@ type appState struct {
 
 	hooks   *hooks // nil without webhooks
 	metrics *appMetrics
+	// closedSent is the bytes written to the app's connections that are gone; a.mu guards
+	// moving a connection's count here, so sentBytes never goes back.
+	closedSent uint64
+}
+
+// sentBytes is every byte written to the app's connections, those open and those gone.
+func (a *appState) sentBytes() float64 {
+	a.mu.RLock()
+	defer a.mu.RUnlock()
+	n := a.closedSent
+	for c := range a.conns {
+		if c.raw != nil {
+			n += c.raw.sent.Load()
+		}
+	}
+	return float64(n)
 }
 
 type cachedEvent struct {
@@ -96,6 +112,9 @@ func (a *appState) removeConn(c *conn) {
 		return
 	}
 	delete(a.conns, c)
+	if c.raw != nil {
+		a.closedSent += c.raw.sent.Load()
+	}
 	a.connCount.Store(int64(len(a.conns)))
 	a.countConnsLocked(c.srv.registry)
 	c.mu.Lock()

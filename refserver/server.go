@@ -73,6 +73,7 @@ func New(cfg Config) (*Server, error) {
 	for _, a := range cfg.Apps {
 		st := newAppState(a)
 		st.metrics = s.metrics.forApp(a.ID)
+		s.metrics.sentBytes(a.ID, st.sentBytes)
 		urls := a.Webhooks
 		if cfg.Faults.MisroutedWebhooks {
 			urls = cfg.Apps[0].Webhooks
@@ -265,7 +266,6 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 		refuse(ws, code, msg)
 		return
 	}
-	hw.raw.sent = app.metrics.bytesOut // before any frame of the app's goes out
 	c := &conn{
 		srv:      s,
 		app:      app,

@@ -114,6 +114,18 @@ func runCheck(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	if rcv != nil && t.embedded() {
 		app.Webhooks = []refserver.Webhook{{URL: rcv.URL(target.EmbeddedAppID)}}
 	}
+	var prof *target.Profile
+	if *profile != "" {
+		p, err := target.LoadProfile(*profile)
+		if err != nil {
+			fmt.Fprintln(stderr, "pushcert check:", err)
+			return exitUsage
+		}
+		prof = p
+		if p.Image != nil {
+			t.image.fromProfile(p.Image, fs.Changed)
+		}
+	}
 	tg, stop, code := resolveTarget(ctx, "check", t, app, stderr)
 	if code >= 0 {
 		return code
@@ -130,14 +142,7 @@ func runCheck(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 			return exitUsage
 		}
 		opts.NodeCrashCmd = *crashCmd
-		if *profile != "" {
-			p, err := target.LoadProfile(*profile)
-			if err != nil {
-				fmt.Fprintln(stderr, "pushcert check:", err)
-				return exitUsage
-			}
-			opts.Profile = p
-		}
+		opts.Profile = prof
 		opts.RestartCmd = *restartCmd
 	}
 	if tg.Embedded {

@@ -4,8 +4,10 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -22,6 +24,22 @@ type imageArgs struct {
 	cmd   []string
 	logs  string
 	ready time.Duration
+}
+
+// fromProfile takes the image settings of a server profile that no flag gave: the port, the
+// command, and the environment (a flag's --image-env wins over the profile's name).
+func (im *imageArgs) fromProfile(p *target.ProfileImage, changed func(string) bool) {
+	if p.Port > 0 && !changed("image-port") {
+		im.port = p.Port
+	}
+	if len(p.Args) > 0 && !changed("image-arg") {
+		im.cmd = p.Args
+	}
+	env := make([]string, 0, len(p.Env)+len(im.env))
+	for _, k := range slices.Sorted(maps.Keys(p.Env)) {
+		env = append(env, k+"="+p.Env[k])
+	}
+	im.env = append(env, im.env...) // later entries win
 }
 
 // imageFlags adds the --target-image flags (check and load).

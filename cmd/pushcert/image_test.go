@@ -75,6 +75,20 @@ func TestTargetImage(t *testing.T) {
 		t.Errorf("containers left after check: %s", ids)
 	}
 
+	// The port and the command from a server profile.
+	pdir, pport := t.TempDir(), port()
+	prof := filepath.Join(pdir, "profile.json")
+	if err := os.WriteFile(prof, []byte(`{"apps": [], "image": {"port": `+pport+`, "args": ["serve", "--log-level", "error"]}}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	args = append([]string{"check", "--target-image", img, "--profile", prof, "--out", pdir, "CONN-001"}, creds...)
+	if code, out, errs := runCmd(args...); code != exitOK {
+		t.Fatalf("check --target-image --profile: exit %d\n%s\n%s", code, out, errs)
+	}
+	if b, _ := os.ReadFile(filepath.Join(pdir, "container.log")); !strings.Contains(string(b), "listening on 127.0.0.1:"+pport) || strings.Contains(string(b), "level=INFO") {
+		t.Errorf("the profile's port and command were not the container's:\n%s", b)
+	}
+
 	ldir := t.TempDir()
 	args = append([]string{"load", "--target-image", img, "--image-port", port(), "--clients", "20", "--rooms", "2", "--duration", "2s", "--quiet", "--out", ldir}, creds...)
 	if code, out, errs := runCmd(args...); code != exitOK && code != exitInvalid {

@@ -23,6 +23,16 @@ type Profile struct {
 	// with 4200 and the server must accept connections again when it returns.
 	RestartCmd string       `json:"restart_cmd,omitempty"`
 	Apps       []ProfileApp `json:"apps"`
+	// Image says how the vendor's image runs under --target-image; flags given win.
+	Image *ProfileImage `json:"image,omitempty"`
+}
+
+// ProfileImage is how a server image runs: the port its server listens on (on 127.0.0.1), its
+// environment (the names its app settings go by) and its command.
+type ProfileImage struct {
+	Port int               `json:"port,omitempty"`
+	Env  map[string]string `json:"env,omitempty"`
+	Args []string          `json:"args,omitempty"`
 }
 
 // ProfileApp is one extra app of the server under test and the settings the vendor gave it.

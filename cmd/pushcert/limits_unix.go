@@ -51,5 +51,9 @@ func setTo[T int64 | uint64](field *T, v uint64) { *field = T(v) }
 
 // ownGroup puts a child in a process group of its own: a terminal's Ctrl-C, sent to the whole
 // foreground group, then reaches load alone, which ends its run in order instead of finding its
-// embedded server already gone.
-func ownGroup(cmd *exec.Cmd) { cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true} }
+// embedded server already gone. Where the system can (Linux), the child also gets SIGKILL when
+// load ends without a word, so no embedded server outlives a killed run.
+func ownGroup(cmd *exec.Cmd) {
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	dieWithParent(cmd.SysProcAttr)
+}

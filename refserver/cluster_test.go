@@ -431,17 +431,7 @@ func TestClusterRedisRestart(t *testing.T) {
 		t.Fatalf("a client event while Redis is away: %s", f.raw)
 	}
 	carl.ws.Close() // carl leaves while nobody can be told
-	for deadline := time.Now().Add(clusterWait); ; time.Sleep(10 * time.Millisecond) {
-		b.unheardMu.Lock()
-		n := len(b.unheard)
-		b.unheardMu.Unlock()
-		if n > 0 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("carl's leave was not kept for the resync")
-		}
-	}
+	waitUnheard(t, b, "carl's leave")
 
 	var err error
 	port0, _ := strconv.Atoi(port)
@@ -568,4 +558,20 @@ func TestClusterQuotaAfterRedisRestart(t *testing.T) {
 	}
 	over := b.dialRaw(testKey, "?protocol=7") // the cluster holds 3 of 2: none more
 	biWantError(t, over, protocol.CodeOverQuota, "Application is over connection quota", "")
+}
+
+// waitUnheard waits until node keeps a leave whose registry call failed, for its resync.
+func waitUnheard(t *testing.T, node *testServer, what string) {
+	t.Helper()
+	for deadline := time.Now().Add(clusterWait); ; time.Sleep(10 * time.Millisecond) {
+		node.unheardMu.Lock()
+		n := len(node.unheard)
+		node.unheardMu.Unlock()
+		if n > 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s was not kept for the resync", what)
+		}
+	}
 }

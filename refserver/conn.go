@@ -290,9 +290,19 @@ type batchConn struct {
 	batching bool
 	buf      *[]byte
 	closing  atomic.Bool
-	// sent counts the bytes written, this connection's alone: a counter the app's connections
-	// shared would bounce between the cores on every write. /metrics sums them (sentBytes).
-	sent atomic.Uint64
+	// sent and received count the bytes written and read, this connection's alone: a counter
+	// the app's connections shared would bounce between the cores on every write and read.
+	// /metrics sums them per app (appState.wire).
+	sent, received atomic.Uint64
+}
+
+// Read reads from the socket and counts what came.
+func (b *batchConn) Read(p []byte) (int, error) {
+	n, err := b.Conn.Read(p)
+	if n > 0 {
+		b.received.Add(uint64(n))
+	}
+	return n, err
 }
 
 // write writes p to the socket and counts what went; b.mu is held.
@@ -376,7 +386,6 @@ func (c *conn) readLoop() {
 		}
 		c.touch(time.Now())
 		c.app.metrics.messagesIn.Inc()
-		c.app.metrics.bytesIn.Add(float64(len(data)))
 		if mt != websocket.TextMessage {
 			c.sendError(0, "Invalid message format: binary frames are not supported, send JSON text", "")
 			continue

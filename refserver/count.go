@@ -24,15 +24,19 @@ type counter struct {
 }
 
 // counted reports whether a channel's subscribers are told its count.
-func (a *appState) counted(ch *channel) bool {
-	return a.SubscriptionCount && ch.kind != protocol.Presence
+func (a *appState) counted(ch *channel) bool { return a.countsKind(ch.kind) }
+
+// countsKind reports whether the app tells the subscribers of channels of this kind their count:
+// it counts, and presence channels have member events instead.
+func (a *appState) countsKind(k protocol.ChannelKind) bool {
+	return a.SubscriptionCount && k != protocol.Presence
 }
 
 // clusterCounted reports whether the subscribers of a channel are told the cluster's count of
 // it, through the registry (under the count-events-per-node fault, each node tells its own).
 func (s *Server) clusterCounted(app, ch string) bool {
 	a := s.byID[app]
-	return a != nil && a.SubscriptionCount && s.kindOf(ch) != protocol.Presence && !s.cfg.Faults.CountEventsPerNode
+	return a != nil && a.countsKind(protocol.KindOf(ch)) && !s.cfg.Faults.CountEventsPerNode
 }
 
 // localCounted reports whether this node tells ch's subscribers its own count: on a single

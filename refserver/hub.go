@@ -25,22 +25,31 @@ type appState struct {
 
 	hooks   *hooks // nil without webhooks
 	metrics *appMetrics
-	// closedSent is the bytes written to the app's connections that are gone; a.mu guards
-	// moving a connection's count here, so sentBytes never goes back.
-	closedSent uint64
+	// closedWire is the bytes of the app's connections that are gone; a.mu guards moving a
+	// connection's counts here, so the sums never go back.
+	closedWire wireBytes
 }
 
-// sentBytes is every byte written to the app's connections, those open and those gone.
-func (a *appState) sentBytes() float64 {
+// wireBytes are bytes written to and read from WebSocket connections.
+type wireBytes struct{ sent, received uint64 }
+
+// add counts a connection's bytes in.
+func (w *wireBytes) add(c *conn) {
+	if c.raw != nil {
+		w.sent += c.raw.sent.Load()
+		w.received += c.raw.received.Load()
+	}
+}
+
+// wire is every byte written to and read from the app's connections, open and gone.
+func (a *appState) wire() wireBytes {
 	a.mu.RLock()
 	defer a.mu.RUnlock()
-	n := a.closedSent
+	w := a.closedWire
 	for c := range a.conns {
-		if c.raw != nil {
-			n += c.raw.sent.Load()
-		}
+		w.add(c)
 	}
-	return float64(n)
+	return w
 }
 
 type cachedEvent struct {
@@ -112,9 +121,7 @@ func (a *appState) removeConn(c *conn) {
 		return
 	}
 	delete(a.conns, c)
-	if c.raw != nil {
-		a.closedSent += c.raw.sent.Load()
-	}
+	a.closedWire.add(c)
 	a.connCount.Store(int64(len(a.conns)))
 	a.countConnsLocked(c.srv.registry)
 	c.mu.Lock()
@@ -372,7 +379,7 @@ func (a *appState) deliverWatch(m Message) {
 	var frame []byte
 	for c := range a.watchers[m.UserID] {
 		c.mu.Lock()
-		seen := c.watchVers[m.UserID] >= m.Version && c.watchVers != nil
+		seen := c.watchVers != nil && c.watchVers[m.UserID] >= m.Version
 		if !seen && c.watchVers != nil {
 			c.watchVers[m.UserID] = m.Version
 		}

@@ -18,7 +18,6 @@ type metrics struct {
 	subscriptions *prometheus.GaugeVec
 	messagesIn    *prometheus.CounterVec
 	messagesOut   *prometheus.CounterVec
-	bytesIn       *prometheus.CounterVec
 	httpEvents    *prometheus.CounterVec
 	errors        *prometheus.CounterVec
 	httpRequests  *prometheus.CounterVec
@@ -32,7 +31,6 @@ type metrics struct {
 type appMetrics struct {
 	connections, subscriptions prometheus.Gauge
 	messagesIn, messagesOut    prometheus.Counter
-	bytesIn                    prometheus.Counter
 	httpEvents                 prometheus.Counter
 	errors                     *prometheus.CounterVec // by code: curried with the app's id
 }
@@ -49,8 +47,6 @@ func newMetrics() *metrics {
 			Name: "pushcert_messages_in_total", Help: "WebSocket frames received from clients."}, app),
 		messagesOut: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "pushcert_messages_out_total", Help: "Channel event deliveries queued to clients."}, app),
-		bytesIn: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "pushcert_websocket_received_bytes_total", Help: "Payload bytes of the WebSocket frames received from clients."}, app),
 		httpEvents: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "pushcert_http_events_total", Help: "Events published through the HTTP API, per channel."}, app),
 		errors: prometheus.NewCounterVec(prometheus.CounterOpts{
@@ -70,17 +66,22 @@ func newMetrics() *metrics {
 	m.webhookDrops = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "pushcert_webhook_events_dropped_total", Help: "Webhook events that will never be sent, by reason (queue_full, retry_expired, shutdown)."}, []string{"reason"})
 	m.reg.MustRegister(m.webhooksSent, m.webhooksFailed, m.webhooksRetried, m.webhookDrops)
-	m.reg.MustRegister(m.connections, m.subscriptions, m.messagesIn, m.messagesOut, m.bytesIn, m.httpEvents, m.errors, m.httpRequests, m.sendQueuePeak,
+	m.reg.MustRegister(m.connections, m.subscriptions, m.messagesIn, m.messagesOut, m.httpEvents, m.errors, m.httpRequests, m.sendQueuePeak,
 		prometheus.NewGoCollector(), prometheus.NewProcessCollector(prometheus.ProcessCollectorOpts{}))
 	return m
 }
 
-// sentBytes adds an app's count of bytes written, summed over its connections when scraped
-// (nothing on the write path but each connection's own counter).
-func (m *metrics) sentBytes(id string, sum func() float64) {
-	m.reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{
-		Name: "pushcert_websocket_sent_bytes_total", Help: "Bytes written to clients' WebSocket connections, frame headers included.",
-		ConstLabels: prometheus.Labels{"app_id": id}}, sum))
+// wireBytes adds an app's bytes written and read, summed over its connections when scraped
+// (nothing on the read and write paths but each connection's own counters).
+func (m *metrics) wireBytes(id string, wire func() wireBytes) {
+	labels := prometheus.Labels{"app_id": id}
+	m.reg.MustRegister(
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "pushcert_websocket_sent_bytes_total",
+			Help: "Bytes written to clients' WebSocket connections after the handshake, frame headers included.", ConstLabels: labels},
+			func() float64 { return float64(wire().sent) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "pushcert_websocket_received_bytes_total",
+			Help: "Bytes read from clients' WebSocket connections after the handshake, frame headers included.", ConstLabels: labels},
+			func() float64 { return float64(wire().received) }))
 }
 
 // forApp resolves an app's series; each shows from the start, at 0.
@@ -90,7 +91,6 @@ func (m *metrics) forApp(id string) *appMetrics {
 		subscriptions: m.subscriptions.WithLabelValues(id),
 		messagesIn:    m.messagesIn.WithLabelValues(id),
 		messagesOut:   m.messagesOut.WithLabelValues(id),
-		bytesIn:       m.bytesIn.WithLabelValues(id),
 		httpEvents:    m.httpEvents.WithLabelValues(id),
 		errors:        m.errors.MustCurryWith(prometheus.Labels{"app_id": id}),
 	}

@@ -659,17 +659,32 @@ func (r *redisCluster) Cached(app, ch string) (cachedEvent, bool, error) {
 	return cachedEvent{event: ev[0], data: ev[1], expires: time.Now().Add(ttl.Val())}, true, nil
 }
 
-func (r *redisCluster) Held() (map[string]map[string]Holding, error) {
+// held reads what the registry holds of this node: its node set's entries.
+func (r *redisCluster) held() ([]heldEntry, error) {
 	ctx, cancel := r.ctx()
 	defer cancel()
 	entries, err := r.rdb.SMembers(ctx, r.key("node", r.node)).Result()
 	if err != nil {
 		return nil, r.failed(err)
 	}
-	out := map[string]map[string]Holding{}
+	out := make([]heldEntry, 0, len(entries))
 	for _, s := range entries {
 		var e heldEntry
-		if json.Unmarshal([]byte(s), &e) != nil || e.Kind == "u" {
+		if json.Unmarshal([]byte(s), &e) == nil {
+			out = append(out, e)
+		}
+	}
+	return out, nil
+}
+
+func (r *redisCluster) Held() (map[string]map[string]Holding, error) {
+	entries, err := r.held()
+	if err != nil {
+		return nil, err
+	}
+	out := map[string]map[string]Holding{}
+	for _, e := range entries {
+		if e.Kind == "u" {
 			continue // users: HeldUsers
 		}
 		if out[e.App] == nil {
@@ -818,16 +833,13 @@ func (r *redisCluster) Online(app string, users []string) ([]UserState, error) {
 }
 
 func (r *redisCluster) HeldUsers() (map[string][]string, error) {
-	ctx, cancel := r.ctx()
-	defer cancel()
-	entries, err := r.rdb.SMembers(ctx, r.key("node", r.node)).Result()
+	entries, err := r.held()
 	if err != nil {
-		return nil, r.failed(err)
+		return nil, err
 	}
 	out := map[string][]string{}
-	for _, s := range entries {
-		var e heldEntry
-		if json.Unmarshal([]byte(s), &e) == nil && e.Kind == "u" {
+	for _, e := range entries {
+		if e.Kind == "u" {
 			out[e.App] = append(out[e.App], e.User)
 		}
 	}

@@ -73,7 +73,7 @@ func New(cfg Config) (*Server, error) {
 	for _, a := range cfg.Apps {
 		st := newAppState(a)
 		st.metrics = s.metrics.forApp(a.ID)
-		s.metrics.sentBytes(a.ID, st.sentBytes)
+		s.metrics.wireBytes(a.ID, st.wire)
 		urls := a.Webhooks
 		if cfg.Faults.MisroutedWebhooks {
 			urls = cfg.Apps[0].Webhooks
@@ -260,6 +260,7 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 		return // the upgrader has answered with an HTTP error
 	}
 	ws.SetReadLimit(int64(s.cfg.MaxMessageBytes))
+	hw.raw.sent.Store(0) // the counts are of the WebSocket, not of the 101 answer
 	app := s.byKey[r.PathValue("key")]
 	code, msg := s.admit(app, r)
 	if code != 0 {

@@ -85,17 +85,7 @@ func TestClusterWatchlistRedisRestart(t *testing.T) {
 	}
 	rs.Stop()
 	cat.ws.Close() // cat leaves, and dan comes, while nobody can be told
-	for deadline := time.Now().Add(clusterWait); ; time.Sleep(10 * time.Millisecond) {
-		b.unheardMu.Lock()
-		n := len(b.unheard)
-		b.unheardMu.Unlock()
-		if n > 0 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("cat's sign-out was not kept for the resync")
-		}
-	}
+	waitUnheard(t, b, "cat's sign-out")
 	dan := b.dial()
 	dan.signIn("dan")
 	// A frame after the sign-in is read once the sign-in, and its call to Redis, are done.

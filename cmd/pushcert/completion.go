@@ -211,10 +211,11 @@ func runMan(_ context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	dir := fs.Arg(0)
 	// The flags' defaults come from the environment where a PUSHCERT_ name is set: a page shows
-	// the built-in ones, never this shell's (a secret among them).
+	// the built-in ones, never this shell's (a secret among them). The names are back after.
 	for _, kv := range os.Environ() {
-		if name, _, _ := strings.Cut(kv, "="); strings.HasPrefix(name, "PUSHCERT_") {
+		if name, value, _ := strings.Cut(kv, "="); strings.HasPrefix(name, "PUSHCERT_") {
 			os.Unsetenv(name)
+			defer os.Setenv(name, value)
 		}
 	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {

@@ -126,4 +126,7 @@ func TestManPages(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(dir, "pushcert-sign-channel.1")); err != nil {
 		t.Errorf("no page for sign channel: %v", err)
 	}
+	if got := os.Getenv("PUSHCERT_APP_SECRET"); got != "not-for-the-page" {
+		t.Errorf("man left the environment changed: PUSHCERT_APP_SECRET=%q", got)
+	}
 }

@@ -65,6 +65,10 @@ func startImage(ctx context.Context, cmd string, ta *targetArgs, outDir string, 
 		fmt.Fprintf(stderr, "pushcert %s: --target-image needs the app the image serves: --app-id, --key and --secret (they are given to the container as PUSHCERT_APP_ID, PUSHCERT_APP_KEY, PUSHCERT_APP_SECRET)\n", cmd)
 		return nil, exitUsage
 	}
+	if im.port <= 0 || im.port > 65535 {
+		fmt.Fprintf(stderr, "pushcert %s: --image-port %d: the port the image's server listens on, 1 to 65535\n", cmd, im.port)
+		return nil, exitUsage
+	}
 	addr := fmt.Sprintf("127.0.0.1:%d", im.port)
 	env := map[string]string{"PUSHCERT_APP_ID": ta.AppID, "PUSHCERT_APP_KEY": ta.Key, "PUSHCERT_APP_SECRET": ta.Secret, "PUSHCERT_ADDR": addr}
 	for _, kv := range im.env {

@@ -121,6 +121,7 @@ func TestTargetImage(t *testing.T) {
 		{"check", "--target-image", img, "--target", "ws://127.0.0.1:1"},
 		{"check", "--target-image", img},
 		{"check", "--target-image", img, "--cluster", "2"},
+		append([]string{"check", "--target-image", img, "--image-port", "70000"}, creds...),
 		append([]string{"load", "--target-image", img, "--null"}, creds...),
 	} {
 		if code, _, errs := runCmd(bad...); code != exitUsage || errs == "" {
